@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Table line of the dcache target:
+ *   <backing_dev> <block_size> [<#feature_args> <feature_arg>...]
+ * Parsed without side effects so that KUnit can test every refusal.
+ */
+#ifndef DCACHE_TABLE_H
+#define DCACHE_TABLE_H
+
+#include <linux/types.h>
+
+#define DCACHE_MIN_BLOCK_SIZE	512U
+#define DCACHE_MAX_FEATURES	8U
+
+enum dcache_mode {
+	DCACHE_MODE_WRITEBACK,
+	DCACHE_MODE_WRITETHROUGH,
+};
+
+struct dcache_table {
+	const char *backing_path;	/* points into the caller's argv */
+	unsigned int block_size;	/* bytes, power of two */
+	enum dcache_mode mode;
+};
+
+int dcache_parse_table(unsigned int argc, char **argv,
+		       struct dcache_table *table, char **error);
+const char *dcache_mode_name(enum dcache_mode mode);
+
+#endif

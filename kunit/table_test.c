@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit: the dcache table line, valid and invalid.
+ */
+#include <kunit/test.h>
+
+#include "dcache_table.h"
+
+struct table_case {
+	const char *name;
+	const char *line;	/* arguments after "dcache", space separated */
+	int ret;
+	const char *error;	/* expected ti->error text when ret != 0 */
+	unsigned int block_size;
+	enum dcache_mode mode;
+};
+
+static const struct table_case table_cases[] = {
+	{ "minimal", "/dev/vdb 4096", 0, NULL, 4096, DCACHE_MODE_WRITEBACK },
+	{ "smallest block", "/dev/vdb 512", 0, NULL, 512, DCACHE_MODE_WRITEBACK },
+	{ "no features", "/dev/vdb 1024 0", 0, NULL, 1024, DCACHE_MODE_WRITEBACK },
+	{ "writeback", "/dev/vdb 4096 1 writeback", 0, NULL, 4096,
+	  DCACHE_MODE_WRITEBACK },
+	{ "writethrough", "8:16 2048 1 writethrough", 0, NULL, 2048,
+	  DCACHE_MODE_WRITETHROUGH },
+	{ "no arguments", "", -EINVAL, "Missing backing device" },
+	{ "missing block size", "/dev/vdb", -EINVAL, "Missing block size" },
+	{ "block size 0", "/dev/vdb 0", -EINVAL,
+	  "Invalid block size: must be a power of two from 512 to PAGE_SIZE" },
+	{ "block size 3000", "/dev/vdb 3000", -EINVAL,
+	  "Invalid block size: must be a power of two from 512 to PAGE_SIZE" },
+	{ "block size 256", "/dev/vdb 256", -EINVAL,
+	  "Invalid block size: must be a power of two from 512 to PAGE_SIZE" },
+	{ "block size 1M", "/dev/vdb 1048576", -EINVAL,
+	  "Invalid block size: must be a power of two from 512 to PAGE_SIZE" },
+	{ "negative block size", "/dev/vdb -4096", -EINVAL,
+	  "Invalid block size: not a decimal number" },
+	{ "block size garbage", "/dev/vdb 4096x", -EINVAL,
+	  "Invalid block size: not a decimal number" },
+	{ "block size overflow", "/dev/vdb 99999999999999999999", -EINVAL,
+	  "Invalid block size: not a decimal number" },
+	{ "trailing word", "/dev/vdb 4096 junk", -EINVAL,
+	  "Invalid number of feature arguments" },
+	{ "negative feature count", "/dev/vdb 4096 -1 writeback", -EINVAL,
+	  "Invalid number of feature arguments" },
+	{ "huge feature count", "/dev/vdb 4096 4294967297", -EINVAL,
+	  "Invalid number of feature arguments" },
+	{ "missing feature", "/dev/vdb 4096 1", -EINVAL,
+	  "Missing feature arguments" },
+	{ "extra after features", "/dev/vdb 4096 1 writeback junk", -EINVAL,
+	  "Unexpected arguments after features" },
+	{ "unknown feature", "/dev/vdb 4096 1 writearound", -EINVAL,
+	  "Unknown feature" },
+	{ "repeated mode", "/dev/vdb 4096 2 writeback writeback", -EINVAL,
+	  "Mode given more than once" },
+	{ "two modes", "/dev/vdb 4096 2 writeback writethrough", -EINVAL,
+	  "Mode given more than once" },
+};
+
+static void table_case_desc(const struct table_case *c, char *desc)
+{
+	strscpy(desc, c->name, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(table, table_cases, table_case_desc);
+
+#define MAX_TEST_ARGS 8
+
+static void dcache_table_parse_test(struct kunit *test)
+{
+	const struct table_case *c = test->param_value;
+	char *buf, *cursor, *arg;
+	char *argv[MAX_TEST_ARGS];
+	unsigned int argc = 0;
+	struct dcache_table table;
+	char *error = NULL;
+	int ret;
+
+	buf = kunit_kzalloc(test, strlen(c->line) + 1, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	strcpy(buf, c->line);
+	cursor = buf;
+	while ((arg = strsep(&cursor, " ")) != NULL) {
+		if (!*arg)
+			continue;
+		KUNIT_ASSERT_LT(test, argc, MAX_TEST_ARGS);
+		argv[argc++] = arg;
+	}
+
+	ret = dcache_parse_table(argc, argv, &table, &error);
+	KUNIT_EXPECT_EQ(test, ret, c->ret);
+	if (c->ret) {
+		KUNIT_ASSERT_NOT_NULL(test, error);
+		KUNIT_EXPECT_STREQ(test, error, c->error);
+		return;
+	}
+	KUNIT_EXPECT_PTR_EQ(test, error, NULL);
+	KUNIT_EXPECT_PTR_EQ(test, table.backing_path, (const char *)argv[0]);
+	KUNIT_EXPECT_EQ(test, table.block_size, c->block_size);
+	KUNIT_EXPECT_EQ(test, table.mode, c->mode);
+}
+
+static void dcache_table_mode_name_test(struct kunit *test)
+{
+	KUNIT_EXPECT_STREQ(test, dcache_mode_name(DCACHE_MODE_WRITEBACK), "writeback");
+	KUNIT_EXPECT_STREQ(test, dcache_mode_name(DCACHE_MODE_WRITETHROUGH),
+			   "writethrough");
+	KUNIT_EXPECT_STREQ(test, dcache_mode_name(100), "unknown");
+}
+
+static struct kunit_case dcache_table_test_cases[] = {
+	KUNIT_CASE_PARAM(dcache_table_parse_test, table_gen_params),
+	KUNIT_CASE(dcache_table_mode_name_test),
+	{}
+};
+
+static struct kunit_suite dcache_table_test_suite = {
+	.name = "dcache_table",
+	.test_cases = dcache_table_test_cases,
+};
+
+kunit_test_suites(&dcache_table_test_suite);

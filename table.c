@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Parsing of the dcache table line. Pure functions: no device is opened
+ * here, so a refusal changes nothing and tests need no disk.
+ */
+#include <linux/kernel.h>
+#include <linux/log2.h>
+#include <linux/string.h>
+#include <linux/export.h>
+#include <linux/module.h>
+
+#include "dcache_table.h"
+#include "dcache_export.h"
+
+static const char * const dcache_mode_names[] = {
+	[DCACHE_MODE_WRITEBACK] = "writeback",
+	[DCACHE_MODE_WRITETHROUGH] = "writethrough",
+};
+
+const char *dcache_mode_name(enum dcache_mode mode)
+{
+	if (mode >= ARRAY_SIZE(dcache_mode_names))
+		return "unknown";
+	return dcache_mode_names[mode];
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_mode_name);
+
+static int dcache_parse_mode(const char *arg, enum dcache_mode *mode)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(dcache_mode_names); i++) {
+		if (!strcmp(arg, dcache_mode_names[i])) {
+			*mode = i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static int dcache_parse_features(unsigned int argc, char **argv,
+				 struct dcache_table *table, char **error)
+{
+	unsigned int nr, i;
+	bool mode_seen = false;
+
+	if (!argc)
+		return 0;
+	/* kstrtouint refuses signs, spaces and trailing garbage. */
+	if (kstrtouint(argv[0], 10, &nr) || nr > DCACHE_MAX_FEATURES) {
+		*error = "Invalid number of feature arguments";
+		return -EINVAL;
+	}
+	if (nr != argc - 1) {
+		*error = nr < argc - 1 ? "Unexpected arguments after features" :
+					 "Missing feature arguments";
+		return -EINVAL;
+	}
+	for (i = 1; i <= nr; i++) {
+		enum dcache_mode mode;
+
+		if (dcache_parse_mode(argv[i], &mode)) {
+			*error = "Unknown feature";
+			return -EINVAL;
+		}
+		if (mode_seen) {
+			*error = "Mode given more than once";
+			return -EINVAL;
+		}
+		mode_seen = true;
+		table->mode = mode;
+	}
+	return 0;
+}
+
+int dcache_parse_table(unsigned int argc, char **argv,
+		       struct dcache_table *table, char **error)
+{
+	unsigned int bs;
+
+	memset(table, 0, sizeof(*table));
+	table->mode = DCACHE_MODE_WRITEBACK;
+
+	if (argc < 2) {
+		*error = argc ? "Missing block size" : "Missing backing device";
+		return -EINVAL;
+	}
+	if (!argv[0][0]) {
+		*error = "Empty backing device path";
+		return -EINVAL;
+	}
+	table->backing_path = argv[0];
+
+	if (kstrtouint(argv[1], 10, &bs)) {
+		*error = "Invalid block size: not a decimal number";
+		return -EINVAL;
+	}
+	if (bs < DCACHE_MIN_BLOCK_SIZE || bs > PAGE_SIZE ||
+	    !is_power_of_2(bs)) {
+		*error = "Invalid block size: must be a power of two from 512 to PAGE_SIZE";
+		return -EINVAL;
+	}
+	table->block_size = bs;
+
+	return dcache_parse_features(argc - 2, argv + 2, table, error);
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_parse_table);

@@ -1,0 +1,52 @@
+# Helpers for guest test scripts; sourced. Tests run as root in a qemu guest
+# booted by scripts/qemu-run; the disks are /dev/vda, /dev/vdb, ...
+set -euo pipefail
+
+fail() {
+	echo "FAIL: $*"
+	exit 1
+}
+
+step() {
+	echo "== $*"
+}
+
+on_test_kernel() {
+	[ "${DCACHE_KERNEL_KIND:-}" = test ]
+}
+
+sectors() {
+	blockdev --getsz "$1"
+}
+
+# Kernel name (dm-N) of a mapped device: without udev /dev/mapper holds
+# plain nodes, not links.
+dm_kname() {
+	dmsetup info -c --noheadings -o blkdevname "$1"
+}
+
+# Create a dcache device; extra words after the block size are features.
+dcache_create() {
+	local name=$1 dev=$2 bs=$3
+	shift 3
+	echo "0 $(sectors "$dev") dcache $dev $bs $*" | dmsetup create "$name"
+}
+
+# Expect a table line to be refused with a specific ti->error in the kernel
+# log, and no device named $1 to exist afterwards.
+expect_refused() {
+	local name=$1 table=$2 error=$3
+	dmesg -C
+	if echo "$table" | dmsetup create "$name" 2>/dev/null; then
+		dmsetup remove "$name" || true
+		fail "table '$table' was accepted"
+	fi
+	if ! dmesg | grep -qF "dcache: $error"; then
+		dmesg | tail -n 5
+		fail "table '$table': expected error '$error'"
+	fi
+	if dmsetup info "$name" >/dev/null 2>&1; then
+		fail "table '$table' left device $name behind"
+	fi
+	echo "refused as expected: '$table' -> $error"
+}
