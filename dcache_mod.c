@@ -3,11 +3,12 @@
  * dm-dcache: a device-mapper target that caches a backing device's blocks
  * in kernel memory (a port of the Plan 9 venti disk cache).
  *
- * This file is the module and the dm target glue. At this stage the target
- * validates its table line and passes every bio straight to the backing
- * device; the cache core is added behind the same table line.
+ * This file is the module and the dm target glue. The module owns the one
+ * shared cache instance (cache.c), sized by the pool_mb parameter. At this
+ * stage the target validates its table line and passes every bio straight
+ * to the backing device.
  *
- * Locking: the target keeps no shared mutable state of its own yet; each
+ * Locking: dcache_shared is written only at module init and exit. Each
  * device's context is written only in ctr/dtr, which dm serialises.
  */
 #include <linux/module.h>
@@ -17,10 +18,44 @@
 #include <linux/slab.h>
 #include <linux/device-mapper.h>
 
+#include "dcache.h"
 #include "dcache_table.h"
 
 #define DM_MSG_PREFIX "dcache"
 #define DCACHE_VERSION "0.1.0"
+
+static struct dcache *dcache_shared;
+
+static unsigned int pool_mb = 64;
+module_param(pool_mb, uint, 0444);
+MODULE_PARM_DESC(pool_mb, "Size of the shared block pool in MiB, set at load (1 .. half of RAM)");
+
+static bool debug_check;
+
+/* Writing 1 checks the shared cache's invariants now and on every put. */
+static int debug_check_set(const char *val, const struct kernel_param *kp)
+{
+	bool on;
+	int r;
+
+	r = kstrtobool(val, &on);
+	if (r)
+		return -EINVAL;
+	debug_check = on;
+	if (dcache_shared) {
+		dcache_shared->debug_check = on;
+		if (on && dcache_check(dcache_shared))
+			return -EUCLEAN;
+	}
+	return 0;
+}
+
+static const struct kernel_param_ops debug_check_ops = {
+	.set = debug_check_set,
+	.get = param_get_bool,
+};
+module_param_cb(debug_check, &debug_check_ops, &debug_check, 0644);
+MODULE_PARM_DESC(debug_check, "Check cache invariants on every put (slow; 0 or 1)");
 
 struct dcache_dev {
 	struct dm_dev *backing;
@@ -146,17 +181,37 @@ static struct target_type dcache_target = {
 
 static int __init dm_dcache_init(void)
 {
+	struct dcache_config cfg = { .block_size = PAGE_SIZE };
+	u64 max_mb = (totalram_pages() << PAGE_SHIFT) >> 21;	/* half of RAM */
 	int r;
 
+	if (!pool_mb || pool_mb > max_mb) {
+		DMERR("pool_mb=%u out of range 1..%llu", pool_mb, max_mb);
+		return -EINVAL;
+	}
+	cfg.nr_blocks = ((u64)pool_mb << 20) / PAGE_SIZE;
+	dcache_shared = dcache_create(&cfg);
+	if (IS_ERR(dcache_shared)) {
+		r = PTR_ERR(dcache_shared);
+		dcache_shared = NULL;
+		DMERR("cannot create a %u MiB pool: %d", pool_mb, r);
+		return r;
+	}
+	dcache_shared->debug_check = debug_check;
+
 	r = dm_register_target(&dcache_target);
-	if (r)
+	if (r) {
 		DMERR("register failed %d", r);
+		dcache_destroy(dcache_shared);
+		dcache_shared = NULL;
+	}
 	return r;
 }
 
 static void __exit dm_dcache_exit(void)
 {
 	dm_unregister_target(&dcache_target);
+	dcache_destroy(dcache_shared);
 }
 
 module_init(dm_dcache_init);

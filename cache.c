@@ -1,0 +1,672 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The block cache core (see include/dcache.h): lookup, LRU-2 eviction,
+ * get/put/dirty, full-cache stalls, invariant checks.
+ *
+ * Locking, in the only order in which locks may nest:
+ *
+ *   1. dcache_block.lock, a rw_semaphore per block: the block's data. Held
+ *      from get to put; may be held across I/O. A task holds at most one.
+ *   2. dcache.lock, the global mutex: hash table, free list, dirty list,
+ *      heap, tick, refs, counts, the part registry. Never held across I/O
+ *      and never held while taking a block lock (a putter holding its block
+ *      lock waits for the mutex).
+ *   3. dcache.waiters_lock, a spinlock taken with interrupts off (load
+ *      completion runs in bio end_io): load waiter lists and ready list.
+ *
+ * Block flags are atomic bits. DCACHE_B_LOADING is a bit lock owned by the
+ * one task filling the block from the device; the owner either holds the
+ * block lock shared (a getter) or took it shared long enough to set the bit
+ * (dcache_load_async). Every holder of the block lock waits for LOADING to
+ * clear before it looks at the data, so a load never races a writer.
+ *
+ * A block is in exactly one of: the free list; the heap (hashed, no pins,
+ * clean, not loading); pinned, dirty or loading (hashed, off the heap).
+ */
+#include <linux/slab.h>
+#include <linux/mm.h>
+#include <linux/hash.h>
+#include <linux/log2.h>
+#include <linux/sched/signal.h>
+#include <linux/bio.h>
+#include <linux/module.h>
+
+#include "dcache.h"
+#include "dcache_export.h"
+
+static atomic_long_t dcache_allocations = ATOMIC_LONG_INIT(0);
+
+/* pool.c counts what it allocates, so tests can see that nothing leaks. */
+void dcache_count_allocation(long delta)
+{
+	atomic_long_add(delta, &dcache_allocations);
+}
+
+long dcache_live_allocations(void)
+{
+	return atomic_long_read(&dcache_allocations);
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_live_allocations);
+
+void *dcache_block_data(const struct dcache_block *b)
+{
+	const struct dcache *c = b->cache;
+
+	return page_address(c->pages[b->index / c->blocks_per_page]) +
+	       (b->index % c->blocks_per_page) * c->block_size;
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_block_data);
+
+static struct hlist_head *cache_bucket(struct dcache *c, u16 part_id, u64 addr)
+{
+	if (!c->hash_bits)
+		return &c->hash[0];
+	return &c->hash[hash_64(addr ^ ((u64)part_id << 48), c->hash_bits)];
+}
+
+static struct dcache_block *cache_lookup(struct dcache *c, u16 part_id, u64 addr)
+{
+	struct dcache_block *b;
+
+	lockdep_assert_held(&c->lock);
+	hlist_for_each_entry(b, cache_bucket(c, part_id, addr), hash)
+		if (b->addr == addr && b->part_id == part_id)
+			return b;
+	return NULL;
+}
+
+static bool block_evictable(const struct dcache_block *b)
+{
+	return b->hashed && !b->refs && !test_bit(DCACHE_B_DIRTY, &b->flags) &&
+	       !test_bit(DCACHE_B_LOADING, &b->flags);
+}
+
+/* A block that became evictable goes (back) into the heap; wake a staller. */
+static void cache_release(struct dcache *c, struct dcache_block *b)
+{
+	lockdep_assert_held(&c->lock);
+	if (block_evictable(b) && !dcache_lru_in_heap(&b->lru)) {
+		dcache_heap_insert(&c->heap, &b->lru);
+		wake_up(&c->free_wait);
+	}
+}
+
+static void cache_unhash(struct dcache *c, struct dcache_block *b)
+{
+	struct dcache_part *part = idr_find(&c->parts, b->part_id);
+
+	lockdep_assert_held(&c->lock);
+	hlist_del_init(&b->hash);
+	b->hashed = 0;
+	b->flags = 0;
+	if (part)
+		part->nr_blocks--;
+}
+
+/* A free block: from the free list, else the LRU-2 victim. */
+static struct dcache_block *cache_take_block(struct dcache *c)
+{
+	struct dcache_block *b;
+	struct dcache_lru *victim;
+
+	lockdep_assert_held(&c->lock);
+	b = list_first_entry_or_null(&c->free, struct dcache_block, link);
+	if (b) {
+		list_del_init(&b->link);
+		c->nr_free--;
+		return b;
+	}
+	victim = dcache_heap_pop(&c->heap);
+	if (!victim)
+		return NULL;
+	b = container_of(victim, struct dcache_block, lru);
+	cache_unhash(c, b);
+	atomic64_inc(&c->stats.evictions);
+	return b;
+}
+
+/*
+ * Sleep until a block may have been released, with the mutex dropped.
+ * Dirty blocks are only freed by a flush, so ask for one. Returns false if
+ * an interruptible wait was interrupted.
+ */
+static bool wait_for_free_block(struct dcache *c, bool interruptible)
+{
+	DEFINE_WAIT(wait);
+	bool interrupted;
+
+	prepare_to_wait(&c->free_wait, &wait,
+			interruptible ? TASK_INTERRUPTIBLE : TASK_UNINTERRUPTIBLE);
+	if (c->nr_dirty && c->flush_ops)
+		c->flush_ops->kick(c);
+	mutex_unlock(&c->lock);
+	interrupted = interruptible && signal_pending(current);
+	if (!interrupted)
+		schedule();
+	finish_wait(&c->free_wait, &wait);
+	mutex_lock(&c->lock);
+	return !interrupted;
+}
+
+/*
+ * Find or allocate the block for (part, addr) and pin it, without taking
+ * its lock. With @wait, a full cache sleeps until a block is released
+ * (interruptible if asked); without, it fails with -EAGAIN.
+ */
+struct dcache_block *dcache_pin(struct dcache_part *part, u64 addr,
+				bool wait, bool interruptible, int *error)
+{
+	struct dcache *c = part->cache;
+	struct dcache_block *b;
+	bool stalled = false;
+
+	mutex_lock(&c->lock);
+	for (;;) {
+		b = cache_lookup(c, part->id, addr);
+		if (b) {
+			if (dcache_lru_in_heap(&b->lru))
+				dcache_heap_delete(&c->heap, &b->lru);
+			b->refs++;
+			dcache_lru_touch(&b->lru, c->tick++);
+			atomic64_inc(dcache_block_valid(b) ? &c->stats.hits :
+							    &c->stats.misses);
+			break;
+		}
+		b = cache_take_block(c);
+		if (b) {
+			b->addr = addr;
+			b->part_id = part->id;
+			b->hashed = 1;
+			b->flags = 0;
+			b->refs = 1;
+			b->epoch = 0;
+			b->lru.used2 = 0;	/* first access: infinitely old */
+			b->lru.used = c->tick++;
+			hlist_add_head(&b->hash, cache_bucket(c, part->id, addr));
+			part->nr_blocks++;
+			atomic64_inc(&c->stats.misses);
+			break;
+		}
+		if (!wait) {
+			*error = -EAGAIN;
+			break;
+		}
+		if (!stalled) {
+			stalled = true;
+			atomic64_inc(&c->stats.stalls);
+		}
+		if (!wait_for_free_block(c, interruptible)) {
+			*error = -EINTR;
+			break;
+		}
+	}
+	mutex_unlock(&c->lock);
+	return b;
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_pin);
+
+/* Drop a pin taken by dcache_pin(). */
+void dcache_unpin(struct dcache_block *b)
+{
+	struct dcache *c = b->cache;
+
+	mutex_lock(&c->lock);
+	if (!WARN_ON_ONCE(!b->refs)) {
+		b->refs--;
+		cache_release(c, b);
+	}
+	mutex_unlock(&c->lock);
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_unpin);
+
+static void submit_load(struct dcache_block *b)
+{
+	struct dcache *c = b->cache;
+	struct dcache_part *part;
+
+	mutex_lock(&c->lock);
+	part = idr_find(&c->parts, b->part_id);
+	mutex_unlock(&c->lock);
+	/* A pinned block keeps its part registered. */
+	part->ops->submit_read(part, b);
+}
+
+/*
+ * Fill a block the caller holds locked (shared or exclusive). Concurrent
+ * shared holders share one load; all of them see its result.
+ */
+static int load_sync(struct dcache_block *b)
+{
+	if (!test_and_set_bit_lock(DCACHE_B_LOADING, &b->flags)) {
+		if (dcache_block_valid(b)) {
+			/* Another holder's load finished first. */
+			clear_bit_unlock(DCACHE_B_LOADING, &b->flags);
+			wake_up_bit(&b->flags, DCACHE_B_LOADING);
+			return 0;
+		}
+		submit_load(b);
+	}
+	wait_on_bit(&b->flags, DCACHE_B_LOADING, TASK_UNINTERRUPTIBLE);
+	return dcache_block_valid(b) ? 0 : -EIO;
+}
+
+/*
+ * Lock a pinned block in @mode, loading it if the mode needs data that is
+ * not there. On error the lock is released and the pin kept.
+ */
+int dcache_lock_block(struct dcache_block *b, enum dcache_get_mode mode)
+{
+	int r = 0;
+
+	if (mode == DCACHE_READ)
+		down_read(&b->lock);
+	else
+		down_write(&b->lock);
+	wait_on_bit(&b->flags, DCACHE_B_LOADING, TASK_UNINTERRUPTIBLE);
+
+	if (mode == DCACHE_WRITE) {
+		/* The caller overwrites the whole block. */
+		clear_bit(DCACHE_B_READ_ERROR, &b->flags);
+		set_bit(DCACHE_B_VALID, &b->flags);
+	} else if (!dcache_block_valid(b)) {
+		r = load_sync(b);
+	}
+	if (r) {
+		if (mode == DCACHE_READ)
+			up_read(&b->lock);
+		else
+			up_write(&b->lock);
+	}
+	return r;
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_lock_block);
+
+int dcache_get(struct dcache_part *part, u64 addr, enum dcache_get_mode mode,
+	       bool interruptible, struct dcache_block **out)
+{
+	struct dcache_block *b;
+	int r = 0;
+
+	b = dcache_pin(part, addr, true, interruptible, &r);
+	if (!b)
+		return r;
+	r = dcache_lock_block(b, mode);
+	if (r) {
+		dcache_unpin(b);
+		return r;
+	}
+	*out = b;
+	return 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_get);
+
+/*
+ * The fast path: a valid block whose lock is free right now, or NULL.
+ * Never sleeps on I/O or on another holder (the mutex is only held briefly).
+ */
+struct dcache_block *dcache_try_get(struct dcache_part *part, u64 addr,
+				    enum dcache_get_mode mode)
+{
+	struct dcache_block *b;
+	bool locked;
+	int r;
+
+	b = dcache_pin(part, addr, false, false, &r);
+	if (!b)
+		return NULL;
+	if (mode == DCACHE_READ)
+		locked = down_read_trylock(&b->lock);
+	else
+		locked = down_write_trylock(&b->lock);
+	if (!locked) {
+		dcache_unpin(b);
+		return NULL;
+	}
+	if (mode == DCACHE_WRITE && !test_bit(DCACHE_B_LOADING, &b->flags)) {
+		clear_bit(DCACHE_B_READ_ERROR, &b->flags);
+		set_bit(DCACHE_B_VALID, &b->flags);
+		return b;
+	}
+	if (dcache_block_valid(b) && !test_bit(DCACHE_B_LOADING, &b->flags))
+		return b;
+	dcache_put(b, mode);
+	return NULL;
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_try_get);
+
+/*
+ * Start filling a pinned block without waiting. Returns 0 if it is already
+ * valid, -EINPROGRESS if @w->done will be called (in process context) when
+ * the load ends, -EAGAIN if a writer holds the block (use dcache_get from a
+ * context that may sleep). The caller keeps its pin until then.
+ */
+int dcache_load_async(struct dcache_block *b, struct dcache_load_waiter *w)
+{
+	struct dcache *c = b->cache;
+	bool start;
+
+	if (!down_read_trylock(&b->lock))
+		return -EAGAIN;
+	spin_lock_irq(&c->waiters_lock);
+	if (dcache_block_valid(b) && !test_bit(DCACHE_B_LOADING, &b->flags)) {
+		spin_unlock_irq(&c->waiters_lock);
+		up_read(&b->lock);
+		return 0;
+	}
+	list_add_tail(&w->entry, &b->load_waiters);
+	start = !test_and_set_bit_lock(DCACHE_B_LOADING, &b->flags);
+	spin_unlock_irq(&c->waiters_lock);
+	if (start)
+		submit_load(b);
+	up_read(&b->lock);
+	return -EINPROGRESS;
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_load_async);
+
+void dcache_run_ready_waiters(struct work_struct *work)
+{
+	struct dcache *c = container_of(work, struct dcache, load_work);
+	struct dcache_load_waiter *w, *tmp;
+	LIST_HEAD(ready);
+
+	spin_lock_irq(&c->waiters_lock);
+	list_splice_init(&c->ready_waiters, &ready);
+	spin_unlock_irq(&c->waiters_lock);
+	list_for_each_entry_safe(w, tmp, &ready, entry) {
+		list_del_init(&w->entry);
+		w->done(w, w->error);
+	}
+}
+
+/* The end of a load, in any context (bio end_io). */
+void dcache_load_end(struct dcache_block *b, int error)
+{
+	struct dcache *c = b->cache;
+	struct dcache_load_waiter *w;
+	unsigned long irqflags;
+	bool queue;
+
+	if (error) {
+		set_bit(DCACHE_B_READ_ERROR, &b->flags);
+		atomic64_inc(&c->stats.read_errors);
+	} else {
+		clear_bit(DCACHE_B_READ_ERROR, &b->flags);
+		set_bit(DCACHE_B_VALID, &b->flags);
+		atomic64_inc(&c->stats.reads);
+	}
+	spin_lock_irqsave(&c->waiters_lock, irqflags);
+	list_for_each_entry(w, &b->load_waiters, entry)
+		w->error = error ? -EIO : 0;
+	queue = !list_empty(&b->load_waiters);
+	list_splice_tail_init(&b->load_waiters, &c->ready_waiters);
+	clear_bit_unlock(DCACHE_B_LOADING, &b->flags);
+	spin_unlock_irqrestore(&c->waiters_lock, irqflags);
+	/* wake_up_bit() needs the cleared bit visible before it looks for sleepers. */
+	smp_mb__after_atomic();
+	wake_up_bit(&b->flags, DCACHE_B_LOADING);
+	if (queue)
+		queue_work(c->load_wq, &c->load_work);
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_load_end);
+
+void dcache_put(struct dcache_block *b, enum dcache_get_mode mode)
+{
+	if (mode == DCACHE_READ)
+		up_read(&b->lock);
+	else
+		up_write(&b->lock);
+	dcache_unpin(b);
+	if (b->cache->debug_check)
+		WARN_ON(dcache_check(b->cache));
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_put);
+
+/*
+ * Mark a block dirty in flush epoch @epoch; the caller holds it exclusive.
+ * A block already dirty keeps its oldest epoch: its data must reach the
+ * device no later than that epoch's stage.
+ */
+void dcache_dirty(struct dcache_block *b, u64 epoch)
+{
+	struct dcache *c = b->cache;
+	struct dcache_part *part;
+	bool first = false, full;
+
+	mutex_lock(&c->lock);
+	if (!test_and_set_bit(DCACHE_B_DIRTY, &b->flags)) {
+		first = true;
+		b->epoch = epoch;
+		list_add_tail(&b->link, &c->dirty);
+		c->nr_dirty++;
+		part = idr_find(&c->parts, b->part_id);
+		part->nr_dirty++;
+	} else if (epoch < b->epoch) {
+		b->epoch = epoch;
+	}
+	full = c->nr_dirty >= c->max_dirty;
+	if (c->flush_ops) {
+		if (full)
+			c->flush_ops->kick(c);
+		else if (first)
+			c->flush_ops->kick_delayed(c);
+	}
+	mutex_unlock(&c->lock);
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_dirty);
+
+/* The block's data is on the device: it is clean (and evictable if unpinned). */
+void dcache_clean(struct dcache_block *b)
+{
+	struct dcache *c = b->cache;
+	struct dcache_part *part;
+
+	mutex_lock(&c->lock);
+	if (test_and_clear_bit(DCACHE_B_DIRTY, &b->flags)) {
+		list_del_init(&b->link);
+		c->nr_dirty--;
+		part = idr_find(&c->parts, b->part_id);
+		part->nr_dirty--;
+		cache_release(c, b);
+	}
+	mutex_unlock(&c->lock);
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_clean);
+
+u64 dcache_nr_dirty(struct dcache *c)
+{
+	u64 n;
+
+	mutex_lock(&c->lock);
+	n = c->nr_dirty;
+	mutex_unlock(&c->lock);
+	return n;
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_nr_dirty);
+
+u64 dcache_nr_free(struct dcache *c)
+{
+	u64 n;
+
+	mutex_lock(&c->lock);
+	n = c->nr_free;
+	mutex_unlock(&c->lock);
+	return n;
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_nr_free);
+
+/*
+ * Register a device with the cache. @ops NULL means bios to @bdev.
+ * Returns an ERR_PTR on failure.
+ */
+struct dcache_part *dcache_add_part(struct dcache *c, struct block_device *bdev,
+				    unsigned int block_size,
+				    const struct dcache_part_ops *ops,
+				    void *private)
+{
+	struct dcache_part *part;
+	int id;
+
+	if (!block_size || block_size > c->block_size || block_size % SECTOR_SIZE)
+		return ERR_PTR(-EINVAL);
+	part = kzalloc(sizeof(*part), GFP_KERNEL);
+	if (!part)
+		return ERR_PTR(-ENOMEM);
+	part->cache = c;
+	part->bdev = bdev;
+	part->block_size = block_size;
+	part->ops = ops ?: &dcache_bio_part_ops;
+	part->private = private;
+
+	mutex_lock(&c->lock);
+	id = idr_alloc(&c->parts, part, 0, U16_MAX + 1, GFP_KERNEL);
+	mutex_unlock(&c->lock);
+	if (id < 0) {
+		kfree(part);
+		return ERR_PTR(id);
+	}
+	part->id = id;
+	return part;
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_add_part);
+
+/*
+ * Unregister a device and free its blocks; the others' blocks stay. The
+ * caller has written back and quiesced it: a pinned or dirty block of the
+ * part refuses the removal with -EBUSY and changes nothing.
+ */
+int dcache_remove_part(struct dcache_part *part)
+{
+	struct dcache *c = part->cache;
+	u64 i;
+
+	mutex_lock(&c->lock);
+	for (i = 0; i < c->nr_blocks; i++) {
+		struct dcache_block *b = &c->blocks[i];
+
+		if (b->hashed && b->part_id == part->id &&
+		    (b->refs || test_bit(DCACHE_B_DIRTY, &b->flags))) {
+			mutex_unlock(&c->lock);
+			return -EBUSY;
+		}
+	}
+	for (i = 0; i < c->nr_blocks; i++) {
+		struct dcache_block *b = &c->blocks[i];
+
+		if (!b->hashed || b->part_id != part->id)
+			continue;
+		if (dcache_lru_in_heap(&b->lru))
+			dcache_heap_delete(&c->heap, &b->lru);
+		cache_unhash(c, b);
+		list_add(&b->link, &c->free);
+		c->nr_free++;
+	}
+	idr_remove(&c->parts, part->id);
+	wake_up_all(&c->free_wait);
+	mutex_unlock(&c->lock);
+	kfree(part);
+	return 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_remove_part);
+
+/* True if @cond holds; else says which invariant broke. */
+#define invariant(cond, fmt, ...)					\
+	(likely(cond) ||						\
+	 (pr_err("dcache: invariant broken: " fmt "\n", ##__VA_ARGS__), false))
+
+static int check_locked(struct dcache *c)
+{
+	u64 i, nr_free = 0, nr_unhashed = 0, nr_dirty = 0, nr_dirty_list = 0;
+	u64 nr_busy = 0, nr_in_heap = 0, part_dirty = 0;
+	struct dcache_part *part;
+	struct dcache_block *b;
+	int id;
+
+	list_for_each_entry(b, &c->free, link) {
+		if (!invariant(!b->hashed, "free block %u is hashed", b->index))
+			return -EUCLEAN;
+		nr_free++;
+	}
+	if (!invariant(nr_free == c->nr_free, "free list %llu, count %llu",
+		       nr_free, c->nr_free))
+		return -EUCLEAN;
+	list_for_each_entry(b, &c->dirty, link) {
+		if (!invariant(dcache_block_dirty(b), "clean block %u on dirty list",
+			       b->index))
+			return -EUCLEAN;
+		nr_dirty_list++;
+	}
+	if (!invariant(dcache_heap_check(&c->heap), "heap order or slots broken"))
+		return -EUCLEAN;
+
+	for (i = 0; i < c->nr_blocks; i++) {
+		bool dirty, loading;
+
+		b = &c->blocks[i];
+		if (!b->hashed) {
+			nr_unhashed++;
+			if (!invariant(!b->refs && !b->flags && !dcache_lru_in_heap(&b->lru),
+				       "free block %llu pinned, flagged or in heap", i))
+				return -EUCLEAN;
+			continue;
+		}
+		if (!invariant(cache_lookup(c, b->part_id, b->addr) == b,
+			       "block %llu (%u/%llu) not found or not unique",
+			       i, b->part_id, b->addr))
+			return -EUCLEAN;
+		if (!invariant(idr_find(&c->parts, b->part_id),
+			       "block %llu of unregistered part %u", i, b->part_id))
+			return -EUCLEAN;
+		dirty = dcache_block_dirty(b);
+		loading = test_bit(DCACHE_B_LOADING, &b->flags);
+		if (!invariant(!dirty || dcache_block_valid(b), "dirty block %llu not valid", i))
+			return -EUCLEAN;
+		if (!invariant(!loading || b->refs, "block %llu loading unpinned", i))
+			return -EUCLEAN;
+		nr_dirty += dirty;
+		if (dcache_lru_in_heap(&b->lru)) {
+			if (!invariant(block_evictable(b), "block %llu in heap but busy", i))
+				return -EUCLEAN;
+			if (!invariant(c->heap.slots[b->lru.heap_index] == &b->lru,
+				       "heap slot of block %llu does not point back", i))
+				return -EUCLEAN;
+			nr_in_heap++;
+		} else {
+			if (!invariant(!block_evictable(b),
+				       "block %llu evictable but not in heap", i))
+				return -EUCLEAN;
+			nr_busy++;
+		}
+	}
+	if (!invariant(nr_unhashed == nr_free, "%llu unhashed, %llu free",
+		       nr_unhashed, nr_free))
+		return -EUCLEAN;
+	if (!invariant(nr_dirty == c->nr_dirty && nr_dirty_list == nr_dirty,
+		       "dirty count %llu, dirty blocks %llu, dirty list %llu",
+		       c->nr_dirty, nr_dirty, nr_dirty_list))
+		return -EUCLEAN;
+	if (!invariant(nr_in_heap == c->heap.size, "heap size %u, in heap %llu",
+		       c->heap.size, nr_in_heap))
+		return -EUCLEAN;
+	if (!invariant(nr_free + nr_in_heap + nr_busy == c->nr_blocks,
+		       "free %llu + heap %llu + busy %llu != total %llu",
+		       nr_free, nr_in_heap, nr_busy, c->nr_blocks))
+		return -EUCLEAN;
+	idr_for_each_entry(&c->parts, part, id)
+		part_dirty += part->nr_dirty;
+	if (!invariant(part_dirty == c->nr_dirty, "parts dirty %llu, cache %llu",
+		       part_dirty, c->nr_dirty))
+		return -EUCLEAN;
+	return 0;
+}
+
+/* Verify the invariants of NOTES.md; 0 or -EUCLEAN with a log line. */
+int dcache_check(struct dcache *c)
+{
+	int r;
+
+	mutex_lock(&c->lock);
+	r = check_locked(c);
+	mutex_unlock(&c->lock);
+	return r;
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_check);

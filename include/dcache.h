@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The block cache core: venti's disk cache (../shared/seed) made an instance
+ * so that the module shares one and KUnit tests make small private ones.
+ *
+ * A cache holds a fixed pool of blocks of one size (512 B .. PAGE_SIZE),
+ * allocated at creation. Devices ("parts") register with a cache; a block is
+ * keyed by (part id, block address). See cache.c for the locking rules.
+ */
+#ifndef DCACHE_H
+#define DCACHE_H
+
+#include <linux/types.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/rwsem.h>
+#include <linux/spinlock.h>
+#include <linux/wait.h>
+#include <linux/atomic.h>
+#include <linux/idr.h>
+#include <linux/workqueue.h>
+
+#include "dcache_heap.h"
+
+struct dcache;
+struct dcache_part;
+struct dcache_block;
+struct block_device;
+struct bio_set;
+
+enum dcache_get_mode {
+	DCACHE_READ,	/* shared lock; load on miss */
+	DCACHE_RDWR,	/* exclusive lock; load on miss */
+	DCACHE_WRITE,	/* exclusive lock; no load: the caller fills the block */
+};
+
+/* Block flags (bit numbers in dcache_block.flags). */
+enum {
+	DCACHE_B_VALID,		/* data matches the device or is newer */
+	DCACHE_B_LOADING,	/* a read from the device fills the block */
+	DCACHE_B_READ_ERROR,	/* the last load failed */
+	DCACHE_B_DIRTY,		/* newer than the device; on the dirty list */
+};
+
+struct dcache_block {
+	struct rw_semaphore lock;	/* the block's data and its VALID bit */
+	struct hlist_node hash;		/* in dcache.hash when hashed */
+	struct list_head link;		/* free list, or dirty list when dirty */
+	struct list_head load_waiters;	/* dcache_load_waiter.entry */
+	struct dcache_lru lru;		/* LRU-2 history and heap slot */
+	u64 addr;			/* block address in the part */
+	u64 epoch;			/* flush epoch of the oldest dirty data */
+	unsigned long flags;		/* DCACHE_B_* */
+	struct dcache *cache;
+	u32 index;			/* position in the pool */
+	u32 refs;			/* pins; under dcache.lock */
+	u16 part_id;
+	u8 hashed;			/* on the hash table, not the free list */
+};
+
+/*
+ * Per-part device operations. A read fills @len bytes at @data from block
+ * @addr and calls dcache_load_end(); the default is a bio to part->bdev.
+ */
+struct dcache_part_ops {
+	void (*submit_read)(struct dcache_part *part, struct dcache_block *b);
+};
+
+struct dcache_part {
+	struct dcache *cache;
+	const struct dcache_part_ops *ops;
+	struct block_device *bdev;
+	void *private;
+	u16 id;
+	unsigned int block_size;	/* I/O size, at most the pool's */
+	u64 nr_blocks;		/* blocks cached for this part; under dcache.lock */
+	u64 nr_dirty;		/* dirty blocks of this part; under dcache.lock */
+};
+
+/* Called in process context when an asynchronous load ends. */
+struct dcache_load_waiter {
+	struct list_head entry;
+	void (*done)(struct dcache_load_waiter *w, int error);
+	int error;
+};
+
+/*
+ * What the flusher (flush.c) offers the core: kick a round now, kick one
+ * after the flush delay, wait for a round that starts after the call.
+ */
+struct dcache_flush_ops {
+	void (*kick)(struct dcache *c);
+	void (*kick_delayed)(struct dcache *c);
+	int (*wait_round)(struct dcache *c);
+};
+
+struct dcache_config {
+	u64 nr_blocks;
+	unsigned int block_size;
+	u64 max_dirty;			/* 0: two thirds of the pool, as venti */
+	unsigned int hash_buckets;	/* 0: sized to the pool; tests force 1 */
+	u64 first_tick;			/* 0: 1; tests start near 2^32 */
+	unsigned int fail_alloc_nth;	/* tests: fail the n-th allocation */
+};
+
+struct dcache_stats {
+	atomic64_t hits;
+	atomic64_t misses;
+	atomic64_t reads;
+	atomic64_t bytes_read;
+	atomic64_t read_errors;
+	atomic64_t writes;
+	atomic64_t bytes_written;
+	atomic64_t write_errors;
+	atomic64_t stalls;
+	atomic64_t evictions;
+	atomic64_t rounds;
+};
+
+struct dcache {
+	struct mutex lock;		/* everything below up to stats */
+	struct hlist_head *hash;
+	unsigned int hash_bits;
+	struct list_head free;
+	struct list_head dirty;
+	struct dcache_heap heap;
+	u64 tick;
+	u64 nr_free;
+	u64 nr_dirty;
+	u64 max_dirty;
+	struct idr parts;
+	wait_queue_head_t free_wait;	/* stalled getters */
+
+	spinlock_t waiters_lock;	/* load_waiters, ready_waiters */
+	struct list_head ready_waiters;	/* loads ended, done() not yet run */
+	struct work_struct load_work;	/* runs ready_waiters */
+	struct workqueue_struct *load_wq;
+	struct bio_set *bio_set;
+
+	const struct dcache_flush_ops *flush_ops;
+	void *flush_private;
+
+	struct dcache_stats stats;
+	struct dcache_block *blocks;
+	struct page **pages;
+	u64 nr_blocks;
+	u64 nr_pages;
+	unsigned int block_size;
+	unsigned int blocks_per_page;
+	unsigned int fail_alloc_nth;
+	unsigned int allocs_done;
+	bool debug_check;		/* run dcache_check() on every put */
+};
+
+struct dcache *dcache_create(const struct dcache_config *cfg);
+void dcache_destroy(struct dcache *c);
+
+struct dcache_part *dcache_add_part(struct dcache *c, struct block_device *bdev,
+				    unsigned int block_size,
+				    const struct dcache_part_ops *ops,
+				    void *private);
+int dcache_remove_part(struct dcache_part *part);
+
+int dcache_get(struct dcache_part *part, u64 addr, enum dcache_get_mode mode,
+	       bool interruptible, struct dcache_block **out);
+struct dcache_block *dcache_try_get(struct dcache_part *part, u64 addr,
+				    enum dcache_get_mode mode);
+struct dcache_block *dcache_pin(struct dcache_part *part, u64 addr,
+				bool wait, bool interruptible, int *error);
+int dcache_lock_block(struct dcache_block *b, enum dcache_get_mode mode);
+int dcache_load_async(struct dcache_block *b, struct dcache_load_waiter *w);
+void dcache_unpin(struct dcache_block *b);
+void dcache_put(struct dcache_block *b, enum dcache_get_mode mode);
+void dcache_dirty(struct dcache_block *b, u64 epoch);
+void dcache_clean(struct dcache_block *b);
+void dcache_load_end(struct dcache_block *b, int error);
+int dcache_check(struct dcache *c);
+u64 dcache_nr_dirty(struct dcache *c);
+u64 dcache_nr_free(struct dcache *c);
+
+void *dcache_block_data(const struct dcache_block *b);
+extern const struct dcache_part_ops dcache_bio_part_ops;
+long dcache_live_allocations(void);
+
+/* Between cache.c and pool.c only. */
+#define DCACHE_BIOSET_SIZE 64
+void dcache_count_allocation(long delta);
+void dcache_run_ready_waiters(struct work_struct *work);
+
+static inline bool dcache_block_valid(const struct dcache_block *b)
+{
+	return test_bit(DCACHE_B_VALID, &b->flags);
+}
+
+static inline bool dcache_block_dirty(const struct dcache_block *b)
+{
+	return test_bit(DCACHE_B_DIRTY, &b->flags);
+}
+
+#endif

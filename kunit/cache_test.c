@@ -1,0 +1,832 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit: the cache core on small private caches over memory-backed parts:
+ * LRU-2 behaviour, hashing, get/put modes and locking, loads and errors,
+ * full-cache stalls, dirty accounting, invariants, allocation failures.
+ */
+#include <kunit/test.h>
+#include <linux/kthread.h>
+#include <linux/delay.h>
+#include <linux/prandom.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+
+#include "dcache.h"
+#include "fake_disk.h"
+
+#define BS 512
+#define WAIT_SHORT (HZ / 5)	/* long enough to see a thread that should not block */
+#define WAIT_LONG (30 * HZ)	/* bound for what must happen */
+
+static bool block_cached(struct fake_disk *d, u64 addr)
+{
+	struct dcache_block *b = dcache_try_get(d->part, addr, DCACHE_READ);
+
+	if (!b)
+		return false;
+	dcache_put(b, DCACHE_READ);
+	return true;
+}
+
+static void get_read_put(struct kunit *test, struct fake_disk *d, u64 addr)
+{
+	struct dcache_block *b;
+
+	KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, addr, DCACHE_READ, false, &b));
+	dcache_put(b, DCACHE_READ);
+}
+
+static bool block_filled_with(struct dcache_block *b, unsigned int len, u8 byte)
+{
+	return !memchr_inv(dcache_block_data(b), byte, len);
+}
+
+/* ---- LRU-2 */
+
+/* A scan of blocks used once does not evict blocks used twice. */
+static void lru_scan_resistance_test(struct kunit *test)
+{
+	struct dcache *c = fake_cache(test, 8, BS, 0);
+	struct fake_disk *d = fake_disk_add(test, c, 64);
+	u64 addr;
+
+	for (addr = 0; addr < 4; addr++) {
+		get_read_put(test, d, addr);
+		get_read_put(test, d, addr);
+	}
+	/* Plain LRU would now evict all four hot blocks. */
+	for (addr = 10; addr < 40; addr++)
+		get_read_put(test, d, addr);
+	for (addr = 0; addr < 4; addr++)
+		KUNIT_EXPECT_TRUE_MSG(test, block_cached(d, addr),
+				      "hot block %llu evicted by a scan", addr);
+	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
+}
+
+/* A new block (one access) is a victim before an older block used twice. */
+static void lru_first_access_rule_test(struct kunit *test)
+{
+	struct dcache *c = fake_cache(test, 2, BS, 0);
+	struct fake_disk *d = fake_disk_add(test, c, 16);
+
+	get_read_put(test, d, 0);
+	get_read_put(test, d, 0);
+	get_read_put(test, d, 1);	/* newest, but used once */
+	get_read_put(test, d, 2);	/* must evict 1, not 0 */
+	KUNIT_EXPECT_TRUE(test, block_cached(d, 0));
+	KUNIT_EXPECT_FALSE(test, block_cached(d, 1));
+	KUNIT_EXPECT_EQ(test, atomic64_read(&c->stats.evictions), 1);
+}
+
+/* Among blocks used once, the least recently used goes first. */
+static void lru_tie_by_last_access_test(struct kunit *test)
+{
+	struct dcache *c = fake_cache(test, 3, BS, 0);
+	struct fake_disk *d = fake_disk_add(test, c, 16);
+
+	get_read_put(test, d, 5);
+	get_read_put(test, d, 6);
+	get_read_put(test, d, 7);
+	get_read_put(test, d, 8);
+	KUNIT_EXPECT_FALSE(test, block_cached(d, 5));
+	KUNIT_EXPECT_TRUE(test, block_cached(d, 6));
+	KUNIT_EXPECT_TRUE(test, block_cached(d, 7));
+}
+
+/* The cache's own tick crossing 2^32 does not reorder victims. */
+static void lru_tick_crosses_2_32_test(struct kunit *test)
+{
+	struct dcache_config cfg = {
+		.nr_blocks = 4, .block_size = BS, .first_tick = (1ULL << 32) - 5,
+	};
+	struct dcache *c = fake_cache_cfg(test, &cfg);
+	struct fake_disk *d = fake_disk_add(test, c, 16);
+	u64 addr;
+
+	for (addr = 0; addr < 4; addr++) {
+		get_read_put(test, d, addr);
+		get_read_put(test, d, addr);
+	}
+	KUNIT_EXPECT_GT(test, c->tick, 1ULL << 32);
+	/* Block 0 was used before the crossing: it is the victim. */
+	get_read_put(test, d, 9);
+	get_read_put(test, d, 9);
+	KUNIT_EXPECT_FALSE(test, block_cached(d, 0));
+	for (addr = 1; addr < 4; addr++)
+		KUNIT_EXPECT_TRUE(test, block_cached(d, addr));
+}
+
+/* ---- hash */
+
+static void hash_one_chain_test(struct kunit *test)
+{
+	struct dcache *c = fake_cache(test, 64, BS, 1);
+	struct fake_disk *d = fake_disk_add(test, c, 64);
+	struct dcache_block *b;
+	u64 addr;
+
+	KUNIT_ASSERT_EQ(test, c->hash_bits, 0U);
+	for (addr = 0; addr < 64; addr++)
+		get_read_put(test, d, addr);
+	for (addr = 0; addr < 64; addr++) {
+		b = dcache_try_get(d->part, addr, DCACHE_READ);
+		KUNIT_ASSERT_NOT_NULL(test, b);
+		KUNIT_EXPECT_EQ(test, b->addr, addr);
+		KUNIT_EXPECT_TRUE(test,
+				  block_filled_with(b, BS, fake_block_byte(d->part->id, addr)));
+		dcache_put(b, DCACHE_READ);
+	}
+	KUNIT_EXPECT_EQ(test, atomic_read(&d->reads), 64);
+	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
+}
+
+static void hash_same_addr_two_parts_test(struct kunit *test)
+{
+	struct dcache *c = fake_cache(test, 8, BS, 0);
+	struct fake_disk *d1 = fake_disk_add(test, c, 16);
+	struct fake_disk *d2 = fake_disk_add(test, c, 16);
+	struct dcache_block *b1, *b2;
+
+	KUNIT_ASSERT_NE(test, d1->part->id, d2->part->id);
+	KUNIT_ASSERT_EQ(test, 0, dcache_get(d1->part, 5, DCACHE_READ, false, &b1));
+	KUNIT_ASSERT_EQ(test, 0, dcache_get(d2->part, 5, DCACHE_READ, false, &b2));
+	KUNIT_EXPECT_PTR_NE(test, b1, b2);
+	KUNIT_EXPECT_TRUE(test, block_filled_with(b1, BS, fake_block_byte(d1->part->id, 5)));
+	KUNIT_EXPECT_TRUE(test, block_filled_with(b2, BS, fake_block_byte(d2->part->id, 5)));
+	dcache_put(b1, DCACHE_READ);
+	dcache_put(b2, DCACHE_READ);
+	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
+}
+
+static void remove_part_keeps_others_test(struct kunit *test)
+{
+	struct dcache *c = fake_cache(test, 16, BS, 0);
+	struct fake_disk *d1 = fake_disk_add(test, c, 16);
+	struct fake_disk *d2 = fake_disk_add(test, c, 16);
+	u64 addr;
+
+	for (addr = 0; addr < 6; addr++) {
+		get_read_put(test, d1, addr);
+		get_read_put(test, d2, addr);
+	}
+	KUNIT_ASSERT_EQ(test, 0, dcache_remove_part(d1->part));
+	d1->part = NULL;
+	KUNIT_EXPECT_EQ(test, dcache_nr_free(c), 10ULL);
+	for (addr = 0; addr < 6; addr++)
+		KUNIT_EXPECT_TRUE(test, block_cached(d2, addr));
+	KUNIT_EXPECT_EQ(test, d2->part->nr_blocks, 6ULL);
+	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
+}
+
+static void remove_part_busy_test(struct kunit *test)
+{
+	struct dcache *c = fake_cache(test, 8, BS, 0);
+	struct fake_disk *d = fake_disk_add(test, c, 16);
+	struct dcache_block *b;
+
+	KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, 3, DCACHE_WRITE, false, &b));
+	KUNIT_EXPECT_EQ(test, -EBUSY, dcache_remove_part(d->part));
+	dcache_dirty(b, 1);
+	dcache_put(b, DCACHE_WRITE);
+	KUNIT_EXPECT_EQ(test, -EBUSY, dcache_remove_part(d->part));
+	KUNIT_EXPECT_TRUE(test, block_cached(d, 3));
+	KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, 3, DCACHE_READ, false, &b));
+	dcache_clean(b);
+	dcache_put(b, DCACHE_READ);
+	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
+}
+
+/* ---- get / put modes and loads */
+
+static void get_read_loads_test(struct kunit *test)
+{
+	struct dcache *c = fake_cache(test, 4, BS, 0);
+	struct fake_disk *d = fake_disk_add(test, c, 16);
+	struct dcache_block *b;
+
+	KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, 9, DCACHE_READ, false, &b));
+	KUNIT_EXPECT_TRUE(test, dcache_block_valid(b));
+	KUNIT_EXPECT_TRUE(test, block_filled_with(b, BS, fake_block_byte(d->part->id, 9)));
+	dcache_put(b, DCACHE_READ);
+	KUNIT_EXPECT_EQ(test, atomic_read(&d->reads), 1);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&c->stats.misses), 1);
+	/* A second get is a hit and does not read again. */
+	get_read_put(test, d, 9);
+	KUNIT_EXPECT_EQ(test, atomic_read(&d->reads), 1);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&c->stats.hits), 1);
+}
+
+static void get_rdwr_loads_test(struct kunit *test)
+{
+	struct dcache *c = fake_cache(test, 4, BS, 0);
+	struct fake_disk *d = fake_disk_add(test, c, 16);
+	struct dcache_block *b;
+
+	KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, 2, DCACHE_RDWR, false, &b));
+	KUNIT_EXPECT_TRUE(test, block_filled_with(b, BS, fake_block_byte(d->part->id, 2)));
+	KUNIT_EXPECT_EQ(test, atomic_read(&d->reads), 1);
+	dcache_put(b, DCACHE_RDWR);
+}
+
+static void get_write_does_not_read_test(struct kunit *test)
+{
+	struct dcache *c = fake_cache(test, 4, BS, 0);
+	struct fake_disk *d = fake_disk_add(test, c, 16);
+	struct dcache_block *b;
+
+	KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, 4, DCACHE_WRITE, false, &b));
+	KUNIT_EXPECT_EQ(test, atomic_read(&d->reads), 0);
+	KUNIT_EXPECT_TRUE(test, dcache_block_valid(b));
+	memset(dcache_block_data(b), 0xab, BS);
+	dcache_dirty(b, 1);
+	dcache_put(b, DCACHE_WRITE);
+	KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, 4, DCACHE_READ, false, &b));
+	KUNIT_EXPECT_TRUE(test, block_filled_with(b, BS, 0xab));
+	dcache_clean(b);
+	dcache_put(b, DCACHE_READ);
+	KUNIT_EXPECT_EQ(test, atomic_read(&d->reads), 0);
+}
+
+static void read_error_returned_and_retried_test(struct kunit *test)
+{
+	struct dcache *c = fake_cache(test, 4, BS, 0);
+	struct fake_disk *d = fake_disk_add(test, c, 16);
+	struct dcache_block *b;
+
+	d->fail_reads = true;
+	KUNIT_EXPECT_EQ(test, -EIO, dcache_get(d->part, 1, DCACHE_READ, false, &b));
+	KUNIT_EXPECT_EQ(test, -EIO, dcache_get(d->part, 1, DCACHE_RDWR, false, &b));
+	KUNIT_EXPECT_EQ(test, atomic_read(&d->reads), 2);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&c->stats.read_errors), 2);
+	/* Still hashed, not valid: the fast path does not serve it. */
+	KUNIT_EXPECT_EQ(test, d->part->nr_blocks, 1ULL);
+	KUNIT_EXPECT_NULL(test, dcache_try_get(d->part, 1, DCACHE_READ));
+	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
+	d->fail_reads = false;
+	KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, 1, DCACHE_READ, false, &b));
+	KUNIT_EXPECT_TRUE(test, block_filled_with(b, BS, fake_block_byte(d->part->id, 1)));
+	dcache_put(b, DCACHE_READ);
+	KUNIT_EXPECT_EQ(test, atomic_read(&d->reads), 3);
+}
+
+struct getter {
+	struct dcache_part *part;
+	u64 addr;
+	enum dcache_get_mode mode;
+	bool interruptible;
+	struct completion got;
+	struct completion release;
+	struct completion done;
+	struct dcache_block *b;
+	int result;
+	struct task_struct *task;
+};
+
+static int getter_fn(void *arg)
+{
+	struct getter *g = arg;
+
+	allow_signal(SIGKILL);
+	g->result = dcache_get(g->part, g->addr, g->mode, g->interruptible, &g->b);
+	complete(&g->got);
+	if (!g->result) {
+		wait_for_completion(&g->release);
+		dcache_put(g->b, g->mode);
+	}
+	complete(&g->done);
+	return 0;
+}
+
+static struct getter *start_getter(struct kunit *test, struct fake_disk *d,
+				   u64 addr, enum dcache_get_mode mode)
+{
+	struct getter *g = kunit_kzalloc(test, sizeof(*g), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, g);
+	g->part = d->part;
+	g->addr = addr;
+	g->mode = mode;
+	init_completion(&g->got);
+	init_completion(&g->release);
+	init_completion(&g->done);
+	return g;
+}
+
+static void run_getter(struct kunit *test, struct getter *g)
+{
+	g->task = kthread_run(getter_fn, g, "dcache-test-get");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(g->task));
+}
+
+/* Let a getter put its block and wait until it has. */
+static void finish_getter(struct kunit *test, struct getter *g)
+{
+	complete(&g->release);
+	KUNIT_ASSERT_NE(test, 0UL, wait_for_completion_timeout(&g->done, WAIT_LONG));
+}
+
+static void readers_share_test(struct kunit *test)
+{
+	struct dcache *c = fake_cache(test, 4, BS, 0);
+	struct fake_disk *d = fake_disk_add(test, c, 16);
+	struct getter *r1 = start_getter(test, d, 3, DCACHE_READ);
+	struct getter *r2 = start_getter(test, d, 3, DCACHE_READ);
+
+	run_getter(test, r1);
+	KUNIT_ASSERT_NE(test, 0UL, wait_for_completion_timeout(&r1->got, WAIT_LONG));
+	run_getter(test, r2);
+	/* The second reader gets in while the first still holds the block. */
+	KUNIT_EXPECT_NE(test, 0UL, wait_for_completion_timeout(&r2->got, WAIT_LONG));
+	KUNIT_EXPECT_PTR_EQ(test, r1->b, r2->b);
+	finish_getter(test, r1);
+	finish_getter(test, r2);
+	KUNIT_EXPECT_EQ(test, atomic_read(&d->reads), 1);
+	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
+}
+
+static void writer_excludes_test(struct kunit *test)
+{
+	struct dcache *c = fake_cache(test, 4, BS, 0);
+	struct fake_disk *d = fake_disk_add(test, c, 16);
+	struct getter *w = start_getter(test, d, 3, DCACHE_RDWR);
+	struct getter *r = start_getter(test, d, 3, DCACHE_READ);
+	struct getter *w2 = start_getter(test, d, 3, DCACHE_WRITE);
+
+	run_getter(test, w);
+	KUNIT_ASSERT_NE(test, 0UL, wait_for_completion_timeout(&w->got, WAIT_LONG));
+	run_getter(test, r);
+	run_getter(test, w2);
+	KUNIT_EXPECT_EQ(test, 0UL, wait_for_completion_timeout(&r->got, WAIT_SHORT));
+	KUNIT_EXPECT_EQ(test, 0UL, wait_for_completion_timeout(&w2->got, WAIT_SHORT));
+	finish_getter(test, w);
+	/* Once the writer is gone, the others get the block in turn. */
+	KUNIT_EXPECT_NE(test, 0UL, wait_for_completion_timeout(&r->got, WAIT_LONG) |
+				   wait_for_completion_timeout(&w2->got, WAIT_LONG));
+	finish_getter(test, r);
+	finish_getter(test, w2);
+	KUNIT_EXPECT_EQ(test, 0, r->result);
+	KUNIT_EXPECT_EQ(test, 0, w2->result);
+	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
+}
+
+static void try_get_never_blocks_test(struct kunit *test)
+{
+	struct dcache *c = fake_cache(test, 4, BS, 0);
+	struct fake_disk *d = fake_disk_add(test, c, 16);
+	struct dcache_block *b, *t;
+
+	/* Not cached: NULL, and the pinned placeholder is left evictable. */
+	KUNIT_EXPECT_NULL(test, dcache_try_get(d->part, 6, DCACHE_READ));
+	KUNIT_EXPECT_EQ(test, atomic_read(&d->reads), 0);
+	KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, 6, DCACHE_RDWR, false, &b));
+	/* Held exclusively: NULL instead of waiting. */
+	KUNIT_EXPECT_NULL(test, dcache_try_get(d->part, 6, DCACHE_READ));
+	dcache_put(b, DCACHE_RDWR);
+	t = dcache_try_get(d->part, 6, DCACHE_READ);
+	KUNIT_ASSERT_NOT_NULL(test, t);
+	KUNIT_EXPECT_NULL(test, dcache_try_get(d->part, 6, DCACHE_WRITE));
+	dcache_put(t, DCACHE_READ);
+	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
+}
+
+struct async_result {
+	struct dcache_load_waiter w;
+	struct completion done;
+	int error;
+};
+
+static void async_done(struct dcache_load_waiter *w, int error)
+{
+	struct async_result *r = container_of(w, struct async_result, w);
+
+	r->error = error;
+	complete(&r->done);
+}
+
+static void load_async_test(struct kunit *test)
+{
+	struct dcache *c = fake_cache(test, 4, BS, 0);
+	struct fake_disk *d = fake_disk_add(test, c, 16);
+	struct async_result r1 = { .w.done = async_done }, r2 = { .w.done = async_done };
+	struct dcache_block *b, *t;
+	int err = 0;
+
+	init_completion(&r1.done);
+	init_completion(&r2.done);
+	d->async = true;
+	d->hold = true;
+	b = dcache_pin(d->part, 8, false, false, &err);
+	KUNIT_ASSERT_NOT_NULL(test, b);
+	KUNIT_EXPECT_EQ(test, -EINPROGRESS, dcache_load_async(b, &r1.w));
+	/* A second waiter joins the load in flight rather than starting one. */
+	KUNIT_EXPECT_EQ(test, -EINPROGRESS, dcache_load_async(b, &r2.w));
+	KUNIT_EXPECT_FALSE(test, completion_done(&r1.done));
+	KUNIT_EXPECT_NULL(test, dcache_try_get(d->part, 8, DCACHE_READ));
+	fake_disk_release(d);
+	KUNIT_ASSERT_NE(test, 0UL, wait_for_completion_timeout(&r1.done, WAIT_LONG));
+	KUNIT_ASSERT_NE(test, 0UL, wait_for_completion_timeout(&r2.done, WAIT_LONG));
+	KUNIT_EXPECT_EQ(test, 0, r1.error);
+	KUNIT_EXPECT_EQ(test, 0, r2.error);
+	KUNIT_EXPECT_EQ(test, atomic_read(&d->reads), 1);
+	t = dcache_try_get(d->part, 8, DCACHE_READ);
+	KUNIT_ASSERT_NOT_NULL(test, t);
+	KUNIT_EXPECT_TRUE(test, block_filled_with(t, BS, fake_block_byte(d->part->id, 8)));
+	dcache_put(t, DCACHE_READ);
+	/* Already valid: no load, no callback. */
+	KUNIT_EXPECT_EQ(test, 0, dcache_load_async(b, &r1.w));
+	dcache_unpin(b);
+	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
+}
+
+static void load_async_error_test(struct kunit *test)
+{
+	struct dcache *c = fake_cache(test, 4, BS, 0);
+	struct fake_disk *d = fake_disk_add(test, c, 16);
+	struct async_result r = { .w.done = async_done };
+	struct dcache_block *b;
+	int err = 0;
+
+	init_completion(&r.done);
+	d->async = true;
+	d->fail_reads = true;
+	b = dcache_pin(d->part, 2, false, false, &err);
+	KUNIT_ASSERT_NOT_NULL(test, b);
+	KUNIT_EXPECT_EQ(test, -EINPROGRESS, dcache_load_async(b, &r.w));
+	KUNIT_ASSERT_NE(test, 0UL, wait_for_completion_timeout(&r.done, WAIT_LONG));
+	KUNIT_EXPECT_EQ(test, -EIO, r.error);
+	KUNIT_EXPECT_FALSE(test, dcache_block_valid(b));
+	dcache_unpin(b);
+	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
+}
+
+/* ---- full cache */
+
+struct kick_counter {
+	struct dcache_flush_ops ops;
+	atomic_t kicks;
+	atomic_t delayed_kicks;
+};
+
+static struct kick_counter *kicks_of(struct dcache *c)
+{
+	return container_of(c->flush_ops, struct kick_counter, ops);
+}
+
+static void count_kick(struct dcache *c)
+{
+	atomic_inc(&kicks_of(c)->kicks);
+}
+
+static void count_delayed_kick(struct dcache *c)
+{
+	atomic_inc(&kicks_of(c)->delayed_kicks);
+}
+
+static struct kick_counter *install_kick_counter(struct kunit *test, struct dcache *c)
+{
+	struct kick_counter *k = kunit_kzalloc(test, sizeof(*k), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, k);
+	k->ops.kick = count_kick;
+	k->ops.kick_delayed = count_delayed_kick;
+	c->flush_ops = &k->ops;
+	return k;
+}
+
+static bool wait_for_stalls(struct dcache *c, s64 n)
+{
+	unsigned long end = jiffies + WAIT_LONG;
+
+	while (atomic64_read(&c->stats.stalls) < n) {
+		if (time_after(jiffies, end))
+			return false;
+		usleep_range(5000, 10000);
+	}
+	return true;
+}
+
+static void full_cache_woken_by_put_test(struct kunit *test)
+{
+	struct dcache *c = fake_cache(test, 2, BS, 0);
+	struct fake_disk *d = fake_disk_add(test, c, 16);
+	struct dcache_block *b0, *b1;
+	struct getter *g = start_getter(test, d, 7, DCACHE_READ);
+
+	KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, 0, DCACHE_READ, false, &b0));
+	KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, 1, DCACHE_READ, false, &b1));
+	run_getter(test, g);
+	KUNIT_EXPECT_TRUE(test, wait_for_stalls(c, 1));
+	KUNIT_EXPECT_FALSE(test, completion_done(&g->got));
+	dcache_put(b0, DCACHE_READ);
+	KUNIT_EXPECT_NE(test, 0UL, wait_for_completion_timeout(&g->got, WAIT_LONG));
+	finish_getter(test, g);
+	KUNIT_EXPECT_EQ(test, 0, g->result);
+	dcache_put(b1, DCACHE_READ);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&c->stats.stalls), 1);
+	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
+}
+
+static void full_cache_woken_by_clean_test(struct kunit *test)
+{
+	struct dcache *c = fake_cache(test, 2, BS, 0);
+	struct kick_counter *k = install_kick_counter(test, c);
+	struct fake_disk *d = fake_disk_add(test, c, 16);
+	struct getter *g = start_getter(test, d, 7, DCACHE_READ);
+	struct dcache_block *b;
+	u64 addr;
+
+	for (addr = 0; addr < 2; addr++) {
+		KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, addr, DCACHE_WRITE, false, &b));
+		dcache_dirty(b, 1);
+		dcache_put(b, DCACHE_WRITE);
+	}
+	run_getter(test, g);
+	KUNIT_EXPECT_TRUE(test, wait_for_stalls(c, 1));
+	/* A stall on dirty blocks asks the flusher for a round. */
+	KUNIT_EXPECT_GE(test, atomic_read(&k->kicks), 1);
+	KUNIT_EXPECT_FALSE(test, completion_done(&g->got));
+	KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, 1, DCACHE_READ, false, &b));
+	dcache_clean(b);
+	dcache_put(b, DCACHE_READ);
+	KUNIT_EXPECT_NE(test, 0UL, wait_for_completion_timeout(&g->got, WAIT_LONG));
+	finish_getter(test, g);
+	KUNIT_EXPECT_EQ(test, 0, g->result);
+	KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, 0, DCACHE_READ, false, &b));
+	dcache_clean(b);
+	dcache_put(b, DCACHE_READ);
+	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
+}
+
+static void full_cache_interruptible_test(struct kunit *test)
+{
+	struct dcache *c = fake_cache(test, 1, BS, 0);
+	struct fake_disk *d = fake_disk_add(test, c, 16);
+	struct getter *g = start_getter(test, d, 5, DCACHE_READ);
+	struct dcache_block *b;
+
+	g->interruptible = true;
+	KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, 0, DCACHE_READ, false, &b));
+	run_getter(test, g);
+	KUNIT_EXPECT_TRUE(test, wait_for_stalls(c, 1));
+	send_sig(SIGKILL, g->task, 1);
+	KUNIT_EXPECT_NE(test, 0UL, wait_for_completion_timeout(&g->done, WAIT_LONG));
+	KUNIT_EXPECT_EQ(test, -EINTR, g->result);
+	dcache_put(b, DCACHE_READ);
+	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
+}
+
+static void full_cache_no_wait_test(struct kunit *test)
+{
+	struct dcache *c = fake_cache(test, 1, BS, 0);
+	struct fake_disk *d = fake_disk_add(test, c, 16);
+	struct dcache_block *b;
+	int err = 0;
+
+	KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, 0, DCACHE_READ, false, &b));
+	KUNIT_EXPECT_NULL(test, dcache_pin(d->part, 1, false, false, &err));
+	KUNIT_EXPECT_EQ(test, -EAGAIN, err);
+	KUNIT_EXPECT_NULL(test, dcache_try_get(d->part, 1, DCACHE_WRITE));
+	dcache_put(b, DCACHE_READ);
+	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
+}
+
+/* ---- dirty state */
+
+static void dirty_accounting_test(struct kunit *test)
+{
+	struct dcache_config cfg = { .nr_blocks = 8, .block_size = BS, .max_dirty = 3 };
+	struct dcache *c = fake_cache_cfg(test, &cfg);
+	struct kick_counter *k = install_kick_counter(test, c);
+	struct fake_disk *d = fake_disk_add(test, c, 16);
+	struct dcache_block *b;
+	u64 addr;
+
+	for (addr = 0; addr < 2; addr++) {
+		KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, addr, DCACHE_WRITE, false, &b));
+		dcache_dirty(b, 5);
+		dcache_dirty(b, 5);	/* twice: counted once */
+		dcache_put(b, DCACHE_WRITE);
+	}
+	KUNIT_EXPECT_EQ(test, dcache_nr_dirty(c), 2ULL);
+	KUNIT_EXPECT_EQ(test, d->part->nr_dirty, 2ULL);
+	KUNIT_EXPECT_EQ(test, atomic_read(&k->delayed_kicks), 2);
+	KUNIT_EXPECT_EQ(test, atomic_read(&k->kicks), 0);
+	/* Reaching max_dirty kicks a round at once. */
+	KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, 2, DCACHE_WRITE, false, &b));
+	dcache_dirty(b, 6);
+	dcache_put(b, DCACHE_WRITE);
+	KUNIT_EXPECT_EQ(test, atomic_read(&k->kicks), 1);
+	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
+	/* Dirty blocks are never victims: fill the rest and go on. */
+	for (addr = 3; addr < 12; addr++)
+		get_read_put(test, d, addr);
+	for (addr = 0; addr < 3; addr++)
+		KUNIT_EXPECT_TRUE(test, block_cached(d, addr));
+	for (addr = 0; addr < 3; addr++) {
+		KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, addr, DCACHE_READ, false, &b));
+		dcache_clean(b);
+		dcache_clean(b);	/* twice: counted once */
+		dcache_put(b, DCACHE_READ);
+	}
+	KUNIT_EXPECT_EQ(test, dcache_nr_dirty(c), 0ULL);
+	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
+}
+
+static void dirty_keeps_oldest_epoch_test(struct kunit *test)
+{
+	struct dcache *c = fake_cache(test, 4, BS, 0);
+	struct fake_disk *d = fake_disk_add(test, c, 16);
+	struct dcache_block *b;
+
+	KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, 1, DCACHE_RDWR, false, &b));
+	dcache_dirty(b, 7);
+	dcache_dirty(b, 9);
+	KUNIT_EXPECT_EQ(test, b->epoch, 7ULL);
+	dcache_clean(b);
+	dcache_dirty(b, 9);
+	KUNIT_EXPECT_EQ(test, b->epoch, 9ULL);
+	dcache_clean(b);
+	dcache_put(b, DCACHE_RDWR);
+}
+
+/* ---- invariants and creation */
+
+static void write_back_one(struct kunit *test, struct dcache *c,
+			   struct fake_disk **disks, int nr_disks)
+{
+	struct dcache_block *first, *b;
+	struct fake_disk *d = NULL;
+	u16 part_id;
+	u64 addr;
+	int i;
+
+	mutex_lock(&c->lock);
+	first = list_first_entry_or_null(&c->dirty, struct dcache_block, link);
+	if (first) {
+		part_id = first->part_id;
+		addr = first->addr;
+	}
+	mutex_unlock(&c->lock);
+	if (!first)
+		return;
+	for (i = 0; i < nr_disks; i++)
+		if (disks[i]->part->id == part_id)
+			d = disks[i];
+	KUNIT_ASSERT_NOT_NULL(test, d);
+	KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, addr, DCACHE_READ, false, &b));
+	memcpy(d->data + addr * BS, dcache_block_data(b), BS);
+	dcache_clean(b);
+	dcache_put(b, DCACHE_READ);
+}
+
+/* A long random sequence: contents match a model, invariants after every step. */
+static void random_sequence_test(struct kunit *test)
+{
+	enum { NR_BLOCKS = 16, NR_ADDRS = 48, STEPS = 3000 };
+	struct dcache *c = fake_cache(test, NR_BLOCKS, BS, 4);
+	struct fake_disk *disks[2];
+	u8 *model;
+	struct rnd_state rnd;
+	int step, i;
+
+	disks[0] = fake_disk_add(test, c, NR_ADDRS);
+	disks[1] = fake_disk_add(test, c, NR_ADDRS);
+	model = kunit_kzalloc(test, 2 * NR_ADDRS, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, model);
+	for (i = 0; i < 2 * NR_ADDRS; i++)
+		model[i] = fake_block_byte(disks[i / NR_ADDRS]->part->id, i % NR_ADDRS);
+	prandom_seed_state(&rnd, 7);
+
+	for (step = 0; step < STEPS; step++) {
+		int which = prandom_u32_state(&rnd) % 2;
+		u64 addr = prandom_u32_state(&rnd) % NR_ADDRS;
+		u8 *expect = &model[which * NR_ADDRS + addr];
+		struct fake_disk *d = disks[which];
+		enum dcache_get_mode mode = prandom_u32_state(&rnd) % 3;
+		struct dcache_block *b;
+		u32 op = prandom_u32_state(&rnd) % 10;
+
+		if (op == 0 || dcache_nr_dirty(c) >= NR_BLOCKS - 1) {
+			write_back_one(test, c, disks, 2);
+		} else {
+			KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, addr, mode, false, &b));
+			if (mode != DCACHE_WRITE)
+				KUNIT_ASSERT_TRUE_MSG(test, block_filled_with(b, BS, *expect),
+						      "step %d: stale data at %d/%llu",
+						      step, which, addr);
+			if (mode != DCACHE_READ) {
+				*expect = prandom_u32_state(&rnd);
+				memset(dcache_block_data(b), *expect, BS);
+				dcache_dirty(b, step);
+			}
+			dcache_put(b, mode);
+		}
+		KUNIT_ASSERT_EQ_MSG(test, 0, dcache_check(c), "after step %d", step);
+	}
+	while (dcache_nr_dirty(c))
+		write_back_one(test, c, disks, 2);
+	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
+	KUNIT_EXPECT_GT(test, atomic64_read(&c->stats.evictions), 0);
+}
+
+/* Make every allocation step of create fail in turn: nothing may leak. */
+static void create_allocation_failure_test(struct kunit *test)
+{
+	long before = dcache_live_allocations();
+	struct dcache_config cfg = { .nr_blocks = 40, .block_size = 1024 };
+	struct dcache *c;
+	unsigned int n;
+
+	for (n = 1; n < 100; n++) {
+		cfg.fail_alloc_nth = n;
+		c = dcache_create(&cfg);
+		KUNIT_ASSERT_EQ(test, before, dcache_live_allocations());
+		if (!IS_ERR(c))
+			break;
+		KUNIT_EXPECT_EQ(test, -ENOMEM, PTR_ERR(c));
+	}
+	/* 40 blocks of 1 KiB: 10 pages, so well over 10 steps were failed. */
+	KUNIT_EXPECT_GT(test, n, 10U);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(c));
+	KUNIT_EXPECT_GT(test, dcache_live_allocations(), before);
+	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
+	dcache_destroy(c);
+	KUNIT_EXPECT_EQ(test, before, dcache_live_allocations());
+}
+
+static void create_bad_config_test(struct kunit *test)
+{
+	static const struct dcache_config bad[] = {
+		{ .nr_blocks = 0, .block_size = 4096 },
+		{ .nr_blocks = 8, .block_size = 0 },
+		{ .nr_blocks = 8, .block_size = 256 },
+		{ .nr_blocks = 8, .block_size = 3000 },
+		{ .nr_blocks = 8, .block_size = PAGE_SIZE * 2 },
+		{ .nr_blocks = 8, .block_size = 4096, .hash_buckets = 3 },
+		{ .nr_blocks = 8, .block_size = 4096, .max_dirty = 9 },
+		{ .nr_blocks = 1ULL << 40, .block_size = 4096 },
+	};
+	long before = dcache_live_allocations();
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(bad); i++)
+		KUNIT_EXPECT_EQ_MSG(test, -EINVAL, PTR_ERR(dcache_create(&bad[i])),
+				    "config %d", i);
+	KUNIT_EXPECT_EQ(test, before, dcache_live_allocations());
+}
+
+static void add_part_bad_block_size_test(struct kunit *test)
+{
+	struct dcache *c = fake_cache(test, 4, 1024, 0);
+
+	KUNIT_EXPECT_EQ(test, -EINVAL, PTR_ERR(dcache_add_part(c, NULL, 2048, NULL, NULL)));
+	KUNIT_EXPECT_EQ(test, -EINVAL, PTR_ERR(dcache_add_part(c, NULL, 0, NULL, NULL)));
+	KUNIT_EXPECT_EQ(test, -EINVAL, PTR_ERR(dcache_add_part(c, NULL, 700, NULL, NULL)));
+}
+
+static struct kunit_case dcache_lru_test_cases[] = {
+	KUNIT_CASE(lru_scan_resistance_test),
+	KUNIT_CASE(lru_first_access_rule_test),
+	KUNIT_CASE(lru_tie_by_last_access_test),
+	KUNIT_CASE(lru_tick_crosses_2_32_test),
+	{}
+};
+
+static struct kunit_case dcache_core_test_cases[] = {
+	KUNIT_CASE(hash_one_chain_test),
+	KUNIT_CASE(hash_same_addr_two_parts_test),
+	KUNIT_CASE(remove_part_keeps_others_test),
+	KUNIT_CASE(remove_part_busy_test),
+	KUNIT_CASE(get_read_loads_test),
+	KUNIT_CASE(get_rdwr_loads_test),
+	KUNIT_CASE(get_write_does_not_read_test),
+	KUNIT_CASE(read_error_returned_and_retried_test),
+	KUNIT_CASE(readers_share_test),
+	KUNIT_CASE(writer_excludes_test),
+	KUNIT_CASE(try_get_never_blocks_test),
+	KUNIT_CASE(load_async_test),
+	KUNIT_CASE(load_async_error_test),
+	KUNIT_CASE(full_cache_woken_by_put_test),
+	KUNIT_CASE(full_cache_woken_by_clean_test),
+	KUNIT_CASE(full_cache_interruptible_test),
+	KUNIT_CASE(full_cache_no_wait_test),
+	KUNIT_CASE(dirty_accounting_test),
+	KUNIT_CASE(dirty_keeps_oldest_epoch_test),
+	KUNIT_CASE(random_sequence_test),
+	KUNIT_CASE(create_allocation_failure_test),
+	KUNIT_CASE(create_bad_config_test),
+	KUNIT_CASE(add_part_bad_block_size_test),
+	{}
+};
+
+static struct kunit_suite dcache_lru_test_suite = {
+	.name = "dcache_lru",
+	.test_cases = dcache_lru_test_cases,
+};
+
+static struct kunit_suite dcache_core_test_suite = {
+	.name = "dcache_core",
+	.test_cases = dcache_core_test_cases,
+};
+
+kunit_test_suites(&dcache_lru_test_suite, &dcache_core_test_suite);

@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit fixtures: small private caches and memory-backed parts, freed by
+ * KUnit resource actions when the test case ends.
+ */
+#include <kunit/test.h>
+#include <kunit/resource.h>
+#include <linux/slab.h>
+#include <linux/vmalloc.h>
+
+#include "fake_disk.h"
+
+struct pending_load {
+	struct list_head entry;
+	struct dcache_block *b;
+};
+
+/* Each block of a fresh fake disk is filled with this byte. */
+u8 fake_block_byte(u16 part, u64 addr)
+{
+	return (u8)(addr * 7 + part * 31 + 1);
+}
+
+static void fake_load(struct fake_disk *d, struct dcache_block *b)
+{
+	atomic_inc(&d->reads);
+	if (d->fail_reads || b->addr >= d->nr_blocks) {
+		dcache_load_end(b, -EIO);
+		return;
+	}
+	memcpy(dcache_block_data(b), d->data + b->addr * d->block_size,
+	       d->block_size);
+	dcache_load_end(b, 0);
+}
+
+static void fake_work(struct work_struct *work)
+{
+	struct fake_disk *d = container_of(work, struct fake_disk, work);
+	struct pending_load *p;
+
+	for (;;) {
+		spin_lock_irq(&d->lock);
+		p = list_first_entry_or_null(&d->pending, struct pending_load, entry);
+		if (p && !d->hold)
+			list_del(&p->entry);
+		else
+			p = NULL;
+		spin_unlock_irq(&d->lock);
+		if (!p)
+			return;
+		fake_load(d, p->b);
+		kfree(p);
+	}
+}
+
+static void fake_submit_read(struct dcache_part *part, struct dcache_block *b)
+{
+	struct fake_disk *d = part->private;
+	struct pending_load *p;
+
+	if (!d->async) {
+		fake_load(d, b);
+		return;
+	}
+	p = kzalloc(sizeof(*p), GFP_NOIO | __GFP_NOFAIL);
+	p->b = b;
+	spin_lock_irq(&d->lock);
+	list_add_tail(&p->entry, &d->pending);
+	spin_unlock_irq(&d->lock);
+	queue_work(d->wq, &d->work);
+}
+
+static const struct dcache_part_ops fake_ops = {
+	.submit_read = fake_submit_read,
+};
+
+/* Let held asynchronous loads complete. */
+void fake_disk_release(struct fake_disk *d)
+{
+	spin_lock_irq(&d->lock);
+	d->hold = false;
+	spin_unlock_irq(&d->lock);
+	queue_work(d->wq, &d->work);
+	flush_workqueue(d->wq);
+}
+
+struct deferred_call {
+	void (*fn)(void *arg);
+	void *arg;
+};
+
+static int deferred_init(struct kunit_resource *res, void *context)
+{
+	res->data = context;
+	return 0;
+}
+
+static void deferred_run(struct kunit_resource *res)
+{
+	struct deferred_call *call = res->data;
+
+	call->fn(call->arg);
+	kfree(call);
+}
+
+/* Run fn(arg) when the test case ends (last deferred, first run); now on failure. */
+int kunit_defer(struct kunit *test, void (*fn)(void *arg), void *arg)
+{
+	struct deferred_call *call = kmalloc(sizeof(*call), GFP_KERNEL);
+
+	if (call) {
+		call->fn = fn;
+		call->arg = arg;
+		if (kunit_alloc_resource(test, deferred_init, deferred_run,
+					 GFP_KERNEL, call))
+			return 0;
+		kfree(call);
+	}
+	fn(arg);
+	return -ENOMEM;
+}
+
+static void fake_cache_free(void *c)
+{
+	dcache_destroy(c);
+}
+
+/* A private cache, destroyed when the test case ends. */
+struct dcache *fake_cache_cfg(struct kunit *test, const struct dcache_config *cfg)
+{
+	struct dcache *c = dcache_create(cfg);
+
+	KUNIT_ASSERT_FALSE_MSG(test, IS_ERR(c), "dcache_create: %ld", PTR_ERR(c));
+	KUNIT_ASSERT_EQ(test, 0, kunit_defer(test, fake_cache_free, c));
+	return c;
+}
+
+struct dcache *fake_cache(struct kunit *test, u64 nr_blocks,
+			  unsigned int block_size, unsigned int hash_buckets)
+{
+	struct dcache_config cfg = {
+		.nr_blocks = nr_blocks,
+		.block_size = block_size,
+		.hash_buckets = hash_buckets,
+	};
+
+	return fake_cache_cfg(test, &cfg);
+}
+
+static void fake_disk_free(void *ptr)
+{
+	struct fake_disk *d = ptr;
+
+	fake_disk_release(d);
+	destroy_workqueue(d->wq);
+	/* The part may already be gone if the test removed it. */
+	if (d->part)
+		WARN_ON(dcache_remove_part(d->part));
+	vfree(d->data);
+	kfree(d);
+}
+
+struct fake_disk *fake_disk_add(struct kunit *test, struct dcache *c,
+				u64 nr_blocks)
+{
+	struct fake_disk *d;
+	u64 i;
+
+	d = kzalloc(sizeof(*d), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, d);
+	d->block_size = c->block_size;
+	d->nr_blocks = nr_blocks;
+	d->data = vmalloc(nr_blocks * d->block_size);
+	INIT_LIST_HEAD(&d->pending);
+	spin_lock_init(&d->lock);
+	INIT_WORK(&d->work, fake_work);
+	d->wq = alloc_workqueue("fake_disk", WQ_UNBOUND, 0);
+	if (!d->data || !d->wq) {
+		if (d->wq)
+			destroy_workqueue(d->wq);
+		vfree(d->data);
+		kfree(d);
+		KUNIT_ASSERT_FAILURE(test, "fake disk allocation failed");
+	}
+	d->part = dcache_add_part(c, NULL, c->block_size, &fake_ops, d);
+	if (IS_ERR(d->part)) {
+		d->part = NULL;
+		fake_disk_free(d);
+		KUNIT_ASSERT_FAILURE(test, "dcache_add_part failed");
+	}
+	for (i = 0; i < nr_blocks; i++)
+		memset(d->data + i * d->block_size,
+		       fake_block_byte(d->part->id, i), d->block_size);
+	KUNIT_ASSERT_EQ(test, 0, kunit_defer(test, fake_disk_free, d));
+	return d;
+}
