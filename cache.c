@@ -148,13 +148,15 @@ static bool wait_for_free_block(struct dcache *c, bool interruptible)
 	return !interrupted;
 }
 
-/*
- * Find or allocate the block for (part, addr) and pin it, without taking
- * its lock. With @wait, a full cache sleeps until a block is released
- * (interruptible if asked); without, it fails with -EAGAIN.
- */
-struct dcache_block *dcache_pin(struct dcache_part *part, u64 addr,
-				bool wait, bool interruptible, int *error)
+enum pin_how {
+	PIN_LOOKUP,	/* only a block already cached */
+	PIN_NO_WAIT,	/* allocate, fail with -EAGAIN when full */
+	PIN_WAIT,	/* allocate, sleep when full */
+};
+
+static struct dcache_block *pin_block(struct dcache_part *part, u64 addr,
+				      enum pin_how how, bool interruptible,
+				      int *error)
 {
 	struct dcache *c = part->cache;
 	struct dcache_block *b;
@@ -172,6 +174,10 @@ struct dcache_block *dcache_pin(struct dcache_part *part, u64 addr,
 							    &c->stats.misses);
 			break;
 		}
+		if (how == PIN_LOOKUP) {
+			*error = -ENOENT;
+			break;
+		}
 		b = cache_take_block(c);
 		if (b) {
 			b->addr = addr;
@@ -187,7 +193,7 @@ struct dcache_block *dcache_pin(struct dcache_part *part, u64 addr,
 			atomic64_inc(&c->stats.misses);
 			break;
 		}
-		if (!wait) {
+		if (how == PIN_NO_WAIT) {
 			*error = -EAGAIN;
 			break;
 		}
@@ -202,6 +208,18 @@ struct dcache_block *dcache_pin(struct dcache_part *part, u64 addr,
 	}
 	mutex_unlock(&c->lock);
 	return b;
+}
+
+/*
+ * Find or allocate the block for (part, addr) and pin it, without taking
+ * its lock. With @wait, a full cache sleeps until a block is released
+ * (interruptible if asked); without, it fails with -EAGAIN.
+ */
+struct dcache_block *dcache_pin(struct dcache_part *part, u64 addr,
+				bool wait, bool interruptible, int *error)
+{
+	return pin_block(part, addr, wait ? PIN_WAIT : PIN_NO_WAIT,
+			 interruptible, error);
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_pin);
 
@@ -301,8 +319,9 @@ int dcache_get(struct dcache_part *part, u64 addr, enum dcache_get_mode mode,
 EXPORT_SYMBOL_IF_KUNIT(dcache_get);
 
 /*
- * The fast path: a valid block whose lock is free right now, or NULL.
- * Never sleeps on I/O or on another holder (the mutex is only held briefly).
+ * The fast path: a cached, valid block whose lock is free right now, or
+ * NULL. Never allocates, evicts, or sleeps on I/O or on another holder (the
+ * mutex is only held briefly). WRITE mode also takes a cached invalid block.
  */
 struct dcache_block *dcache_try_get(struct dcache_part *part, u64 addr,
 				    enum dcache_get_mode mode)
@@ -311,7 +330,7 @@ struct dcache_block *dcache_try_get(struct dcache_part *part, u64 addr,
 	bool locked;
 	int r;
 
-	b = dcache_pin(part, addr, false, false, &r);
+	b = pin_block(part, addr, PIN_LOOKUP, false, &r);
 	if (!b)
 		return NULL;
 	if (mode == DCACHE_READ)

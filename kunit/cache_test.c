@@ -148,13 +148,16 @@ static void hash_same_addr_two_parts_test(struct kunit *test)
 	struct dcache_block *b1, *b2;
 
 	KUNIT_ASSERT_NE(test, d1->part->id, d2->part->id);
+	/* One block lock at a time (the locking rule); compare by address. */
 	KUNIT_ASSERT_EQ(test, 0, dcache_get(d1->part, 5, DCACHE_READ, false, &b1));
-	KUNIT_ASSERT_EQ(test, 0, dcache_get(d2->part, 5, DCACHE_READ, false, &b2));
-	KUNIT_EXPECT_PTR_NE(test, b1, b2);
 	KUNIT_EXPECT_TRUE(test, block_filled_with(b1, BS, fake_block_byte(d1->part->id, 5)));
-	KUNIT_EXPECT_TRUE(test, block_filled_with(b2, BS, fake_block_byte(d2->part->id, 5)));
 	dcache_put(b1, DCACHE_READ);
+	KUNIT_ASSERT_EQ(test, 0, dcache_get(d2->part, 5, DCACHE_READ, false, &b2));
+	KUNIT_EXPECT_TRUE(test, block_filled_with(b2, BS, fake_block_byte(d2->part->id, 5)));
 	dcache_put(b2, DCACHE_READ);
+	KUNIT_EXPECT_PTR_NE(test, b1, b2);
+	KUNIT_EXPECT_EQ(test, d1->part->nr_blocks, 1ULL);
+	KUNIT_EXPECT_EQ(test, d2->part->nr_blocks, 1ULL);
 	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
 }
 
@@ -373,18 +376,22 @@ static void try_get_never_blocks_test(struct kunit *test)
 {
 	struct dcache *c = fake_cache(test, 4, BS, 0);
 	struct fake_disk *d = fake_disk_add(test, c, 16);
-	struct dcache_block *b, *t;
+	struct getter *w = start_getter(test, d, 6, DCACHE_RDWR);
+	struct dcache_block *t;
 
-	/* Not cached: NULL, and the pinned placeholder is left evictable. */
+	/* Not cached: NULL, and nothing allocated or read. */
 	KUNIT_EXPECT_NULL(test, dcache_try_get(d->part, 6, DCACHE_READ));
 	KUNIT_EXPECT_EQ(test, atomic_read(&d->reads), 0);
-	KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, 6, DCACHE_RDWR, false, &b));
-	/* Held exclusively: NULL instead of waiting. */
+	KUNIT_EXPECT_EQ(test, dcache_nr_free(c), 4ULL);
+	/* Held exclusively by another task: NULL instead of waiting. */
+	run_getter(test, w);
+	KUNIT_ASSERT_NE(test, 0UL, wait_for_completion_timeout(&w->got, WAIT_LONG));
 	KUNIT_EXPECT_NULL(test, dcache_try_get(d->part, 6, DCACHE_READ));
-	dcache_put(b, DCACHE_RDWR);
+	KUNIT_EXPECT_NULL(test, dcache_try_get(d->part, 6, DCACHE_WRITE));
+	finish_getter(test, w);
 	t = dcache_try_get(d->part, 6, DCACHE_READ);
 	KUNIT_ASSERT_NOT_NULL(test, t);
-	KUNIT_EXPECT_NULL(test, dcache_try_get(d->part, 6, DCACHE_WRITE));
+	KUNIT_EXPECT_TRUE(test, block_filled_with(t, BS, fake_block_byte(d->part->id, 6)));
 	dcache_put(t, DCACHE_READ);
 	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
 }
@@ -509,19 +516,23 @@ static void full_cache_woken_by_put_test(struct kunit *test)
 {
 	struct dcache *c = fake_cache(test, 2, BS, 0);
 	struct fake_disk *d = fake_disk_add(test, c, 16);
-	struct dcache_block *b0, *b1;
 	struct getter *g = start_getter(test, d, 7, DCACHE_READ);
+	struct dcache_block *b0, *b1;
+	int err = 0;
 
-	KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, 0, DCACHE_READ, false, &b0));
-	KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, 1, DCACHE_READ, false, &b1));
+	/* Pins, not locks: the test task holds two blocks at once. */
+	b0 = dcache_pin(d->part, 0, false, false, &err);
+	b1 = dcache_pin(d->part, 1, false, false, &err);
+	KUNIT_ASSERT_NOT_NULL(test, b0);
+	KUNIT_ASSERT_NOT_NULL(test, b1);
 	run_getter(test, g);
 	KUNIT_EXPECT_TRUE(test, wait_for_stalls(c, 1));
 	KUNIT_EXPECT_FALSE(test, completion_done(&g->got));
-	dcache_put(b0, DCACHE_READ);
+	dcache_unpin(b0);
 	KUNIT_EXPECT_NE(test, 0UL, wait_for_completion_timeout(&g->got, WAIT_LONG));
 	finish_getter(test, g);
 	KUNIT_EXPECT_EQ(test, 0, g->result);
-	dcache_put(b1, DCACHE_READ);
+	dcache_unpin(b1);
 	KUNIT_EXPECT_EQ(test, atomic64_read(&c->stats.stalls), 1);
 	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
 }
@@ -740,10 +751,11 @@ static void create_allocation_failure_test(struct kunit *test)
 	for (n = 1; n < 100; n++) {
 		cfg.fail_alloc_nth = n;
 		c = dcache_create(&cfg);
-		KUNIT_ASSERT_EQ(test, before, dcache_live_allocations());
 		if (!IS_ERR(c))
 			break;
 		KUNIT_EXPECT_EQ(test, -ENOMEM, PTR_ERR(c));
+		KUNIT_ASSERT_EQ_MSG(test, before, dcache_live_allocations(),
+				    "leak after failing step %u", n);
 	}
 	/* 40 blocks of 1 KiB: 10 pages, so well over 10 steps were failed. */
 	KUNIT_EXPECT_GT(test, n, 10U);
