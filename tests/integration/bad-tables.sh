@@ -1,5 +1,5 @@
 # kernels: test stock
-# disks: 64M
+# disks: 64M 64M:4096
 # Malformed table lines are refused with a specific error and leave no
 # device behind.
 . "$DCACHE_TOP/tests/guest-lib.sh"
@@ -27,10 +27,9 @@ expect_refused bad "0 $((n + 8)) dcache $dev 4096" "Target length exceeds the ba
 expect_refused bad "0 $((n - 1)) dcache $dev 4096" "Target start and length must be multiples of the block size"
 
 step "block size below the backing device's logical block size"
-modprobe null_blk nr_devices=1 bs=4096 gb=1
-expect_refused bad "0 $(sectors /dev/nullb0) dcache /dev/nullb0 512" \
+[ "$(blockdev --getss /dev/vdb)" = 4096 ] || fail "/dev/vdb should have 4 KiB logical blocks"
+expect_refused bad "0 $(sectors /dev/vdb) dcache /dev/vdb 512" \
 	"Block size smaller than the backing device's logical block size"
-rmmod null_blk
 
 [ -z "$(dmsetup ls | grep -v 'No devices found')" ] || fail "devices left: $(dmsetup ls)"
 rmmod dm_dcache
