@@ -289,12 +289,8 @@ int dcache_lock_block(struct dcache_block *b, enum dcache_get_mode mode)
 	} else if (!dcache_block_valid(b)) {
 		r = load_sync(b);
 	}
-	if (r) {
-		if (mode == DCACHE_READ)
-			up_read(&b->lock);
-		else
-			up_write(&b->lock);
-	}
+	if (r)
+		dcache_unlock_block(b, mode);
 	return r;
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_lock_block);
@@ -317,6 +313,26 @@ int dcache_get(struct dcache_part *part, u64 addr, enum dcache_get_mode mode,
 	return 0;
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_get);
+
+/* dcache_get() for a block only if it is already cached; -ENOENT if not. */
+int dcache_get_cached(struct dcache_part *part, u64 addr,
+		      enum dcache_get_mode mode, struct dcache_block **out)
+{
+	struct dcache_block *b;
+	int r = 0;
+
+	b = pin_block(part, addr, PIN_LOOKUP, false, &r);
+	if (!b)
+		return r;
+	r = dcache_lock_block(b, mode);
+	if (r) {
+		dcache_unpin(b);
+		return r;
+	}
+	*out = b;
+	return 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_get_cached);
 
 /*
  * The fast path: a cached, valid block whose lock is free right now, or
@@ -428,12 +444,19 @@ void dcache_load_end(struct dcache_block *b, int error)
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_load_end);
 
-void dcache_put(struct dcache_block *b, enum dcache_get_mode mode)
+/* Release the lock of dcache_lock_block() but keep the pin. */
+void dcache_unlock_block(struct dcache_block *b, enum dcache_get_mode mode)
 {
 	if (mode == DCACHE_READ)
 		up_read(&b->lock);
 	else
 		up_write(&b->lock);
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_unlock_block);
+
+void dcache_put(struct dcache_block *b, enum dcache_get_mode mode)
+{
+	dcache_unlock_block(b, mode);
 	dcache_unpin(b);
 	if (b->cache->debug_check)
 		WARN_ON(dcache_check(b->cache));
@@ -452,6 +475,7 @@ void dcache_dirty(struct dcache_block *b, u64 epoch)
 	bool first = false, full;
 
 	mutex_lock(&c->lock);
+	b->dirty_gen++;
 	if (!test_and_set_bit(DCACHE_B_DIRTY, &b->flags)) {
 		first = true;
 		b->epoch = epoch;
@@ -473,13 +497,11 @@ void dcache_dirty(struct dcache_block *b, u64 epoch)
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_dirty);
 
-/* The block's data is on the device: it is clean (and evictable if unpinned). */
-void dcache_clean(struct dcache_block *b)
+static void clean_locked(struct dcache *c, struct dcache_block *b)
 {
-	struct dcache *c = b->cache;
 	struct dcache_part *part;
 
-	mutex_lock(&c->lock);
+	lockdep_assert_held(&c->lock);
 	if (test_and_clear_bit(DCACHE_B_DIRTY, &b->flags)) {
 		list_del_init(&b->link);
 		c->nr_dirty--;
@@ -487,9 +509,98 @@ void dcache_clean(struct dcache_block *b)
 		part->nr_dirty--;
 		cache_release(c, b);
 	}
+}
+
+/* The block's data is on the device: it is clean (and evictable if unpinned). */
+void dcache_clean(struct dcache_block *b)
+{
+	struct dcache *c = b->cache;
+
+	mutex_lock(&c->lock);
+	clean_locked(c, b);
 	mutex_unlock(&c->lock);
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_clean);
+
+/*
+ * A copy taken at @dirty_gen reached the device. The block is clean only if
+ * nobody dirtied it since the copy; else it stays dirty for the next round.
+ */
+bool dcache_clean_if_unchanged(struct dcache_block *b, u32 dirty_gen)
+{
+	struct dcache *c = b->cache;
+	bool cleaned = false;
+
+	mutex_lock(&c->lock);
+	if (b->dirty_gen == dirty_gen && dcache_block_dirty(b)) {
+		clean_locked(c, b);
+		cleaned = true;
+	}
+	mutex_unlock(&c->lock);
+	return cleaned;
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_clean_if_unchanged);
+
+/*
+ * Forget a block's data, dirty or not (discard); the caller holds it
+ * exclusive. It stays hashed but invalid, so the next get reads the device.
+ */
+void dcache_invalidate(struct dcache_block *b)
+{
+	struct dcache *c = b->cache;
+
+	mutex_lock(&c->lock);
+	b->dirty_gen++;
+	clean_locked(c, b);
+	clear_bit(DCACHE_B_VALID, &b->flags);
+	mutex_unlock(&c->lock);
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_invalidate);
+
+/*
+ * Addresses of up to @max blocks of @part dirty in an epoch up to
+ * @max_epoch, in the order they were first dirtied. Returns how many.
+ */
+unsigned int dcache_collect_dirty(struct dcache_part *part, u64 max_epoch,
+				  u64 *addrs, unsigned int max)
+{
+	struct dcache *c = part->cache;
+	struct dcache_block *b;
+	unsigned int n = 0;
+
+	mutex_lock(&c->lock);
+	list_for_each_entry(b, &c->dirty, link) {
+		if (n == max)
+			break;
+		if (b->part_id == part->id && b->epoch <= max_epoch)
+			addrs[n++] = b->addr;
+	}
+	mutex_unlock(&c->lock);
+	return n;
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_collect_dirty);
+
+/*
+ * Last resort when a dead device cannot take its dirty blocks: drop them
+ * so the part can go. Returns how many were lost; the caller logs it.
+ */
+u64 dcache_drop_part_dirty(struct dcache_part *part)
+{
+	struct dcache *c = part->cache;
+	struct dcache_block *b, *tmp;
+	u64 lost = 0;
+
+	mutex_lock(&c->lock);
+	list_for_each_entry_safe(b, tmp, &c->dirty, link) {
+		if (b->part_id != part->id || b->refs)
+			continue;
+		clean_locked(c, b);
+		clear_bit(DCACHE_B_VALID, &b->flags);
+		lost++;
+	}
+	mutex_unlock(&c->lock);
+	return lost;
+}
 
 u64 dcache_nr_dirty(struct dcache *c)
 {

@@ -54,6 +54,7 @@ struct dcache_block {
 	struct dcache *cache;
 	u32 index;			/* position in the pool */
 	u32 refs;			/* pins; under dcache.lock */
+	u32 dirty_gen;			/* bumped by every dcache_dirty() */
 	u16 part_id;
 	u8 hashed;			/* on the hash table, not the free list */
 };
@@ -163,16 +164,24 @@ int dcache_remove_part(struct dcache_part *part);
 
 int dcache_get(struct dcache_part *part, u64 addr, enum dcache_get_mode mode,
 	       bool interruptible, struct dcache_block **out);
+int dcache_get_cached(struct dcache_part *part, u64 addr,
+		      enum dcache_get_mode mode, struct dcache_block **out);
 struct dcache_block *dcache_try_get(struct dcache_part *part, u64 addr,
 				    enum dcache_get_mode mode);
 struct dcache_block *dcache_pin(struct dcache_part *part, u64 addr,
 				bool wait, bool interruptible, int *error);
 int dcache_lock_block(struct dcache_block *b, enum dcache_get_mode mode);
 int dcache_load_async(struct dcache_block *b, struct dcache_load_waiter *w);
+void dcache_unlock_block(struct dcache_block *b, enum dcache_get_mode mode);
 void dcache_unpin(struct dcache_block *b);
 void dcache_put(struct dcache_block *b, enum dcache_get_mode mode);
 void dcache_dirty(struct dcache_block *b, u64 epoch);
 void dcache_clean(struct dcache_block *b);
+bool dcache_clean_if_unchanged(struct dcache_block *b, u32 dirty_gen);
+void dcache_invalidate(struct dcache_block *b);
+u64 dcache_drop_part_dirty(struct dcache_part *part);
+unsigned int dcache_collect_dirty(struct dcache_part *part, u64 max_epoch,
+				  u64 *addrs, unsigned int max);
 void dcache_load_end(struct dcache_block *b, int error);
 int dcache_check(struct dcache *c);
 u64 dcache_nr_dirty(struct dcache *c);

@@ -1,0 +1,222 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The bio paths of a dcache device. dm splits every bio at block
+ * boundaries (max_io_len), so a data bio touches exactly one block.
+ *
+ * map() serves what it can without waiting (dcache_try_get: a cached, valid
+ * block whose lock is free) and queues everything else (misses, partial
+ * writes to uncached blocks, flushes, discards, write-through) to the
+ * device's workqueue, one work item per bio, so many misses wait on the
+ * backing device at once and the submitter never does.
+ *
+ * Locking: a bio holds at most one block lock, from get to put (cache.c).
+ */
+#include <linux/bio.h>
+#include <linux/blkdev.h>
+#include <linux/device-mapper.h>
+
+#include "dcache_target.h"
+
+static u64 bio_block(struct dcache_dev *dd, struct bio *bio)
+{
+	return dm_target_offset(dd->ti, bio->bi_iter.bi_sector) >> dd->block_shift;
+}
+
+/* Byte offset of the bio inside its block. */
+static unsigned int bio_offset_in_block(struct dcache_dev *dd, struct bio *bio)
+{
+	sector_t s = dm_target_offset(dd->ti, bio->bi_iter.bi_sector);
+
+	return (s & ((1U << dd->block_shift) - 1)) << SECTOR_SHIFT;
+}
+
+static bool bio_covers_block(struct dcache_dev *dd, struct bio *bio)
+{
+	return !bio_offset_in_block(dd, bio) && bio->bi_iter.bi_size == dd->block_size;
+}
+
+static void copy_bio_block(struct dcache_dev *dd, struct bio *bio,
+			   struct dcache_block *b, bool to_block)
+{
+	char *data = dcache_block_data(b) + bio_offset_in_block(dd, bio);
+	struct bvec_iter iter;
+	struct bio_vec bv;
+
+	bio_for_each_segment(bv, bio, iter) {
+		if (to_block)
+			memcpy_from_bvec(data, &bv);
+		else
+			memcpy_to_bvec(&bv, data);
+		data += bv.bv_len;
+	}
+}
+
+static void read_hit(struct dcache_dev *dd, struct bio *bio, struct dcache_block *b)
+{
+	copy_bio_block(dd, bio, b, false);
+	dcache_put(b, DCACHE_READ);
+	bio_endio(bio);
+}
+
+/* A write-back write into a block held exclusive. */
+static void write_back_into(struct dcache_dev *dd, struct bio *bio,
+			    struct dcache_block *b, enum dcache_get_mode mode)
+{
+	copy_bio_block(dd, bio, b, true);
+	dcache_dirty(b, atomic64_read(&dd->epoch));
+	dcache_put(b, mode);
+	bio_endio(bio);
+}
+
+static bool writes_through(struct dcache_dev *dd, struct bio *bio)
+{
+	return dd->mode == DCACHE_MODE_WRITETHROUGH || (bio->bi_opf & REQ_FUA);
+}
+
+static void io_read(struct dcache_dev *dd, struct bio *bio)
+{
+	struct dcache_block *b;
+	int r;
+
+	r = dcache_get(dd->part, bio_block(dd, bio), DCACHE_READ, false, &b);
+	if (r) {
+		bio->bi_status = errno_to_blk_status(r);
+		bio_endio(bio);
+		return;
+	}
+	read_hit(dd, bio, b);
+}
+
+static void io_write(struct dcache_dev *dd, struct bio *bio)
+{
+	enum dcache_get_mode mode = bio_covers_block(dd, bio) ? DCACHE_WRITE : DCACHE_RDWR;
+	struct dcache_block *b;
+	int r;
+
+	r = dcache_get(dd->part, bio_block(dd, bio), mode, false, &b);
+	if (r)
+		goto out;
+	if (!writes_through(dd, bio)) {
+		write_back_into(dd, bio, b, mode);
+		return;
+	}
+	copy_bio_block(dd, bio, b, true);
+	/* The whole block goes, so older dirty data of it is written too. */
+	r = dcache_write_block_sync(dd, b, bio->bi_opf & REQ_FUA);
+	if (r)
+		/* Neither copy is known good: the next read goes to the disk. */
+		dcache_invalidate(b);
+	else
+		dcache_clean(b);
+	dcache_put(b, mode);
+out:
+	bio->bi_status = errno_to_blk_status(r);
+	bio_endio(bio);
+}
+
+static void io_discard(struct dcache_dev *dd, struct bio *bio)
+{
+	sector_t start = dm_target_offset(dd->ti, bio->bi_iter.bi_sector);
+	sector_t end = start + bio_sectors(bio);
+	sector_t per_block = 1U << dd->block_shift;
+	u64 addr;
+
+	/* Blocks wholly inside the range are dropped, dirty ones too. */
+	for (addr = DIV_ROUND_UP(start, per_block); (addr + 1) * per_block <= end; addr++) {
+		struct dcache_block *b;
+
+		if (dcache_get_cached(dd->part, addr, DCACHE_WRITE, &b))
+			continue;
+		dcache_invalidate(b);
+		dcache_put(b, DCACHE_WRITE);
+	}
+	if (bdev_max_discard_sectors(dd->backing->bdev)) {
+		bio_set_dev(bio, dd->backing->bdev);
+		bio->bi_iter.bi_sector = start;
+		submit_bio_noacct(bio);
+		return;
+	}
+	bio_endio(bio);
+}
+
+static void io_work(struct work_struct *work)
+{
+	struct dcache_io *io = container_of(work, struct dcache_io, work);
+	struct bio *bio = dm_bio_from_per_bio_data(io, sizeof(*io));
+	struct dcache_dev *dd = io->dd;
+	int r;
+
+	switch (bio_op(bio)) {
+	case REQ_OP_READ:
+		io_read(dd, bio);
+		break;
+	case REQ_OP_WRITE:
+		if (!bio_sectors(bio)) {
+			/* An empty REQ_PREFLUSH. */
+			r = dcache_flush_dev(dd);
+			bio->bi_status = errno_to_blk_status(r);
+			bio_endio(bio);
+		} else {
+			io_write(dd, bio);
+		}
+		break;
+	case REQ_OP_DISCARD:
+		io_discard(dd, bio);
+		break;
+	default:
+		bio->bi_status = BLK_STS_NOTSUPP;
+		bio_endio(bio);
+	}
+}
+
+static int defer(struct dcache_dev *dd, struct bio *bio)
+{
+	struct dcache_io *io = dm_per_bio_data(bio, sizeof(*io));
+
+	io->dd = dd;
+	INIT_WORK(&io->work, io_work);
+	queue_work(dd->wq, &io->work);
+	return DM_MAPIO_SUBMITTED;
+}
+
+int dcache_map_bio(struct dcache_dev *dd, struct bio *bio)
+{
+	struct dcache_block *b;
+	enum dcache_get_mode mode;
+
+	if (bio->bi_opf & REQ_PREFLUSH) {
+		atomic64_inc(&dd->stats.flushes);
+		if (dd->mode == DCACHE_MODE_WRITETHROUGH) {
+			/* Every write is already on the device: flush it. */
+			bio_set_dev(bio, dd->backing->bdev);
+			return DM_MAPIO_REMAPPED;
+		}
+		return defer(dd, bio);
+	}
+
+	switch (bio_op(bio)) {
+	case REQ_OP_READ:
+		atomic64_inc(&dd->stats.reads);
+		b = dcache_try_get(dd->part, bio_block(dd, bio), DCACHE_READ);
+		if (!b)
+			return defer(dd, bio);
+		atomic64_inc(&dd->stats.read_hits);
+		read_hit(dd, bio, b);
+		return DM_MAPIO_SUBMITTED;
+	case REQ_OP_WRITE:
+		atomic64_inc(&dd->stats.writes);
+		if (writes_through(dd, bio))
+			return defer(dd, bio);
+		mode = bio_covers_block(dd, bio) ? DCACHE_WRITE : DCACHE_RDWR;
+		b = dcache_try_get(dd->part, bio_block(dd, bio), mode);
+		if (!b)
+			return defer(dd, bio);
+		atomic64_inc(&dd->stats.write_hits);
+		write_back_into(dd, bio, b, mode);
+		return DM_MAPIO_SUBMITTED;
+	case REQ_OP_DISCARD:
+		return defer(dd, bio);
+	default:
+		return DM_MAPIO_KILL;
+	}
+}
