@@ -32,6 +32,14 @@ dcache_create() {
 	echo "0 $(sectors "$dev") dcache $dev $bs $*" | dmsetup create "$name"
 }
 
+# Compare the first $3 bytes of file $1 with device $2, read with O_DIRECT
+# so that no page cache of an earlier read can hide what is on the device.
+cmp_direct() {
+	local file=$1 dev=$2 bytes=$3
+	dd if="$dev" iflag=direct,count_bytes bs=64k count="$bytes" status=none |
+		cmp -s -n "$bytes" "$file" -
+}
+
 # Expect a table line to be refused with a specific ti->error in the kernel
 # log, and no device named $1 to exist afterwards.
 expect_refused() {
