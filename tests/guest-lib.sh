@@ -2,6 +2,10 @@
 # booted by scripts/qemu-run; the disks are /dev/vda, /dev/vdb, ...
 set -euo pipefail
 
+# The disks of this test: its own when several tests share one boot.
+DISK0=${DISK0:-/dev/vda}
+DISK1=${DISK1:-/dev/vdb}
+
 fail() {
 	echo "FAIL: $*"
 	exit 1

@@ -4,7 +4,7 @@
 # device behind.
 . "$DCACHE_TOP/tests/guest-lib.sh"
 
-dev=/dev/vda
+dev=$DISK0
 n=$(sectors $dev)
 modprobe dm-mod 2>/dev/null || true
 modprobe dm-dcache
@@ -27,8 +27,8 @@ expect_refused bad "0 $((n + 8)) dcache $dev 4096" "Target length exceeds the ba
 expect_refused bad "0 $((n - 1)) dcache $dev 4096" "Target start and length must be multiples of the block size"
 
 step "block size below the backing device's logical block size"
-[ "$(blockdev --getss /dev/vdb)" = 4096 ] || fail "/dev/vdb should have 4 KiB logical blocks"
-expect_refused bad "0 $(sectors /dev/vdb) dcache /dev/vdb 512" \
+[ "$(blockdev --getss $DISK1)" = 4096 ] || fail "$DISK1 should have 4 KiB logical blocks"
+expect_refused bad "0 $(sectors $DISK1) dcache $DISK1 512" \
 	"Block size smaller than the backing device's logical block size"
 
 [ -z "$(dmsetup ls | grep -v 'No devices found')" ] || fail "devices left: $(dmsetup ls)"

@@ -12,7 +12,7 @@ if on_test_kernel; then pool=4; else pool=16; fi
 size=$((pool * 2))m
 modprobe dm-mod 2>/dev/null || true
 modprobe dm-dcache pool_mb=$pool
-dcache_create fv /dev/vda 4096
+dcache_create fv $DISK0 4096
 dm=$(dm_kname fv)
 [ "$(cat /sys/block/"$dm"/queue/write_cache)" = "write back" ] || fail "flushes do not reach the target"
 
@@ -31,7 +31,7 @@ set -- $status
 
 step "remove writes everything back; verify the backing device alone"
 dmsetup remove fv
-fio --name=fv --filename=/dev/vda --direct=1 --ioengine=libaio \
+fio --name=fv --filename=$DISK0 --direct=1 --ioengine=libaio \
 	--rw=randrw --bsrange=512-128k --blockalign=512 --iodepth=16 --numjobs=2 \
 	--offset_increment=128m --size=$size --verify=crc32c --verify_only=1 \
 	--verify_fatal=1 --group_reporting --output=/tmp/fio2.out ||

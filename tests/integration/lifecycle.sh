@@ -6,7 +6,7 @@
 # clear_stats, and refused messages.
 . "$DCACHE_TOP/tests/guest-lib.sh"
 
-dev=/dev/vda
+dev=$DISK0
 field() { dmsetup status "$1" | awk -v f="$2" '{ print $(f + 3) }'; }
 # status fields, 1-based after "<start> <len> dcache"
 ERR=1 CACHED=2 DIRTY=3 READS=4 READ_HITS=5 WRITES=6 WRITE_HITS=7 FLUSHES=8

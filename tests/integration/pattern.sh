@@ -4,7 +4,7 @@
 # it, and is on the backing device after remove.
 . "$DCACHE_TOP/tests/guest-lib.sh"
 
-dev=/dev/vda
+dev=$DISK0
 dd if=/dev/urandom of=/tmp/pattern bs=1M count=64 status=none
 dcache_create pat0 $dev 4096
 dm=$(dm_kname pat0)
