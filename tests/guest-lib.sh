@@ -5,6 +5,8 @@ set -euo pipefail
 # The disks of this test: its own when several tests share one boot.
 DISK0=${DISK0:-/dev/vda}
 DISK1=${DISK1:-/dev/vdb}
+DISK2=${DISK2:-/dev/vdc}
+DISK3=${DISK3:-/dev/vdd}
 
 fail() {
 	echo "FAIL: $*"

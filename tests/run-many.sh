@@ -10,11 +10,10 @@ for spec in "$@"; do
 	script=${rest%%:*}
 	disks=""
 	[ "$rest" = "$script" ] || disks=${rest#*:}
-	d0=${disks%%,*}
-	d1=""
-	[ "$disks" = "$d0" ] || d1=${disks#*,}
+	IFS=, read -r d0 d1 d2 d3 <<<"$disks"
 	echo "dcache-test-begin $name" >/dev/kmsg
-	DISK0=$d0 DISK1=$d1 timeout 900 bash "$script" >"$DCACHE_RESULTS/$name.log" 2>&1
+	DISK0=$d0 DISK1=$d1 DISK2=$d2 DISK3=$d3 timeout 900 bash "$script" \
+		>"$DCACHE_RESULTS/$name.log" 2>&1
 	rc=$?
 	echo "$rc" >"$DCACHE_RESULTS/$name.rc"
 	echo "dcache-test-end $name $rc" >/dev/kmsg
