@@ -21,10 +21,18 @@ fio --name=demo --filename=/dev/mapper/demo --direct=1 --ioengine=libaio \
 awk -F';' '{ printf "read: %d IOPS, write: %d IOPS, errors: %d\n", $8, $49, $104 }' /tmp/fio.terse
 echo
 echo "\$ dmsetup status demo"
-dmsetup status demo
+status_after=$(dmsetup status demo)
+echo "$status_after"
+echo "   (fields: start len target error cached dirty reads read_hits writes"
+echo "    write_hits flushes write_errors epoch durable_epoch; see README)"
 echo "\$ cat /sys/module/dm_dcache/parameters/pool_mb"
 cat /sys/module/dm_dcache/parameters/pool_mb
 dmsetup remove demo
 echo
-echo "What you saw: the target loaded by itself (modprobe through dmsetup),"
-echo "served a verified random read/write load, and was removed cleanly."
+set -- $status_after
+echo "What you saw: the target loaded by itself (modprobe through dmsetup) and"
+echo "served a verified random read/write load. Of $7 reads, $8 were hits served"
+echo "from memory without touching the disk; of $9 writes, ${10} went straight"
+echo "into cached blocks; $5 blocks ($(( $5 * 4 )) KiB) of the device sat in the"
+echo "shared pool and $6 were dirty, waiting for the flush thread. Remove wrote"
+echo "them all back before it returned."
