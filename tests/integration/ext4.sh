@@ -7,7 +7,11 @@
 . "$DCACHE_TOP/tests/guest-lib.sh"
 
 # The debug kernel under TCG is ~10x slower: a smaller tree there.
-if on_test_kernel; then src=/usr/include/linux; pool=4; else src=/usr/include; pool=16; fi
+if on_test_kernel; then
+	trees="usr/share/zoneinfo" pool=2
+else
+	trees="usr/share/zoneinfo usr/share/man/man3 usr/include/linux" pool=8
+fi
 modprobe dm-mod 2>/dev/null || true
 modprobe dm-dcache pool_mb=$pool
 dcache_create fs $DISK0 4096
@@ -15,9 +19,12 @@ mkfs.ext4 -q -F /dev/mapper/fs
 mkdir -p /tmp/mnt
 mount /dev/mapper/fs /tmp/mnt
 
-step "copy $src ($(find $src -type f | wc -l) files) through a $pool MiB pool"
-(cd "$src" && find . -type f -print0 | sort -z | xargs -0 sha1sum) >/tmp/src.sums
-cp -a "$src" /tmp/mnt/tree
+# shellcheck disable=SC2086
+(cd / && find $trees -type f -print0 | sort -z | xargs -0 sha1sum) >/tmp/src.sums
+step "copy $(wc -l </tmp/src.sums) files ($(cd / && du -scm $trees | tail -n 1 | cut -f1) MiB) through a $pool MiB pool"
+mkdir /tmp/mnt/tree
+# shellcheck disable=SC2086
+(cd / && cp -a --parents $trees /tmp/mnt/tree)
 sync
 (cd /tmp/mnt/tree && sha1sum --quiet -c /tmp/src.sums) || fail "checksums differ through the cache"
 umount /tmp/mnt

@@ -5,7 +5,7 @@
 # leaves the others' cached blocks in place.
 . "$DCACHE_TOP/tests/guest-lib.sh"
 
-if on_test_kernel; then size=8m; else size=32m; fi
+if on_test_kernel; then size=4m; else size=32m; fi
 modprobe dm-mod 2>/dev/null || true
 modprobe dm-dcache pool_mb=16
 disks=($DISK0 $DISK1 $DISK2 $DISK3)
