@@ -210,6 +210,16 @@ static void flusher_round(void)
 	mutex_unlock(&flusher.devs_lock);
 }
 
+static unsigned long flusher_deadline(void)
+{
+	unsigned long deadline;
+
+	spin_lock_irq(&flusher.lock);
+	deadline = flusher.deadline;
+	spin_unlock_irq(&flusher.lock);
+	return deadline;
+}
+
 static bool flusher_due(void)
 {
 	bool due;
@@ -227,14 +237,15 @@ static int flusher_thread(void *arg)
 
 	while (!kthread_should_stop()) {
 		unsigned long timeout = MAX_SCHEDULE_TIMEOUT;
+		unsigned long deadline = flusher_deadline();
 		u64 round;
 
-		spin_lock_irq(&flusher.lock);
-		if (flusher.deadline)
-			timeout = max_t(long, 1, flusher.deadline - jiffies);
-		spin_unlock_irq(&flusher.lock);
+		if (deadline)
+			timeout = max_t(long, 1, (long)(deadline - jiffies));
+		/* A new deadline means a new timeout: wake up to recompute it. */
 		wait_event_interruptible_timeout(flusher.wake,
-						 flusher_due() || kthread_should_stop(),
+						 flusher_due() || kthread_should_stop() ||
+						 flusher_deadline() != deadline,
 						 timeout);
 		if (!flusher_due())
 			continue;
