@@ -295,13 +295,13 @@ int dcache_lock_block(struct dcache_block *b, enum dcache_get_mode mode)
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_lock_block);
 
-int dcache_get(struct dcache_part *part, u64 addr, enum dcache_get_mode mode,
-	       bool interruptible, struct dcache_block **out)
+static int get_block(struct dcache_part *part, u64 addr, enum dcache_get_mode mode,
+		     enum pin_how how, bool interruptible, struct dcache_block **out)
 {
 	struct dcache_block *b;
 	int r = 0;
 
-	b = dcache_pin(part, addr, true, interruptible, &r);
+	b = pin_block(part, addr, how, interruptible, &r);
 	if (!b)
 		return r;
 	r = dcache_lock_block(b, mode);
@@ -312,25 +312,19 @@ int dcache_get(struct dcache_part *part, u64 addr, enum dcache_get_mode mode,
 	*out = b;
 	return 0;
 }
+
+int dcache_get(struct dcache_part *part, u64 addr, enum dcache_get_mode mode,
+	       bool interruptible, struct dcache_block **out)
+{
+	return get_block(part, addr, mode, PIN_WAIT, interruptible, out);
+}
 EXPORT_SYMBOL_IF_KUNIT(dcache_get);
 
 /* dcache_get() for a block only if it is already cached; -ENOENT if not. */
 int dcache_get_cached(struct dcache_part *part, u64 addr,
 		      enum dcache_get_mode mode, struct dcache_block **out)
 {
-	struct dcache_block *b;
-	int r = 0;
-
-	b = pin_block(part, addr, PIN_LOOKUP, false, &r);
-	if (!b)
-		return r;
-	r = dcache_lock_block(b, mode);
-	if (r) {
-		dcache_unpin(b);
-		return r;
-	}
-	*out = b;
-	return 0;
+	return get_block(part, addr, mode, PIN_LOOKUP, false, out);
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_get_cached);
 

@@ -67,11 +67,14 @@ static void wb_end_io(struct bio *bio)
 	complete(&w->done);
 }
 
-static void wb_submit(struct dcache_dev *dd, struct wb_write *w, void *data)
+/* Write @data, the contents of w->b, to its place on the backing device. */
+static void wb_submit(struct dcache_dev *dd, struct wb_write *w, void *data,
+		      blk_opf_t extra)
 {
 	struct bio *bio;
 
-	bio = bio_alloc_bioset(dd->backing->bdev, 1, REQ_OP_WRITE, GFP_NOIO,
+	init_completion(&w->done);
+	bio = bio_alloc_bioset(dd->backing->bdev, 1, REQ_OP_WRITE | extra, GFP_NOIO,
 			       dd->part->cache->bio_set);
 	bio->bi_iter.bi_sector = w->b->addr << dd->block_shift;
 	__bio_add_page(bio, virt_to_page(data), dd->block_size, offset_in_page(data));
@@ -80,30 +83,28 @@ static void wb_submit(struct dcache_dev *dd, struct wb_write *w, void *data)
 	submit_bio(bio);
 }
 
+static int wb_wait(struct dcache_dev *dd, struct wb_write *w)
+{
+	struct dcache *c = dd->part->cache;
+
+	wait_for_completion_io(&w->done);
+	atomic64_inc(&c->stats.writes);
+	atomic64_add(dd->block_size, &c->stats.bytes_written);
+	if (w->error) {
+		atomic64_inc(&c->stats.write_errors);
+		atomic64_inc(&dd->stats.write_errors);
+	}
+	return w->error;
+}
+
 /* Write a block the caller holds to the backing device and wait. */
 int dcache_write_block_sync(struct dcache_dev *dd, struct dcache_block *b,
 			    blk_opf_t extra)
 {
 	struct wb_write w = { .b = b };
-	struct bio *bio;
 
-	init_completion(&w.done);
-	bio = bio_alloc_bioset(dd->backing->bdev, 1, REQ_OP_WRITE | extra, GFP_NOIO,
-			       dd->part->cache->bio_set);
-	bio->bi_iter.bi_sector = b->addr << dd->block_shift;
-	__bio_add_page(bio, virt_to_page(dcache_block_data(b)), dd->block_size,
-		       offset_in_page(dcache_block_data(b)));
-	bio->bi_private = &w;
-	bio->bi_end_io = wb_end_io;
-	submit_bio(bio);
-	wait_for_completion_io(&w.done);
-	atomic64_inc(&dd->part->cache->stats.writes);
-	atomic64_add(dd->block_size, &dd->part->cache->stats.bytes_written);
-	if (w.error) {
-		atomic64_inc(&dd->part->cache->stats.write_errors);
-		atomic64_inc(&dd->stats.write_errors);
-	}
-	return w.error;
+	wb_submit(dd, &w, dcache_block_data(b), extra);
+	return wb_wait(dd, &w);
 }
 
 static int cmp_addr(const void *a, const void *b)
@@ -117,7 +118,6 @@ static int cmp_addr(const void *a, const void *b)
 static int writeback_batch(struct dcache_dev *dd, u64 max_epoch, u64 *addrs,
 			   struct wb_write *ws)
 {
-	struct dcache *c = dd->part->cache;
 	unsigned int n, i, nr_writes = 0;
 	int error = 0;
 
@@ -141,25 +141,18 @@ static int writeback_batch(struct dcache_dev *dd, u64 max_epoch, u64 *addrs,
 		copy = page_address(w->page);
 		memcpy(copy, dcache_block_data(b), dd->block_size);
 		w->dirty_gen = READ_ONCE(b->dirty_gen);
-		init_completion(&w->done);
 		/* Keep the pin, drop the lock: the block cannot change identity. */
 		dcache_unlock_block(b, DCACHE_READ);
-		wb_submit(dd, w, copy);
+		wb_submit(dd, w, copy, 0);
 		nr_writes++;
 	}
 	for (i = 0; i < nr_writes; i++) {
 		struct wb_write *w = &ws[i];
 
-		wait_for_completion_io(&w->done);
-		atomic64_inc(&c->stats.writes);
-		atomic64_add(dd->block_size, &c->stats.bytes_written);
-		if (w->error) {
-			atomic64_inc(&c->stats.write_errors);
-			atomic64_inc(&dd->stats.write_errors);
+		if (wb_wait(dd, w))
 			error = w->error;
-		} else {
+		else
 			dcache_clean_if_unchanged(w->b, w->dirty_gen);
-		}
 		mempool_free(w->page, flusher.pages);
 		dcache_unpin(w->b);
 	}
