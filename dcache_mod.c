@@ -112,12 +112,17 @@ static int dcache_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		ti->error = "Cannot set the maximum I/O size";
 		goto bad_dev;
 	}
+	r = dcache_flush_dev_init(dd);
+	if (r) {
+		ti->error = "Cannot allocate the write-back batch";
+		goto bad_dev;
+	}
 	dd->wq = alloc_workqueue("dcache_io/%s", WQ_MEM_RECLAIM, 0,
 				 dm_table_device_name(ti->table));
 	if (!dd->wq) {
 		r = -ENOMEM;
 		ti->error = "Cannot allocate the device workqueue";
-		goto bad_dev;
+		goto bad_flush;
 	}
 	dd->part = dcache_add_part(dcache_shared, bdev, dd->block_size, NULL, dd);
 	if (IS_ERR(dd->part)) {
@@ -136,6 +141,8 @@ static int dcache_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 
 bad_wq:
 	destroy_workqueue(dd->wq);
+bad_flush:
+	dcache_flush_dev_exit(dd);
 bad_dev:
 	dm_put_device(ti, dd->backing);
 bad:
@@ -172,6 +179,7 @@ static void dcache_dtr(struct dm_target *ti)
 	dcache_write_back_or_drop(dd);
 	WARN_ON(dcache_remove_part(dd->part));
 	destroy_workqueue(dd->wq);
+	dcache_flush_dev_exit(dd);
 	dm_put_device(ti, dd->backing);
 	kfree(dd);
 }

@@ -15,6 +15,8 @@
  * Locking, outermost first:
  *   flusher.devs_lock (mutex): the device list; held for a whole round, so
  *     a device leaves the list only between rounds.
+ *   dcache_dev.flush_lock (mutex): one write-back of a device at a time
+ *     (round, flush request, message, suspend); guards its batch arrays.
  *   a block's lock (shared), then cache.c's locks, as everywhere.
  *   flusher.lock (spinlock): kick state; taken under the cache mutex by the
  *     kick callbacks, never held while sleeping.
@@ -167,29 +169,41 @@ static int writeback_batch(struct dcache_dev *dd, u64 max_epoch, u64 *addrs,
 int dcache_flush_dev(struct dcache_dev *dd)
 {
 	u64 closed = atomic64_fetch_inc(&dd->epoch);
-	struct wb_write *ws;
-	u64 *addrs;
-	int r = 0;
+	int r;
 
-	ws = kmalloc_array(WB_BATCH, sizeof(*ws), GFP_NOIO);
-	addrs = kmalloc_array(WB_BATCH, sizeof(*addrs), GFP_NOIO);
-	if (!ws || !addrs) {
-		r = -ENOMEM;
-		goto out;
-	}
+	mutex_lock(&dd->flush_lock);
 	/* Until no block dirtied in a closed epoch is left; later ones wait. */
 	do {
-		r = writeback_batch(dd, closed, addrs, ws);
+		r = writeback_batch(dd, closed, dd->wb_addrs, dd->wb_writes);
 	} while (r > 0);
 	if (!r && bdev_write_cache(dd->backing->bdev))
 		r = blkdev_issue_flush(dd->backing->bdev);
-out:
-	kfree(addrs);
-	kfree(ws);
 	atomic_set(&dd->error, r);
 	if (!r && atomic64_read(&dd->durable_epoch) < closed)
 		atomic64_set(&dd->durable_epoch, closed);
+	mutex_unlock(&dd->flush_lock);
 	return r;
+}
+
+/* The write-back batch of a device, allocated at table load. */
+int dcache_flush_dev_init(struct dcache_dev *dd)
+{
+	mutex_init(&dd->flush_lock);
+	dd->wb_writes = kcalloc(WB_BATCH, sizeof(*dd->wb_writes), GFP_KERNEL);
+	dd->wb_addrs = kcalloc(WB_BATCH, sizeof(*dd->wb_addrs), GFP_KERNEL);
+	if (!dd->wb_writes || !dd->wb_addrs) {
+		dcache_flush_dev_exit(dd);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void dcache_flush_dev_exit(struct dcache_dev *dd)
+{
+	kfree(dd->wb_addrs);
+	kfree(dd->wb_writes);
+	dd->wb_addrs = NULL;
+	dd->wb_writes = NULL;
 }
 
 static void flusher_round(void)

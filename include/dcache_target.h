@@ -14,6 +14,8 @@
 #include "dcache.h"
 #include "dcache_table.h"
 
+struct wb_write;
+
 struct dcache_dev_stats {
 	atomic64_t reads;
 	atomic64_t read_hits;
@@ -35,6 +37,9 @@ struct dcache_dev {
 	atomic64_t epoch;		/* current flush epoch, from 1 */
 	atomic64_t durable_epoch;	/* every epoch up to it is on disk */
 	atomic_t error;			/* last write-back error, 0 if fine */
+	struct mutex flush_lock;	/* one write-back of this device at a time */
+	u64 *wb_addrs;			/* flush.c's batch, under flush_lock */
+	struct wb_write *wb_writes;	/* flush.c's batch, under flush_lock */
 	struct dcache_dev_stats stats;
 };
 
@@ -50,6 +55,8 @@ int dcache_flusher_start(struct dcache *c);
 void dcache_flusher_stop(struct dcache *c);
 void dcache_flusher_add(struct dcache_dev *dd);
 void dcache_flusher_remove(struct dcache_dev *dd);
+int dcache_flush_dev_init(struct dcache_dev *dd);
+void dcache_flush_dev_exit(struct dcache_dev *dd);
 int dcache_flush_dev(struct dcache_dev *dd);
 int dcache_write_block_sync(struct dcache_dev *dd, struct dcache_block *b,
 			    blk_opf_t extra);
