@@ -1,0 +1,194 @@
+#!/usr/bin/python3
+"""Stamp workload and dm-log-writes log reader for the flush-contract tests.
+
+  logwrites.py stamp DEV HISTORY --rounds N --writes K --blocks B --lw NAME
+      Write K random 4 KiB blocks per round with O_DIRECT, each stamped with
+      (sequence number, block), fsync DEV, then put the mark "round-<i>" into
+      the log-writes device NAME. The model (what each round wrote) goes to
+      HISTORY as JSON.
+
+  logwrites.py check LOGDEV HISTORY
+      Replay the log entry by entry. At each mark "round-<i>", every block
+      written in rounds 1..i must hold its latest stamp of those rounds: a
+      write acknowledged before a completed fsync is in the log before the
+      flush that the mark follows (log-writes logs plain writes only when a
+      later flush completes, and logs marks at once).
+
+  logwrites.py dump LOGDEV
+      Print the log's entries, one per line.
+
+  logwrites.py selftest
+      Build small logs in memory and check that the checker accepts a good
+      one and rejects a write logged after its mark (run by make check).
+
+The log format is dm-log-writes' own (drivers/md/dm-log-writes.c): a super
+block at offset 0, then entries, each a header in one logical block followed
+by nr_sectors logical blocks of data (none for discards and marks).
+"""
+import json
+import mmap
+import os
+import random
+import struct
+import subprocess
+import sys
+
+BLOCK = 4096
+MAGIC = 0x6A736677736872
+FLUSH, FUA, DISCARD, MARK = 1, 2, 4, 8
+
+
+def entries(path):
+    """Yield (sector, nr_sectors, flags, payload) for every logged entry."""
+    with open(path, "rb") as f:
+        magic, version, nr_entries, sectorsize = struct.unpack("<QQQI", f.read(28))
+        if magic != MAGIC or version != 1:
+            sys.exit(f"{path}: not a log-writes log (magic {magic:#x})")
+        pos = sectorsize
+        for _ in range(nr_entries):
+            f.seek(pos)
+            head = f.read(sectorsize)
+            sector, nr, flags, data_len = struct.unpack("<QQQQ", head[:32])
+            pos += sectorsize
+            if flags & MARK:
+                payload = head[32:32 + data_len].rstrip(b"\0").decode()
+            elif flags & DISCARD:
+                payload = None
+            else:
+                f.seek(pos)
+                payload = f.read(nr * sectorsize)
+                pos += nr * sectorsize
+            yield sector * sectorsize, nr * sectorsize, flags, payload
+
+
+def stamp_of(data):
+    seq, block = struct.unpack("<QQ", data[:16])
+    return seq, block
+
+
+def stamp(dev, history, rounds, writes, blocks, lw):
+    buf = mmap.mmap(-1, BLOCK)
+    fd = os.open(dev, os.O_RDWR | os.O_DIRECT)
+    seq = 0
+    model = []
+    for r in range(1, rounds + 1):
+        wrote = {}
+        for _ in range(writes):
+            seq += 1
+            b = random.randrange(blocks)
+            buf.seek(0)
+            buf.write(struct.pack("<QQ", seq, b) * (BLOCK // 16))
+            if os.pwritev(fd, [buf], b * BLOCK) != BLOCK:
+                sys.exit("short write")
+            wrote[b] = seq
+        os.fsync(fd)
+        subprocess.run(["dmsetup", "message", lw, "0", "mark", f"round-{r}"], check=True)
+        model.append(wrote)
+    os.close(fd)
+    with open(history, "w") as f:
+        json.dump(model, f)
+
+
+def check(logdev, history):
+    with open(history) as f:
+        model = [{int(b): s for b, s in wrote.items()} for wrote in json.load(f)]
+    state = {}
+    expect = {}
+    rounds_seen = 0
+    for offset, length, flags, payload in entries(logdev):
+        if flags & MARK:
+            if not payload.startswith("round-"):
+                continue
+            r = int(payload[6:])
+            for i in range(rounds_seen, r):
+                expect.update(model[i])
+            rounds_seen = r
+            bad = [(b, s, state.get(b)) for b, s in expect.items() if state.get(b, (0,))[0] != s]
+            if bad:
+                b, s, got = bad[0]
+                print(f"FAIL at mark {payload}: {len(bad)} acknowledged and flushed "
+                      f"blocks missing; block {b} should have seq {s}, log has {got}")
+                return 1
+        elif flags & DISCARD:
+            continue
+        else:
+            for o in range(0, length, BLOCK):
+                if (offset + o) % BLOCK == 0 and o + BLOCK <= length:
+                    seq, b = stamp_of(payload[o:o + BLOCK])
+                    if b != (offset + o) // BLOCK:
+                        print(f"FAIL: block {(offset + o) // BLOCK} holds the stamp of block {b}")
+                        return 1
+                    state[b] = (seq, b)
+    if rounds_seen != len(model):
+        print(f"FAIL: the log has marks up to round {rounds_seen} of {len(model)}")
+        return 1
+    print(f"ok: {rounds_seen} rounds, {sum(len(w) for w in model)} writes checked")
+    return 0
+
+
+def dump(logdev):
+    for offset, length, flags, payload in entries(logdev):
+        names = [n for bit, n in ((FLUSH, "flush"), (FUA, "fua"), (DISCARD, "discard"),
+                                  (MARK, "mark")) if flags & bit]
+        extra = payload if flags & MARK else ""
+        print(f"{offset:>12} {length:>8} {','.join(names) or 'write'} {extra}")
+
+
+def make_log(path, items, sectorsize=512):
+    """Write a log of items: ("w", block, seq), ("flush",), ("mark", name)."""
+    body = b""
+    for item in items:
+        if item[0] == "w":
+            data = struct.pack("<QQ", item[2], item[1]) * (BLOCK // 16)
+            head = struct.pack("<QQQQ", item[1] * BLOCK // sectorsize, BLOCK // sectorsize, 0, 0)
+        elif item[0] == "flush":
+            data, head = b"", struct.pack("<QQQQ", 0, 0, FLUSH, 0)
+        else:
+            name = item[1].encode()
+            data, head = b"", struct.pack("<QQQQ", 0, 0, MARK, len(name)) + name
+        body += head.ljust(sectorsize, b"\0") + data
+    with open(path, "wb") as f:
+        f.write(struct.pack("<QQQI", MAGIC, 1, len(items), sectorsize).ljust(sectorsize, b"\0"))
+        f.write(body)
+
+
+def selftest():
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        hist, log = os.path.join(tmp, "h"), os.path.join(tmp, "log")
+        with open(hist, "w") as f:
+            json.dump([{"3": 1, "7": 2}, {"3": 3}], f)
+        good = [("w", 7, 2), ("w", 3, 1), ("flush",), ("mark", "round-1"),
+                ("w", 3, 3), ("flush",), ("mark", "round-2")]
+        late = [("w", 7, 2), ("flush",), ("mark", "round-1"), ("w", 3, 1),
+                ("w", 3, 3), ("flush",), ("mark", "round-2")]
+        stale = good[:4] + [("flush",), ("mark", "round-2")]
+        for name, items, want in (("good", good, 0), ("late", late, 1), ("stale", stale, 1)):
+            make_log(log, items)
+            got = check(log, hist)
+            if got != want:
+                print(f"selftest: {name} log: check returned {got}, expected {want}")
+                return 1
+    print("selftest ok")
+    return 0
+
+
+def main(argv):
+    if argv == ["selftest"]:
+        return selftest()
+    if len(argv) >= 3 and argv[0] == "stamp":
+        opts = dict(zip(argv[3::2], argv[4::2]))
+        stamp(argv[1], argv[2], int(opts["--rounds"]), int(opts["--writes"]),
+              int(opts["--blocks"]), opts["--lw"])
+        return 0
+    if len(argv) == 3 and argv[0] == "check":
+        return check(argv[1], argv[2])
+    if len(argv) == 2 and argv[0] == "dump":
+        dump(argv[1])
+        return 0
+    print(__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
