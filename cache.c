@@ -50,10 +50,7 @@ EXPORT_SYMBOL_IF_KUNIT(dcache_live_allocations);
 
 void *dcache_block_data(const struct dcache_block *b)
 {
-	const struct dcache *c = b->cache;
-
-	return page_address(c->pages[b->index / c->blocks_per_page]) +
-	       (b->index % c->blocks_per_page) * c->block_size;
+	return b->data;
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_block_data);
 
@@ -75,20 +72,21 @@ static struct dcache_block *cache_lookup(struct dcache *c, u16 part_id, u64 addr
 	return NULL;
 }
 
+static struct dcache_block *block_at(struct dcache *c, u64 i)
+{
+	return &c->chunks[i / DCACHE_CHUNK_BLOCKS]->blocks[i % DCACHE_CHUNK_BLOCKS];
+}
+
+/* Its chunk leaves the pool: once unused it is retired, not reused. */
+static bool block_retiring(const struct dcache *c, const struct dcache_block *b)
+{
+	return b->index >= c->retire_from;
+}
+
 static bool block_evictable(const struct dcache_block *b)
 {
 	return b->hashed && !b->refs && !test_bit(DCACHE_B_DIRTY, &b->flags) &&
 	       !test_bit(DCACHE_B_LOADING, &b->flags);
-}
-
-/* A block that became evictable goes (back) into the heap; wake a staller. */
-static void cache_release(struct dcache *c, struct dcache_block *b)
-{
-	lockdep_assert_held(&c->lock);
-	if (block_evictable(b) && !dcache_lru_in_heap(&b->lru)) {
-		dcache_heap_insert(&c->heap, &b->lru);
-		wake_up(&c->free_wait);
-	}
 }
 
 static void cache_unhash(struct dcache *c, struct dcache_block *b)
@@ -101,6 +99,27 @@ static void cache_unhash(struct dcache *c, struct dcache_block *b)
 	b->flags = 0;
 	if (part)
 		part->nr_blocks--;
+}
+
+/* @b is unhashed, unlisted and out of the heap: out of use for good. */
+static void retire_block(struct dcache *c, struct dcache_block *b)
+{
+	set_bit(DCACHE_B_RETIRED, &b->flags);
+	c->nr_retired++;
+}
+
+static void cache_release(struct dcache *c, struct dcache_block *b)
+{
+	lockdep_assert_held(&c->lock);
+	if (!block_evictable(b) || dcache_lru_in_heap(&b->lru))
+		return;
+	if (block_retiring(c, b)) {
+		cache_unhash(c, b);
+		retire_block(c, b);
+		return;
+	}
+	dcache_heap_insert(&c->heap, &b->lru);
+	wake_up(&c->free_wait);
 }
 
 /* A free block: from the free list, else the LRU-2 victim. */
@@ -116,13 +135,15 @@ static struct dcache_block *cache_take_block(struct dcache *c)
 		c->nr_free--;
 		return b;
 	}
-	victim = dcache_heap_pop(&c->heap);
-	if (!victim)
-		return NULL;
-	b = container_of(victim, struct dcache_block, lru);
-	cache_unhash(c, b);
-	atomic64_inc(&c->stats.evictions);
-	return b;
+	while ((victim = dcache_heap_pop(&c->heap))) {
+		b = container_of(victim, struct dcache_block, lru);
+		cache_unhash(c, b);
+		atomic64_inc(&c->stats.evictions);
+		if (!block_retiring(c, b))
+			return b;
+		retire_block(c, b);
+	}
+	return NULL;
 }
 
 /*
@@ -458,27 +479,42 @@ void dcache_put(struct dcache_block *b, enum dcache_get_mode mode)
 EXPORT_SYMBOL_IF_KUNIT(dcache_put);
 
 /*
- * Mark a block dirty in flush epoch @epoch; the caller holds it exclusive.
- * A block already dirty keeps its oldest epoch: its data must reach the
- * device no later than that epoch's stage.
+ * The dirty list is kept sorted by epoch, so that a stage (the blocks of
+ * one epoch) is a run from its head. Blocks are nearly always added with
+ * the newest epoch, so the walk back from the tail is short.
  */
-void dcache_dirty(struct dcache_block *b, u64 epoch)
+static void dirty_list_insert(struct dcache *c, struct dcache_block *b)
 {
-	struct dcache *c = b->cache;
+	struct list_head *pos = c->dirty.prev;
+
+	while (pos != &c->dirty &&
+	       list_entry(pos, struct dcache_block, link)->epoch > b->epoch)
+		pos = pos->prev;
+	list_add(&b->link, pos);
+}
+
+static void dirty_locked(struct dcache *c, struct dcache_block *b, u64 epoch)
+{
 	struct dcache_part *part;
 	bool first = false, full;
 
-	mutex_lock(&c->lock);
+	lockdep_assert_held(&c->lock);
 	b->dirty_gen++;
 	if (!test_and_set_bit(DCACHE_B_DIRTY, &b->flags)) {
 		first = true;
 		b->epoch = epoch;
-		list_add_tail(&b->link, &c->dirty);
+		b->last_epoch = epoch;
+		dirty_list_insert(c, b);
 		c->nr_dirty++;
 		part = idr_find(&c->parts, b->part_id);
 		part->nr_dirty++;
-	} else if (epoch < b->epoch) {
-		b->epoch = epoch;
+	} else {
+		b->last_epoch = max(b->last_epoch, epoch);
+		if (epoch < b->epoch) {
+			b->epoch = epoch;
+			list_del(&b->link);
+			dirty_list_insert(c, b);
+		}
 	}
 	full = c->nr_dirty >= c->max_dirty;
 	if (c->flush_ops) {
@@ -487,9 +523,85 @@ void dcache_dirty(struct dcache_block *b, u64 epoch)
 		else if (first)
 			c->flush_ops->kick_delayed(c);
 	}
+}
+
+/*
+ * Mark a block dirty in flush epoch @epoch; the caller holds it exclusive.
+ * A block already dirty keeps its oldest epoch: its data must reach the
+ * device no later than that epoch's stage.
+ */
+void dcache_dirty(struct dcache_block *b, u64 epoch)
+{
+	struct dcache *c = b->cache;
+
+	mutex_lock(&c->lock);
+	dirty_locked(c, b, epoch);
 	mutex_unlock(&c->lock);
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_dirty);
+
+/* Dirty but in a closed epoch, and no write-back has copied it yet. */
+static bool held_by_older_epoch(struct dcache *c, struct dcache_block *b)
+{
+	return dcache_block_dirty(b) && b->epoch < c->epoch &&
+	       !test_bit(DCACHE_B_WRITING, &b->flags);
+}
+
+/*
+ * A writer holding @b exclusive is about to change its data: mark it dirty
+ * in the open epoch first, under the mutex, so that closing the epoch
+ * cannot fall between choosing the epoch and marking the block. With
+ * @ordered, data of a closed epoch that no write-back has copied yet must
+ * not be overwritten: -EAGAIN, and the caller waits for the stage
+ * (dcache_write_must_wait) and tries again.
+ */
+int dcache_dirty_now(struct dcache_block *b, bool ordered)
+{
+	struct dcache *c = b->cache;
+	int r = 0;
+
+	mutex_lock(&c->lock);
+	if (ordered && held_by_older_epoch(c, b))
+		r = -EAGAIN;
+	else
+		dirty_locked(c, b, c->epoch);
+	mutex_unlock(&c->lock);
+	return r;
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_dirty_now);
+
+/* Whether an ordered writer of @addr must still wait for an older stage. */
+bool dcache_write_must_wait(struct dcache_part *part, u64 addr)
+{
+	struct dcache *c = part->cache;
+	struct dcache_block *b;
+	bool wait;
+
+	mutex_lock(&c->lock);
+	b = cache_lookup(c, part->id, addr);
+	wait = b && held_by_older_epoch(c, b);
+	mutex_unlock(&c->lock);
+	return wait;
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_write_must_wait);
+
+/* Close the open epoch; returns it. Later dirt goes to the next one. */
+u64 dcache_close_epoch(struct dcache *c)
+{
+	u64 closed;
+
+	mutex_lock(&c->lock);
+	closed = c->epoch++;
+	mutex_unlock(&c->lock);
+	return closed;
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_close_epoch);
+
+u64 dcache_current_epoch(struct dcache *c)
+{
+	return READ_ONCE(c->epoch);
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_current_epoch);
 
 static void clean_locked(struct dcache *c, struct dcache_block *b)
 {
@@ -517,21 +629,52 @@ void dcache_clean(struct dcache_block *b)
 EXPORT_SYMBOL_IF_KUNIT(dcache_clean);
 
 /*
- * A copy taken at @dirty_gen reached the device. The block is clean only if
- * nobody dirtied it since the copy; else it stays dirty for the next round.
+ * A write-back takes its copy of @b, held at least shared. Writers may
+ * change the block from now on; the returned generation tells the end
+ * whether they did.
  */
-bool dcache_clean_if_unchanged(struct dcache_block *b, u32 dirty_gen)
+u32 dcache_writeback_start(struct dcache_block *b)
+{
+	set_bit(DCACHE_B_WRITING, &b->flags);
+	return READ_ONCE(b->dirty_gen);
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_writeback_start);
+
+/*
+ * The copy taken at @dirty_gen reached the device, or failed with @error.
+ * Clean only if nobody dirtied the block since the copy; if somebody did,
+ * it stays dirty in the epoch of that newer data. A failed block stays
+ * dirty in its epoch. Returns whether it was cleaned.
+ */
+bool dcache_writeback_end(struct dcache_block *b, u32 dirty_gen, int error)
 {
 	struct dcache *c = b->cache;
 	bool cleaned = false;
 
 	mutex_lock(&c->lock);
-	if (b->dirty_gen == dirty_gen && dcache_block_dirty(b)) {
+	clear_bit(DCACHE_B_WRITING, &b->flags);
+	if (!dcache_block_dirty(b)) {
+		/* Invalidated (discard) meanwhile. */
+	} else if (error) {
+		/* Stays in its stage, to be written again. */
+	} else if (b->dirty_gen == dirty_gen) {
 		clean_locked(c, b);
 		cleaned = true;
+	} else if (b->epoch != b->last_epoch) {
+		b->epoch = b->last_epoch;
+		list_del(&b->link);
+		dirty_list_insert(c, b);
 	}
 	mutex_unlock(&c->lock);
+	smp_mb();	/* the cleared bit before the waiter check */
+	wake_up_bit(&b->flags, DCACHE_B_WRITING);
 	return cleaned;
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_writeback_end);
+
+bool dcache_clean_if_unchanged(struct dcache_block *b, u32 dirty_gen)
+{
+	return dcache_writeback_end(b, dirty_gen, 0);
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_clean_if_unchanged);
 
@@ -552,10 +695,36 @@ void dcache_invalidate(struct dcache_block *b)
 EXPORT_SYMBOL_IF_KUNIT(dcache_invalidate);
 
 /*
- * Addresses of up to @max blocks of @part dirty in an epoch up to
- * @max_epoch, in the order they were first dirtied. Returns how many.
+ * The epoch of the next stage: the oldest epoch up to @max_epoch that holds
+ * a dirty block not being written, of a part that @skip does not exclude.
+ * 0 if there is none.
  */
-unsigned int dcache_collect_dirty(struct dcache_part *part, u64 max_epoch,
+u64 dcache_next_stage(struct dcache *c, u64 max_epoch,
+		      bool (*skip)(struct dcache_part *part))
+{
+	struct dcache_block *b;
+	u64 epoch = 0;
+
+	mutex_lock(&c->lock);
+	list_for_each_entry(b, &c->dirty, link) {
+		if (b->epoch > max_epoch)
+			break;
+		if (test_bit(DCACHE_B_WRITING, &b->flags) ||
+		    (skip && skip(idr_find(&c->parts, b->part_id))))
+			continue;
+		epoch = b->epoch;
+		break;
+	}
+	mutex_unlock(&c->lock);
+	return epoch;
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_next_stage);
+
+/*
+ * Addresses of up to @max blocks of @part dirty in exactly @epoch and not
+ * being written, in the order they were first dirtied. Returns how many.
+ */
+unsigned int dcache_collect_stage(struct dcache_part *part, u64 epoch,
 				  u64 *addrs, unsigned int max)
 {
 	struct dcache *c = part->cache;
@@ -564,15 +733,16 @@ unsigned int dcache_collect_dirty(struct dcache_part *part, u64 max_epoch,
 
 	mutex_lock(&c->lock);
 	list_for_each_entry(b, &c->dirty, link) {
-		if (n == max)
+		if (n == max || b->epoch > epoch)
 			break;
-		if (b->part_id == part->id && b->epoch <= max_epoch)
+		if (b->epoch == epoch && b->part_id == part->id &&
+		    !test_bit(DCACHE_B_WRITING, &b->flags))
 			addrs[n++] = b->addr;
 	}
 	mutex_unlock(&c->lock);
 	return n;
 }
-EXPORT_SYMBOL_IF_KUNIT(dcache_collect_dirty);
+EXPORT_SYMBOL_IF_KUNIT(dcache_collect_stage);
 
 /*
  * Last resort when a dead device cannot take its dirty blocks: drop them
@@ -665,7 +835,7 @@ int dcache_remove_part(struct dcache_part *part)
 
 	mutex_lock(&c->lock);
 	for (i = 0; i < c->nr_blocks; i++) {
-		struct dcache_block *b = &c->blocks[i];
+		struct dcache_block *b = block_at(c, i);
 
 		if (b->hashed && b->part_id == part->id &&
 		    (b->refs || test_bit(DCACHE_B_DIRTY, &b->flags))) {
@@ -674,13 +844,17 @@ int dcache_remove_part(struct dcache_part *part)
 		}
 	}
 	for (i = 0; i < c->nr_blocks; i++) {
-		struct dcache_block *b = &c->blocks[i];
+		struct dcache_block *b = block_at(c, i);
 
 		if (!b->hashed || b->part_id != part->id)
 			continue;
 		if (dcache_lru_in_heap(&b->lru))
 			dcache_heap_delete(&c->heap, &b->lru);
 		cache_unhash(c, b);
+		if (block_retiring(c, b)) {
+			retire_block(c, b);
+			continue;
+		}
 		list_add(&b->link, &c->free);
 		c->nr_free++;
 	}
@@ -692,6 +866,77 @@ int dcache_remove_part(struct dcache_part *part)
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_remove_part);
 
+/* The dirty threshold follows the pool size; under the mutex or unshared. */
+void dcache_update_max_dirty(struct dcache *c)
+{
+	if (c->max_dirty_percent)
+		c->max_dirty = max_t(u64, 1, c->nr_blocks * c->max_dirty_percent / 100);
+}
+
+void dcache_set_dirty_percent(struct dcache *c, unsigned int percent)
+{
+	mutex_lock(&c->lock);
+	c->max_dirty_percent = percent;
+	dcache_update_max_dirty(c);
+	if (c->nr_dirty >= c->max_dirty && c->flush_ops)
+		c->flush_ops->kick(c);
+	mutex_unlock(&c->lock);
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_set_dirty_percent);
+
+/*
+ * One pass over the retiring chunk (pool.c): free and evictable blocks are
+ * retired. Returns how many are still in use; *@dirty says how many of
+ * those wait for write-back.
+ */
+u64 dcache_retire_pass(struct dcache *c, u64 *dirty)
+{
+	u64 i, busy = 0;
+
+	*dirty = 0;
+	mutex_lock(&c->lock);
+	for (i = c->retire_from; i < c->nr_blocks; i++) {
+		struct dcache_block *b = block_at(c, i);
+
+		if (test_bit(DCACHE_B_RETIRED, &b->flags))
+			continue;
+		if (!b->hashed) {
+			list_del_init(&b->link);	/* from the free list */
+			c->nr_free--;
+			retire_block(c, b);
+		} else if (block_evictable(b)) {
+			dcache_heap_delete(&c->heap, &b->lru);
+			cache_unhash(c, b);
+			retire_block(c, b);
+		} else {
+			busy++;
+			*dirty += dcache_block_dirty(b);
+		}
+	}
+	mutex_unlock(&c->lock);
+	return busy;
+}
+
+/* A shrink gave up: the retiring chunk's retired blocks become free again. */
+void dcache_unretire(struct dcache *c)
+{
+	u64 i;
+
+	mutex_lock(&c->lock);
+	for (i = c->retire_from; i < c->nr_blocks; i++) {
+		struct dcache_block *b = block_at(c, i);
+
+		if (!test_and_clear_bit(DCACHE_B_RETIRED, &b->flags))
+			continue;
+		c->nr_retired--;
+		list_add_tail(&b->link, &c->free);
+		c->nr_free++;
+	}
+	c->retire_from = U32_MAX;
+	wake_up_all(&c->free_wait);
+	mutex_unlock(&c->lock);
+}
+
 /* True if @cond holds; else says which invariant broke. */
 #define invariant(cond, fmt, ...)					\
 	(likely(cond) ||						\
@@ -699,7 +944,7 @@ EXPORT_SYMBOL_IF_KUNIT(dcache_remove_part);
 
 static int check_locked(struct dcache *c)
 {
-	u64 i, nr_free = 0, nr_unhashed = 0, nr_dirty = 0, nr_dirty_list = 0;
+	u64 i, nr_free = 0, nr_unhashed = 0, nr_dirty = 0, nr_dirty_list = 0, nr_retired = 0;
 	u64 nr_busy = 0, nr_in_heap = 0, part_dirty = 0;
 	struct dcache_part *part;
 	struct dcache_block *b;
@@ -717,6 +962,13 @@ static int check_locked(struct dcache *c)
 		if (!invariant(dcache_block_dirty(b), "clean block %u on dirty list",
 			       b->index))
 			return -EUCLEAN;
+		if (!invariant(b->epoch <= b->last_epoch, "block %u epochs %llu..%llu",
+			       b->index, b->epoch, b->last_epoch))
+			return -EUCLEAN;
+		if (!invariant(b->link.prev == &c->dirty ||
+			       list_prev_entry(b, link)->epoch <= b->epoch,
+			       "dirty list not in epoch order at block %u", b->index))
+			return -EUCLEAN;
 		nr_dirty_list++;
 	}
 	if (!invariant(dcache_heap_check(&c->heap), "heap order or slots broken"))
@@ -725,10 +977,20 @@ static int check_locked(struct dcache *c)
 	for (i = 0; i < c->nr_blocks; i++) {
 		bool dirty, loading;
 
-		b = &c->blocks[i];
+		b = block_at(c, i);
+		if (!invariant(b->index == i, "block %llu has index %u", i, b->index))
+			return -EUCLEAN;
 		if (!b->hashed) {
-			nr_unhashed++;
-			if (!invariant(!b->refs && !b->flags && !dcache_lru_in_heap(&b->lru),
+			if (test_bit(DCACHE_B_RETIRED, &b->flags)) {
+				nr_retired++;
+				if (!invariant(block_retiring(c, b) && list_empty(&b->link),
+					       "retired block %llu listed or not retiring", i))
+					return -EUCLEAN;
+			} else {
+				nr_unhashed++;
+			}
+			if (!invariant(!b->refs && !(b->flags & ~BIT(DCACHE_B_RETIRED)) &&
+				       !dcache_lru_in_heap(&b->lru),
 				       "free block %llu pinned, flagged or in heap", i))
 				return -EUCLEAN;
 			continue;
@@ -771,9 +1033,12 @@ static int check_locked(struct dcache *c)
 	if (!invariant(nr_in_heap == c->heap.size, "heap size %u, in heap %llu",
 		       c->heap.size, nr_in_heap))
 		return -EUCLEAN;
-	if (!invariant(nr_free + nr_in_heap + nr_busy == c->nr_blocks,
-		       "free %llu + heap %llu + busy %llu != total %llu",
-		       nr_free, nr_in_heap, nr_busy, c->nr_blocks))
+	if (!invariant(nr_retired == c->nr_retired, "retired %llu, count %llu",
+		       nr_retired, c->nr_retired))
+		return -EUCLEAN;
+	if (!invariant(nr_free + nr_in_heap + nr_busy + nr_retired == c->nr_blocks,
+		       "free %llu + heap %llu + busy %llu + retired %llu != total %llu",
+		       nr_free, nr_in_heap, nr_busy, nr_retired, c->nr_blocks))
 		return -EUCLEAN;
 	idr_for_each_entry(&c->parts, part, id)
 		part_dirty += part->nr_dirty;

@@ -4,10 +4,12 @@
  * in kernel memory (a port of the Plan 9 venti disk cache).
  *
  * This file is the module and the dm target glue. The module owns the one
- * shared cache instance (cache.c), sized by the pool_mb parameter, and its
- * flush thread (flush.c). The bio paths are in io.c.
+ * shared cache instance (cache.c), sized by the pool_mb parameter
+ * (params.c), its flush thread (flush.c) and its statistics in sysfs
+ * (stats.c). The bio paths are in io.c.
  *
- * Locking: dcache_shared is written only at module init and exit. A
+ * Locking: dcache_shared is written only at module init and exit, under
+ * the module's kernel_param_lock (params.c). A
  * device's context is set up in ctr and torn down in dtr, which dm
  * serialises with I/O; its counters are atomics.
  */
@@ -19,6 +21,7 @@
 #include <linux/device-mapper.h>
 
 #include <linux/log2.h>
+#include <linux/delay.h>
 
 #include "dcache.h"
 #include "dcache_target.h"
@@ -26,38 +29,8 @@
 #define DM_MSG_PREFIX "dcache"
 #define DCACHE_VERSION "0.1.0"
 
-static struct dcache *dcache_shared;
-
-static unsigned int pool_mb = 64;
-module_param(pool_mb, uint, 0444);
-MODULE_PARM_DESC(pool_mb, "Size of the shared block pool in MiB, set at load (1 .. half of RAM)");
-
-static bool debug_check;
-
-/* Writing 1 checks the shared cache's invariants now and on every put. */
-static int debug_check_set(const char *val, const struct kernel_param *kp)
-{
-	bool on;
-	int r;
-
-	r = kstrtobool(val, &on);
-	if (r)
-		return -EINVAL;
-	debug_check = on;
-	if (dcache_shared) {
-		dcache_shared->debug_check = on;
-		if (on && dcache_check(dcache_shared))
-			return -EUCLEAN;
-	}
-	return 0;
-}
-
-static const struct kernel_param_ops debug_check_ops = {
-	.set = debug_check_set,
-	.get = param_get_bool,
-};
-module_param_cb(debug_check, &debug_check_ops, &debug_check, 0644);
-MODULE_PARM_DESC(debug_check, "Check cache invariants on every put (slow; 0 or 1)");
+/* The module's one cache, shared by every device; see params.c for locking. */
+struct dcache *dcache_shared;
 
 static int dcache_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 {
@@ -81,8 +54,8 @@ static int dcache_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	dd->ti = ti;
 	dd->block_size = table.block_size;
 	dd->block_shift = ilog2(table.block_size >> SECTOR_SHIFT);
-	dd->mode = table.mode;
-	atomic64_set(&dd->epoch, 1);
+	dd->mode = table.mode_set ? table.mode : dcache_default_mode();
+	dd->max_age_ms = table.max_age_ms;
 	INIT_LIST_HEAD(&dd->devs);
 
 	r = dm_get_device(ti, table.backing_path, dm_table_get_mode(ti->table),
@@ -150,33 +123,42 @@ bad:
 	return r;
 }
 
+#define WRITE_BACK_TRIES 4
+
 /*
- * Write back everything of @dd. If the backing device refuses, its dirty
- * blocks are dropped with a log line saying how many: a removed device
- * cannot keep them.
+ * Write back every dirty block of @dd, trying a few times with a growing
+ * pause when the backing device fails; never waits longer than that.
  */
-static void dcache_write_back_or_drop(struct dcache_dev *dd)
+static int dcache_write_back(struct dcache_dev *dd)
 {
-	u64 lost;
+	unsigned int try, pause_ms = 100;
 	int r;
 
-	r = dcache_flush_dev(dd);
-	if (!r)
-		return;
-	lost = dcache_drop_part_dirty(dd->part);
-	if (lost)
-		DMERR("%s: write-back failed (%d): %llu dirty blocks (%llu bytes) lost",
-		      dm_table_device_name(dd->ti->table), r, lost,
-		      lost * dd->block_size);
+	for (try = 1;; try++) {
+		r = dcache_flush_dev(dd);
+		if (!r || try == WRITE_BACK_TRIES)
+			return r;
+		msleep(pause_ms);
+		pause_ms *= 4;
+	}
 }
 
 static void dcache_dtr(struct dm_target *ti)
 {
 	struct dcache_dev *dd = ti->private;
+	u64 lost;
+	int r;
 
-	dcache_flusher_remove(dd);
 	flush_workqueue(dd->wq);
-	dcache_write_back_or_drop(dd);
+	r = dcache_write_back(dd);
+	/* After this no round touches the device, so nothing is pinned. */
+	dcache_flusher_remove(dd);
+	if (r) {
+		/* A removed device cannot keep its blocks: say what is lost. */
+		lost = dcache_drop_part_dirty(dd->part);
+		DMERR("%s: write-back failed (%d): %llu dirty blocks (%llu bytes) lost",
+		      dm_table_device_name(ti->table), r, lost, lost * dd->block_size);
+	}
 	WARN_ON(dcache_remove_part(dd->part));
 	destroy_workqueue(dd->wq);
 	dcache_flush_dev_exit(dd);
@@ -189,17 +171,21 @@ static int dcache_map(struct dm_target *ti, struct bio *bio)
 	return dcache_map_bio(ti->private, bio);
 }
 
-/* Suspend completes with every dirty block of the device on the disk. */
+/*
+ * Suspend completes with every dirty block of the device on the disk; if
+ * the disk refuses, after a few tries it completes anyway and the blocks
+ * stay dirty in the cache (resume and retry, or remove and lose them).
+ */
 static void dcache_postsuspend(struct dm_target *ti)
 {
 	struct dcache_dev *dd = ti->private;
 	int r;
 
 	flush_workqueue(dd->wq);
-	r = dcache_flush_dev(dd);
+	r = dcache_write_back(dd);
 	if (r)
-		DMERR("%s: write-back at suspend failed: %d; dirty blocks kept",
-		      dm_table_device_name(ti->table), r);
+		DMERR("%s: write-back at suspend failed (%d): %llu dirty blocks kept",
+		      dm_table_device_name(ti->table), r, READ_ONCE(dd->part->nr_dirty));
 }
 
 static void dcache_clear_stats(struct dcache_dev *dd)
@@ -216,6 +202,8 @@ static int dcache_message(struct dm_target *ti, unsigned int argc, char **argv,
 			  char *result, unsigned int maxlen)
 {
 	struct dcache_dev *dd = ti->private;
+	enum dcache_mode mode;
+	unsigned int ms;
 
 	if (argc == 1 && !strcasecmp(argv[0], "clear_stats")) {
 		dcache_clear_stats(dd);
@@ -223,7 +211,25 @@ static int dcache_message(struct dm_target *ti, unsigned int argc, char **argv,
 	}
 	if (argc == 1 && !strcasecmp(argv[0], "flush"))
 		return dcache_flush_dev(dd);
-	DMERR("unrecognised message: %s%s (expected clear_stats or flush)",
+	if (argc == 2 && !strcasecmp(argv[0], "mode")) {
+		if (dcache_parse_mode(argv[1], &mode)) {
+			DMERR("mode: unknown mode %s (writeback, writethrough or ordered)",
+			      argv[1]);
+			return -EINVAL;
+		}
+		WRITE_ONCE(dd->mode, mode);
+		return 0;
+	}
+	if (argc == 2 && !strcasecmp(argv[0], "max_age_ms")) {
+		if (dcache_parse_max_age(argv[1], &ms)) {
+			DMERR("max_age_ms: %s is not a number from 1 to %u",
+			      argv[1], DCACHE_MAX_AGE_MS);
+			return -EINVAL;
+		}
+		WRITE_ONCE(dd->max_age_ms, ms);
+		return 0;
+	}
+	DMERR("unrecognised message: %s%s (expected clear_stats, flush, mode or max_age_ms)",
 	      argc ? argv[0] : "(none)", argc > 1 ? " ..." : "");
 	return -EINVAL;
 }
@@ -234,21 +240,25 @@ static void dcache_status(struct dm_target *ti, status_type_t type,
 {
 	struct dcache_dev *dd = ti->private;
 	struct dcache_dev_stats *st = &dd->stats;
-	unsigned int sz = 0;
+	unsigned int sz = 0, ms;
 
 	switch (type) {
 	case STATUSTYPE_INFO:
-		DMEMIT("%s %llu %llu %lld %lld %lld %lld %lld %lld %lld %lld",
+		DMEMIT("%s %llu %llu %lld %lld %lld %lld %lld %lld %llu %lld",
 		       atomic_read(&dd->error) ? "write_error" : "ok",
 		       READ_ONCE(dd->part->nr_blocks), READ_ONCE(dd->part->nr_dirty),
 		       atomic64_read(&st->reads), atomic64_read(&st->read_hits),
 		       atomic64_read(&st->writes), atomic64_read(&st->write_hits),
 		       atomic64_read(&st->flushes), atomic64_read(&st->write_errors),
-		       atomic64_read(&dd->epoch), atomic64_read(&dd->durable_epoch));
+		       dcache_current_epoch(dd->part->cache),
+		       atomic64_read(&dd->durable_epoch));
 		break;
 	case STATUSTYPE_TABLE:
-		DMEMIT("%s %u 1 %s", dd->backing->name, dd->block_size,
-		       dcache_mode_name(dd->mode));
+		ms = READ_ONCE(dd->max_age_ms);
+		DMEMIT("%s %u %u %s", dd->backing->name, dd->block_size, ms ? 3 : 1,
+		       dcache_mode_name(READ_ONCE(dd->mode)));
+		if (ms)
+			DMEMIT(" max_age_ms %u", ms);
 		break;
 	case STATUSTYPE_IMA:
 		*result = '\0';
@@ -280,48 +290,62 @@ static struct target_type dcache_target = {
 static int __init dm_dcache_init(void)
 {
 	struct dcache_config cfg = { .block_size = PAGE_SIZE };
-	u64 max_mb = (totalram_pages() << PAGE_SHIFT) >> 21;	/* half of RAM */
+	struct dcache *c;
 	int r;
 
-	if (!pool_mb || pool_mb > max_mb) {
-		DMERR("pool_mb=%u out of range 1..%llu", pool_mb, max_mb);
-		return -EINVAL;
+	cfg.nr_blocks = ((u64)dcache_pool_mb << 20) / PAGE_SIZE;
+	cfg.max_blocks = (dcache_pool_mb_max() << 20) / PAGE_SIZE;
+	c = dcache_create(&cfg);
+	if (IS_ERR(c)) {
+		DMERR("cannot create a %u MiB pool: %ld", dcache_pool_mb, PTR_ERR(c));
+		return PTR_ERR(c);
 	}
-	cfg.nr_blocks = ((u64)pool_mb << 20) / PAGE_SIZE;
-	dcache_shared = dcache_create(&cfg);
-	if (IS_ERR(dcache_shared)) {
-		r = PTR_ERR(dcache_shared);
-		dcache_shared = NULL;
-		DMERR("cannot create a %u MiB pool: %d", pool_mb, r);
-		return r;
-	}
-	dcache_shared->debug_check = debug_check;
-
-	r = dcache_flusher_start(dcache_shared);
+	dcache_set_dirty_percent(c, dcache_dirty_percent);
+	c->debug_check = dcache_debug_check();
+	r = dcache_flusher_start(c);
 	if (r) {
 		DMERR("cannot start the flush thread: %d", r);
 		goto bad_cache;
 	}
+	r = dcache_stats_init(c);
+	if (r) {
+		DMERR("cannot create /sys/kernel/dm_dcache: %d", r);
+		goto bad_flusher;
+	}
+	/* Parameter writes see the cache absent or complete. */
+	kernel_param_lock(THIS_MODULE);
+	dcache_shared = c;
+	kernel_param_unlock(THIS_MODULE);
 	r = dm_register_target(&dcache_target);
 	if (r) {
 		DMERR("register failed %d", r);
-		goto bad_flusher;
+		goto bad_shared;
 	}
 	return 0;
 
-bad_flusher:
-	dcache_flusher_stop(dcache_shared);
-bad_cache:
-	dcache_destroy(dcache_shared);
+bad_shared:
+	kernel_param_lock(THIS_MODULE);
 	dcache_shared = NULL;
+	kernel_param_unlock(THIS_MODULE);
+	dcache_stats_exit();
+bad_flusher:
+	dcache_flusher_stop(c);
+bad_cache:
+	dcache_destroy(c);
 	return r;
 }
 
 static void __exit dm_dcache_exit(void)
 {
+	struct dcache *c = dcache_shared;
+
 	dm_unregister_target(&dcache_target);
-	dcache_flusher_stop(dcache_shared);
-	dcache_destroy(dcache_shared);
+	kernel_param_lock(THIS_MODULE);
+	dcache_shared = NULL;
+	kernel_param_unlock(THIS_MODULE);
+	dcache_stats_exit();
+	dcache_flusher_stop(c);
+	dcache_destroy(c);
 }
 
 module_init(dm_dcache_init);

@@ -58,19 +58,46 @@ static void read_hit(struct dcache_dev *dd, struct bio *bio, struct dcache_block
 	bio_endio(bio);
 }
 
-/* A write-back write into a block held exclusive. */
-static void write_back_into(struct dcache_dev *dd, struct bio *bio,
+static enum dcache_mode dev_mode(struct dcache_dev *dd)
+{
+	return READ_ONCE(dd->mode);
+}
+
+/*
+ * A write-back write into a block held exclusive; the block is put. False
+ * (nothing written) if in ordered mode the block still holds data of a
+ * closed epoch that its stage has not copied: the caller waits and retries.
+ */
+static bool write_back_into(struct dcache_dev *dd, struct bio *bio,
 			    struct dcache_block *b, enum dcache_get_mode mode)
 {
+	bool ordered = dev_mode(dd) == DCACHE_MODE_ORDERED;
+	unsigned int max_age;
+
+	if (dcache_dirty_now(b, ordered)) {
+		dcache_put(b, mode);
+		return false;
+	}
 	copy_bio_block(dd, bio, b, true);
-	dcache_dirty(b, atomic64_read(&dd->epoch));
 	dcache_put(b, mode);
+	if (ordered) {
+		/* FUA orders only: later writes go to a later epoch. */
+		if (bio->bi_opf & REQ_FUA)
+			dcache_close_epoch(dd->part->cache);
+		max_age = READ_ONCE(dd->max_age_ms);
+		if (max_age)
+			dcache_flusher_kick_within(max_age);
+	}
 	bio_endio(bio);
+	return true;
 }
 
 static bool writes_through(struct dcache_dev *dd, struct bio *bio)
 {
-	return dd->mode == DCACHE_MODE_WRITETHROUGH || (bio->bi_opf & REQ_FUA);
+	enum dcache_mode mode = dev_mode(dd);
+
+	return mode == DCACHE_MODE_WRITETHROUGH ||
+	       (mode == DCACHE_MODE_WRITEBACK && (bio->bi_opf & REQ_FUA));
 }
 
 static void io_read(struct dcache_dev *dd, struct bio *bio)
@@ -90,15 +117,19 @@ static void io_read(struct dcache_dev *dd, struct bio *bio)
 static void io_write(struct dcache_dev *dd, struct bio *bio)
 {
 	enum dcache_get_mode mode = bio_covers_block(dd, bio) ? DCACHE_WRITE : DCACHE_RDWR;
+	u64 addr = bio_block(dd, bio);
 	struct dcache_block *b;
 	int r;
 
-	r = dcache_get(dd->part, bio_block(dd, bio), mode, false, &b);
-	if (r)
-		goto out;
-	if (!writes_through(dd, bio)) {
-		write_back_into(dd, bio, b, mode);
-		return;
+	for (;;) {
+		r = dcache_get(dd->part, addr, mode, false, &b);
+		if (r)
+			goto out;
+		if (writes_through(dd, bio))
+			break;
+		if (write_back_into(dd, bio, b, mode))
+			return;
+		dcache_wait_stage(dd, addr);
 	}
 	copy_bio_block(dd, bio, b, true);
 	/* The whole block goes, so older dirty data of it is written too. */
@@ -185,13 +216,24 @@ int dcache_map_bio(struct dcache_dev *dd, struct bio *bio)
 	enum dcache_get_mode mode;
 
 	if (bio->bi_opf & REQ_PREFLUSH) {
+		/* dm sends flushes empty: the data of a flush comes after it. */
 		atomic64_inc(&dd->stats.flushes);
-		if (dd->mode == DCACHE_MODE_WRITETHROUGH) {
-			/* Every write is already on the device: flush it. */
-			bio_set_dev(bio, dd->backing->bdev);
-			return DM_MAPIO_REMAPPED;
+		switch (dev_mode(dd)) {
+		case DCACHE_MODE_ORDERED:
+			/* Order, not durability: close the epoch, done. */
+			dcache_close_epoch(dd->part->cache);
+			bio_endio(bio);
+			return DM_MAPIO_SUBMITTED;
+		case DCACHE_MODE_WRITETHROUGH:
+			/* Unless dirt is left from another mode, all is on the disk. */
+			if (!READ_ONCE(dd->part->nr_dirty)) {
+				bio_set_dev(bio, dd->backing->bdev);
+				return DM_MAPIO_REMAPPED;
+			}
+			fallthrough;
+		default:
+			return defer(dd, bio);
 		}
-		return defer(dd, bio);
 	}
 
 	switch (bio_op(bio)) {
@@ -212,7 +254,8 @@ int dcache_map_bio(struct dcache_dev *dd, struct bio *bio)
 		if (!b)
 			return defer(dd, bio);
 		atomic64_inc(&dd->stats.write_hits);
-		write_back_into(dd, bio, b, mode);
+		if (!write_back_into(dd, bio, b, mode))
+			return defer(dd, bio);
 		return DM_MAPIO_SUBMITTED;
 	case REQ_OP_DISCARD:
 		return defer(dd, bio);

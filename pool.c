@@ -1,20 +1,24 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Creation and destruction of a cache instance: every block, page, hash
- * bucket and heap slot is allocated here, once, so the I/O path never
- * allocates cache memory. A failure unwinds completely.
+ * Creation, resizing and destruction of a cache instance: every block,
+ * page, hash bucket and heap slot is allocated here, never on the I/O
+ * path. A failure unwinds completely.
  *
  * Locking: a cache under creation or destruction is not shared; destroy
- * requires every part removed.
+ * requires every part removed. dcache.resize_lock serialises resizes; it
+ * is taken before anything else and held while waiting for write-back.
  */
 #include <linux/slab.h>
 #include <linux/mm.h>
 #include <linux/log2.h>
 #include <linux/bio.h>
+#include <linux/delay.h>
 #include <linux/module.h>
 
 #include "dcache.h"
 #include "dcache_export.h"
+
+static void chunk_free(struct dcache *c, struct dcache_chunk *chunk);
 
 /*
  * Every allocation step asks here first: tests make the n-th step fail
@@ -42,33 +46,75 @@ static void pool_free(void *p)
 	}
 }
 
-static int pool_alloc_pages(struct dcache *c)
+/*
+ * Blocks come in chunks of DCACHE_CHUNK_BLOCKS with their pages, so that a
+ * live pool grows and shrinks a chunk at a time without moving a block.
+ */
+static struct dcache_chunk *chunk_alloc(struct dcache *c, u32 first, u32 nr)
 {
-	u64 i;
+	unsigned int per_page = PAGE_SIZE / c->block_size;
+	unsigned int nr_pages = DIV_ROUND_UP(nr, per_page);
+	struct dcache_chunk *chunk;
+	u32 i;
 
-	c->pages = pool_alloc(c, c->nr_pages, sizeof(*c->pages));
-	if (!c->pages)
-		return -ENOMEM;
-	for (i = 0; i < c->nr_pages; i++) {
-		c->pages[i] = pool_may_alloc(c) ? alloc_page(GFP_KERNEL) : NULL;
-		if (!c->pages[i])
-			return -ENOMEM;
+	chunk = pool_alloc(c, 1, struct_size(chunk, blocks, nr));
+	if (!chunk)
+		return NULL;
+	chunk->nr_blocks = nr;
+	chunk->pages = pool_alloc(c, nr_pages, sizeof(*chunk->pages));
+	if (!chunk->pages)
+		goto fail;
+	for (i = 0; i < nr_pages; i++) {
+		chunk->pages[i] = pool_may_alloc(c) ? alloc_page(GFP_KERNEL) : NULL;
+		if (!chunk->pages[i])
+			goto fail;
 		dcache_count_allocation(1);
 	}
-	return 0;
+	for (i = 0; i < nr; i++) {
+		struct dcache_block *b = &chunk->blocks[i];
+
+		init_rwsem(&b->lock);
+		INIT_HLIST_NODE(&b->hash);
+		INIT_LIST_HEAD(&b->link);
+		INIT_LIST_HEAD(&b->load_waiters);
+		b->lru.heap_index = DCACHE_NOT_IN_HEAP;
+		b->cache = c;
+		b->index = first + i;
+		b->data = page_address(chunk->pages[i / per_page]) +
+			  (i % per_page) * c->block_size;
+	}
+	return chunk;
+fail:
+	chunk_free(c, chunk);
+	return NULL;
 }
 
-static void pool_free_pages(struct dcache *c)
+static void chunk_free(struct dcache *c, struct dcache_chunk *chunk)
 {
-	u64 i;
+	unsigned int nr_pages = DIV_ROUND_UP(chunk->nr_blocks, PAGE_SIZE / c->block_size);
+	unsigned int i;
 
-	if (!c->pages)
-		return;
-	for (i = 0; i < c->nr_pages && c->pages[i]; i++) {
-		__free_page(c->pages[i]);
-		dcache_count_allocation(-1);
+	if (chunk->pages) {
+		for (i = 0; i < nr_pages && chunk->pages[i]; i++) {
+			__free_page(chunk->pages[i]);
+			dcache_count_allocation(-1);
+		}
+		pool_free(chunk->pages);
 	}
-	pool_free(c->pages);
+	pool_free(chunk);
+}
+
+/* Put a chunk's blocks on the free list; under the mutex or before sharing. */
+static void chunk_publish(struct dcache *c, struct dcache_chunk *chunk)
+{
+	u32 i;
+
+	c->chunks[c->nr_chunks++] = chunk;
+	for (i = 0; i < chunk->nr_blocks; i++)
+		list_add_tail(&chunk->blocks[i].link, &c->free);
+	c->nr_free += chunk->nr_blocks;
+	c->nr_blocks += chunk->nr_blocks;
+	dcache_update_max_dirty(c);
 }
 
 static int pool_alloc_io(struct dcache *c)
@@ -103,9 +149,10 @@ static void pool_free_all(struct dcache *c)
 		dcache_heap_free(&c->heap);
 		dcache_count_allocation(-1);
 	}
-	pool_free_pages(c);
+	while (c->chunks && c->nr_chunks)
+		chunk_free(c, c->chunks[--c->nr_chunks]);
+	pool_free(c->chunks);
 	pool_free(c->hash);
-	pool_free(c->blocks);
 	idr_destroy(&c->parts);
 	kfree(c);
 	dcache_count_allocation(-1);
@@ -122,25 +169,9 @@ static int pool_check_config(const struct dcache_config *cfg)
 		return -EINVAL;
 	if (cfg->max_dirty > cfg->nr_blocks)
 		return -EINVAL;
+	if (cfg->max_blocks && cfg->max_blocks < cfg->nr_blocks)
+		return -EINVAL;
 	return 0;
-}
-
-static void pool_init_blocks(struct dcache *c)
-{
-	u64 i;
-
-	for (i = 0; i < c->nr_blocks; i++) {
-		struct dcache_block *b = &c->blocks[i];
-
-		init_rwsem(&b->lock);
-		INIT_HLIST_NODE(&b->hash);
-		INIT_LIST_HEAD(&b->load_waiters);
-		b->lru.heap_index = DCACHE_NOT_IN_HEAP;
-		b->cache = c;
-		b->index = i;
-		list_add_tail(&b->link, &c->free);
-	}
-	c->nr_free = c->nr_blocks;
 }
 
 struct dcache *dcache_create(const struct dcache_config *cfg)
@@ -160,33 +191,42 @@ struct dcache *dcache_create(const struct dcache_config *cfg)
 	c->fail_alloc_nth = cfg->fail_alloc_nth;
 
 	mutex_init(&c->lock);
+	mutex_init(&c->resize_lock);
 	INIT_LIST_HEAD(&c->free);
 	INIT_LIST_HEAD(&c->dirty);
 	idr_init(&c->parts);
 	init_waitqueue_head(&c->free_wait);
+	init_waitqueue_head(&c->stage_wait);
+	c->epoch = 1;
 	spin_lock_init(&c->waiters_lock);
 	INIT_LIST_HEAD(&c->ready_waiters);
 	INIT_WORK(&c->load_work, dcache_run_ready_waiters);
-	c->nr_blocks = cfg->nr_blocks;
 	c->block_size = cfg->block_size;
-	c->blocks_per_page = PAGE_SIZE / cfg->block_size;
-	c->nr_pages = DIV_ROUND_UP(c->nr_blocks, c->blocks_per_page);
-	c->max_dirty = cfg->max_dirty ?: max_t(u64, 1, c->nr_blocks * 2 / 3);
+	c->retire_from = U32_MAX;
+	/* Percent of the pool unless the caller fixed a number (tests). */
+	c->max_dirty_percent = cfg->max_dirty ? 0 : 66;
+	c->max_dirty = cfg->max_dirty;
 	c->tick = cfg->first_tick ?: 1;
 	buckets = cfg->hash_buckets ?:
-		roundup_pow_of_two(min_t(u64, c->nr_blocks, 1U << 30));
+		roundup_pow_of_two(min_t(u64, cfg->nr_blocks, 1U << 30));
 	c->hash_bits = ilog2(buckets);
+	c->max_chunks = DIV_ROUND_UP(cfg->max_blocks ?: cfg->nr_blocks, DCACHE_CHUNK_BLOCKS);
 
 	r = -ENOMEM;
-	c->blocks = pool_alloc(c, c->nr_blocks, sizeof(*c->blocks));
-	if (!c->blocks)
+	c->chunks = pool_alloc(c, c->max_chunks, sizeof(*c->chunks));
+	if (!c->chunks)
 		goto fail;
 	c->hash = pool_alloc(c, buckets, sizeof(*c->hash));
 	if (!c->hash)
 		goto fail;
-	r = pool_alloc_pages(c);
-	if (r)
-		goto fail;
+	while (c->nr_blocks < cfg->nr_blocks) {
+		u32 nr = min_t(u64, DCACHE_CHUNK_BLOCKS, cfg->nr_blocks - c->nr_blocks);
+		struct dcache_chunk *chunk = chunk_alloc(c, c->nr_blocks, nr);
+
+		if (!chunk)
+			goto fail;
+		chunk_publish(c, chunk);
+	}
 	r = pool_may_alloc(c) ? dcache_heap_init(&c->heap, c->nr_blocks) : -ENOMEM;
 	if (r)
 		goto fail;
@@ -194,7 +234,6 @@ struct dcache *dcache_create(const struct dcache_config *cfg)
 	r = pool_alloc_io(c);
 	if (r)
 		goto fail;
-	pool_init_blocks(c);
 	return c;
 
 fail:
@@ -212,3 +251,94 @@ void dcache_destroy(struct dcache *c)
 	pool_free_all(c);
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_destroy);
+
+#define RESIZE_TIMEOUT (60 * HZ)
+
+static int pool_grow(struct dcache *c, u64 nr_blocks)
+{
+	struct dcache_lru **slots, **old;
+	struct dcache_chunk *chunk;
+	u64 n = c->nr_blocks;
+
+	slots = kvcalloc(nr_blocks, sizeof(*slots), GFP_KERNEL);
+	if (!slots)
+		return -ENOMEM;
+	/* Chunks are added one by one, each usable at once. */
+	mutex_lock(&c->lock);
+	old = c->heap.slots;
+	memcpy(slots, old, c->heap.size * sizeof(*slots));
+	c->heap.slots = slots;
+	c->heap.capacity = nr_blocks;
+	mutex_unlock(&c->lock);
+	kvfree(old);
+	while (n < nr_blocks) {
+		chunk = chunk_alloc(c, n, DCACHE_CHUNK_BLOCKS);
+		if (!chunk)
+			return -ENOMEM;
+		mutex_lock(&c->lock);
+		chunk_publish(c, chunk);
+		wake_up_all(&c->free_wait);
+		mutex_unlock(&c->lock);
+		n += DCACHE_CHUNK_BLOCKS;
+	}
+	return 0;
+}
+
+/* Take the last chunk out of use: evict, write back, wait for pins. */
+static int pool_shrink_chunk(struct dcache *c)
+{
+	unsigned long deadline = jiffies + RESIZE_TIMEOUT;
+	struct dcache_chunk *chunk;
+	u64 busy, dirty;
+
+	mutex_lock(&c->lock);
+	c->retire_from = c->nr_blocks - DCACHE_CHUNK_BLOCKS;
+	mutex_unlock(&c->lock);
+	for (;;) {
+		busy = dcache_retire_pass(c, &dirty);
+		if (!busy)
+			break;
+		if (time_after(jiffies, deadline)) {
+			dcache_unretire(c);
+			return -EBUSY;
+		}
+		if (dirty && c->flush_ops)
+			c->flush_ops->wait_round(c);
+		else
+			msleep(20);
+	}
+	mutex_lock(&c->lock);
+	chunk = c->chunks[--c->nr_chunks];
+	c->chunks[c->nr_chunks] = NULL;
+	c->nr_blocks -= chunk->nr_blocks;
+	c->nr_retired -= chunk->nr_blocks;
+	c->retire_from = U32_MAX;
+	dcache_update_max_dirty(c);
+	mutex_unlock(&c->lock);
+	chunk_free(c, chunk);
+	return 0;
+}
+
+/*
+ * Grow or shrink the pool of a live cache to @nr_blocks, a multiple of
+ * DCACHE_CHUNK_BLOCKS. Shrinking writes back and evicts the blocks of the
+ * chunks that go; I/O goes on meanwhile, and no lock is held longer than a
+ * pass over one chunk. -EBUSY if a chunk stays pinned for a minute.
+ */
+int dcache_resize(struct dcache *c, u64 nr_blocks)
+{
+	int r = 0;
+
+	if (!nr_blocks || nr_blocks % DCACHE_CHUNK_BLOCKS ||
+	    c->nr_blocks % DCACHE_CHUNK_BLOCKS ||
+	    nr_blocks > (u64)c->max_chunks * DCACHE_CHUNK_BLOCKS)
+		return -EINVAL;
+	mutex_lock(&c->resize_lock);
+	if (nr_blocks > c->nr_blocks)
+		r = pool_grow(c, nr_blocks);
+	while (!r && nr_blocks < c->nr_blocks)
+		r = pool_shrink_chunk(c);
+	mutex_unlock(&c->resize_lock);
+	return r;
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_resize);

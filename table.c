@@ -15,6 +15,7 @@
 static const char * const dcache_mode_names[] = {
 	[DCACHE_MODE_WRITEBACK] = "writeback",
 	[DCACHE_MODE_WRITETHROUGH] = "writethrough",
+	[DCACHE_MODE_ORDERED] = "ordered",
 };
 
 const char *dcache_mode_name(enum dcache_mode mode)
@@ -25,7 +26,7 @@ const char *dcache_mode_name(enum dcache_mode mode)
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_mode_name);
 
-static int dcache_parse_mode(const char *arg, enum dcache_mode *mode)
+int dcache_parse_mode(const char *arg, enum dcache_mode *mode)
 {
 	unsigned int i;
 
@@ -37,6 +38,18 @@ static int dcache_parse_mode(const char *arg, enum dcache_mode *mode)
 	}
 	return -EINVAL;
 }
+EXPORT_SYMBOL_IF_KUNIT(dcache_parse_mode);
+
+int dcache_parse_max_age(const char *arg, unsigned int *ms)
+{
+	unsigned int v;
+
+	if (kstrtouint(arg, 10, &v) || !v || v > DCACHE_MAX_AGE_MS)
+		return -EINVAL;
+	*ms = v;
+	return 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_parse_max_age);
 
 static int dcache_parse_features(unsigned int argc, char **argv,
 				 struct dcache_table *table, char **error)
@@ -59,6 +72,21 @@ static int dcache_parse_features(unsigned int argc, char **argv,
 	for (i = 1; i <= nr; i++) {
 		enum dcache_mode mode;
 
+		if (!strcmp(argv[i], "max_age_ms")) {
+			if (i == nr) {
+				*error = "max_age_ms needs a value";
+				return -EINVAL;
+			}
+			if (table->max_age_ms) {
+				*error = "max_age_ms given more than once";
+				return -EINVAL;
+			}
+			if (dcache_parse_max_age(argv[++i], &table->max_age_ms)) {
+				*error = "Invalid max_age_ms: must be 1 to 3600000";
+				return -EINVAL;
+			}
+			continue;
+		}
 		if (dcache_parse_mode(argv[i], &mode)) {
 			*error = "Unknown feature";
 			return -EINVAL;
@@ -69,6 +97,7 @@ static int dcache_parse_features(unsigned int argc, char **argv,
 		}
 		mode_seen = true;
 		table->mode = mode;
+		table->mode_set = true;
 	}
 	return 0;
 }

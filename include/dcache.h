@@ -40,7 +40,12 @@ enum {
 	DCACHE_B_LOADING,	/* a read from the device fills the block */
 	DCACHE_B_READ_ERROR,	/* the last load failed */
 	DCACHE_B_DIRTY,		/* newer than the device; on the dirty list */
+	DCACHE_B_WRITING,	/* a write-back copy of it is in flight */
+	DCACHE_B_RETIRED,	/* its chunk is leaving the pool (resize) */
 };
+
+/* Blocks per chunk: the unit in which a pool grows and shrinks. */
+#define DCACHE_CHUNK_BLOCKS 256
 
 struct dcache_block {
 	struct rw_semaphore lock;	/* the block's data and its VALID bit */
@@ -50,8 +55,10 @@ struct dcache_block {
 	struct dcache_lru lru;		/* LRU-2 history and heap slot */
 	u64 addr;			/* block address in the part */
 	u64 epoch;			/* flush epoch of the oldest dirty data */
+	u64 last_epoch;			/* flush epoch of the newest dirty data */
 	unsigned long flags;		/* DCACHE_B_* */
 	struct dcache *cache;
+	void *data;			/* block_size bytes in a pool page */
 	u32 index;			/* position in the pool */
 	u32 refs;			/* pins; under dcache.lock */
 	u32 dirty_gen;			/* bumped by every dcache_dirty() */
@@ -95,8 +102,15 @@ struct dcache_flush_ops {
 	int (*wait_round)(struct dcache *c);
 };
 
+struct dcache_chunk {
+	u32 nr_blocks;
+	struct page **pages;
+	struct dcache_block blocks[];
+};
+
 struct dcache_config {
 	u64 nr_blocks;
+	u64 max_blocks;			/* most a resize may grow to; 0: nr_blocks */
 	unsigned int block_size;
 	u64 max_dirty;			/* 0: two thirds of the pool, as venti */
 	unsigned int hash_buckets;	/* 0: sized to the pool; tests force 1 */
@@ -129,8 +143,10 @@ struct dcache {
 	u64 nr_free;
 	u64 nr_dirty;
 	u64 max_dirty;
+	u64 epoch;			/* the open flush epoch, from 1 */
 	struct idr parts;
 	wait_queue_head_t free_wait;	/* stalled getters */
+	wait_queue_head_t stage_wait;	/* writers held for an older epoch */
 
 	spinlock_t waiters_lock;	/* load_waiters, ready_waiters */
 	struct list_head ready_waiters;	/* loads ended, done() not yet run */
@@ -142,12 +158,15 @@ struct dcache {
 	void *flush_private;
 
 	struct dcache_stats stats;
-	struct dcache_block *blocks;
-	struct page **pages;
-	u64 nr_blocks;
-	u64 nr_pages;
+	struct mutex resize_lock;	/* one resize at a time; outermost */
+	struct dcache_chunk **chunks;	/* [max_chunks]; chunks and counts below */
+	u32 nr_chunks;			/* under lock */
+	u32 max_chunks;
+	u32 retire_from;		/* blocks from here are retiring; under lock */
+	u64 nr_blocks;			/* under lock */
+	u64 nr_retired;			/* under lock */
+	unsigned int max_dirty_percent;	/* 0: max_dirty is fixed */
 	unsigned int block_size;
-	unsigned int blocks_per_page;
 	unsigned int fail_alloc_nth;
 	unsigned int allocs_done;
 	bool debug_check;		/* run dcache_check() on every put */
@@ -176,18 +195,29 @@ void dcache_unlock_block(struct dcache_block *b, enum dcache_get_mode mode);
 void dcache_unpin(struct dcache_block *b);
 void dcache_put(struct dcache_block *b, enum dcache_get_mode mode);
 void dcache_dirty(struct dcache_block *b, u64 epoch);
+int dcache_dirty_now(struct dcache_block *b, bool ordered);
+bool dcache_write_must_wait(struct dcache_part *part, u64 addr);
+u64 dcache_close_epoch(struct dcache *c);
+u64 dcache_current_epoch(struct dcache *c);
 void dcache_clean(struct dcache_block *b);
+u32 dcache_writeback_start(struct dcache_block *b);
+bool dcache_writeback_end(struct dcache_block *b, u32 dirty_gen, int error);
 bool dcache_clean_if_unchanged(struct dcache_block *b, u32 dirty_gen);
+u64 dcache_next_stage(struct dcache *c, u64 max_epoch,
+		      bool (*skip)(struct dcache_part *part));
+unsigned int dcache_run_length(const u64 *addrs, unsigned int n, unsigned int max);
+unsigned int dcache_collect_stage(struct dcache_part *part, u64 epoch,
+				  u64 *addrs, unsigned int max);
 void dcache_invalidate(struct dcache_block *b);
 u64 dcache_drop_part_dirty(struct dcache_part *part);
-unsigned int dcache_collect_dirty(struct dcache_part *part, u64 max_epoch,
-				  u64 *addrs, unsigned int max);
 void dcache_load_end(struct dcache_block *b, int error);
 int dcache_check(struct dcache *c);
 u64 dcache_nr_dirty(struct dcache *c);
 u64 dcache_nr_free(struct dcache *c);
 
 void *dcache_block_data(const struct dcache_block *b);
+int dcache_resize(struct dcache *c, u64 nr_blocks);
+void dcache_set_dirty_percent(struct dcache *c, unsigned int percent);
 extern const struct dcache_part_ops dcache_bio_part_ops;
 long dcache_live_allocations(void);
 
@@ -195,6 +225,9 @@ long dcache_live_allocations(void);
 #define DCACHE_BIOSET_SIZE 64
 void dcache_count_allocation(long delta);
 void dcache_run_ready_waiters(struct work_struct *work);
+void dcache_update_max_dirty(struct dcache *c);
+u64 dcache_retire_pass(struct dcache *c, u64 *dirty);
+void dcache_unretire(struct dcache *c);
 
 static inline bool dcache_block_valid(const struct dcache_block *b)
 {

@@ -15,16 +15,23 @@
 enum dcache_mode {
 	DCACHE_MODE_WRITEBACK,
 	DCACHE_MODE_WRITETHROUGH,
+	DCACHE_MODE_ORDERED,
 };
+
+#define DCACHE_MAX_AGE_MS	3600000U
 
 struct dcache_table {
 	const char *backing_path;	/* points into the caller's argv */
 	unsigned int block_size;	/* bytes, power of two */
-	enum dcache_mode mode;
+	enum dcache_mode mode;		/* writeback unless given */
+	bool mode_set;			/* the line named a mode */
+	unsigned int max_age_ms;	/* 0: not given */
 };
 
 int dcache_parse_table(unsigned int argc, char **argv,
 		       struct dcache_table *table, char **error);
 const char *dcache_mode_name(enum dcache_mode mode);
+int dcache_parse_mode(const char *arg, enum dcache_mode *mode);
+int dcache_parse_max_age(const char *arg, unsigned int *ms);
 
 #endif

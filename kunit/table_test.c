@@ -13,6 +13,7 @@ struct table_case {
 	const char *error;	/* expected ti->error text when ret != 0 */
 	unsigned int block_size;
 	enum dcache_mode mode;
+	unsigned int max_age_ms;
 };
 
 static const struct table_case table_cases[] = {
@@ -23,7 +24,22 @@ static const struct table_case table_cases[] = {
 	  DCACHE_MODE_WRITEBACK },
 	{ "writethrough", "8:16 2048 1 writethrough", 0, NULL, 2048,
 	  DCACHE_MODE_WRITETHROUGH },
+	{ "ordered", "/dev/vdb 4096 1 ordered", 0, NULL, 4096, DCACHE_MODE_ORDERED },
+	{ "ordered with max age", "/dev/vdb 4096 3 ordered max_age_ms 250", 0, NULL,
+	  4096, DCACHE_MODE_ORDERED, 250 },
+	{ "max age alone", "/dev/vdb 4096 2 max_age_ms 3600000", 0, NULL,
+	  4096, DCACHE_MODE_WRITEBACK, 3600000 },
 	{ "no arguments", "", -EINVAL, "Missing backing device" },
+	{ "max age without value", "/dev/vdb 4096 1 max_age_ms", -EINVAL,
+	  "max_age_ms needs a value" },
+	{ "max age zero", "/dev/vdb 4096 2 max_age_ms 0", -EINVAL,
+	  "Invalid max_age_ms: must be 1 to 3600000" },
+	{ "max age too large", "/dev/vdb 4096 2 max_age_ms 3600001", -EINVAL,
+	  "Invalid max_age_ms: must be 1 to 3600000" },
+	{ "max age garbage", "/dev/vdb 4096 2 max_age_ms 10s", -EINVAL,
+	  "Invalid max_age_ms: must be 1 to 3600000" },
+	{ "max age twice", "/dev/vdb 4096 4 max_age_ms 1 max_age_ms 2", -EINVAL,
+	  "max_age_ms given more than once" },
 	{ "missing block size", "/dev/vdb", -EINVAL, "Missing block size" },
 	{ "block size 0", "/dev/vdb 0", -EINVAL,
 	  "Invalid block size: must be a power of two from 512 to PAGE_SIZE" },
@@ -91,6 +107,7 @@ static void check_table_case(struct kunit *test, const struct table_case *c)
 				"case '%s'", c->name);
 	KUNIT_EXPECT_EQ_MSG(test, table.block_size, c->block_size, "case '%s'", c->name);
 	KUNIT_EXPECT_EQ_MSG(test, table.mode, c->mode, "case '%s'", c->name);
+	KUNIT_EXPECT_EQ_MSG(test, table.max_age_ms, c->max_age_ms, "case '%s'", c->name);
 }
 
 /*
@@ -120,6 +137,7 @@ static void dcache_table_mode_name_test(struct kunit *test)
 	KUNIT_EXPECT_STREQ(test, dcache_mode_name(DCACHE_MODE_WRITEBACK), "writeback");
 	KUNIT_EXPECT_STREQ(test, dcache_mode_name(DCACHE_MODE_WRITETHROUGH),
 			   "writethrough");
+	KUNIT_EXPECT_STREQ(test, dcache_mode_name(DCACHE_MODE_ORDERED), "ordered");
 	KUNIT_EXPECT_STREQ(test, dcache_mode_name(100), "unknown");
 }
 

@@ -1,5 +1,6 @@
 # kernels: test stock
 # disks: 512M
+# test-boot: 2
 # timeout: 900
 # ext4 on dcache with a pool smaller than the data: copy a tree of a few
 # thousand files, sync, umount, remove; e2fsck -fn on the backing device is
@@ -8,7 +9,7 @@
 
 # The debug kernel under TCG is ~10x slower: a smaller tree there.
 if on_test_kernel; then
-	trees="usr/share/zoneinfo" pool=2
+	trees="usr/share/zoneinfo/America usr/share/zoneinfo/Europe" pool=2
 else
 	trees="usr/share/zoneinfo usr/share/man/man3 usr/include/linux" pool=8
 fi

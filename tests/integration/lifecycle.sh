@@ -1,5 +1,6 @@
 # kernels: test stock
 # disks: 64M
+# test-boot: 2
 # timeout: 600
 # Write-back and write-through semantics seen from the backing device, the
 # flush message, suspend, table reload and round trip, status counters,

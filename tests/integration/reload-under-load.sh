@@ -6,7 +6,7 @@
 # block, and the backing device verifies alone after remove.
 . "$DCACHE_TOP/tests/guest-lib.sh"
 
-if on_test_kernel; then pool=2 size=8m; else pool=8 size=32m; fi
+if on_test_kernel; then pool=1 size=4m; else pool=8 size=32m; fi
 modprobe dm-mod 2>/dev/null || true
 modprobe dm-dcache pool_mb=$pool
 dcache_create rl $DISK0 4096

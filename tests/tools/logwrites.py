@@ -14,6 +14,13 @@
       flush that the mark follows (log-writes logs plain writes only when a
       later flush completes, and logs marks at once).
 
+  logwrites.py check-ordered LOGDEV HISTORY
+      For the ordered mode: at every flush entry of the log, the replayed
+      state must be exactly the state after the first k writes of the
+      workload, for some k that never decreases from one flush to the next
+      (the workload waits for each write, so every prefix is a possible
+      epoch boundary).
+
   logwrites.py dump LOGDEV
       Print the log's entries, one per line.
 
@@ -66,11 +73,24 @@ def stamp_of(data):
     return seq, block
 
 
+def apply_write(state, offset, length, payload):
+    """Replay one logged write into state (block -> (seq, block))."""
+    for o in range(0, length, BLOCK):
+        if (offset + o) % BLOCK == 0 and o + BLOCK <= length:
+            seq, b = stamp_of(payload[o:o + BLOCK])
+            if b != (offset + o) // BLOCK:
+                print(f"FAIL: block {(offset + o) // BLOCK} holds the stamp of block {b}")
+                return False
+            state[b] = (seq, b)
+    return True
+
+
 def stamp(dev, history, rounds, writes, blocks, lw):
     buf = mmap.mmap(-1, BLOCK)
     fd = os.open(dev, os.O_RDWR | os.O_DIRECT)
     seq = 0
     model = []
+    order = []
     for r in range(1, rounds + 1):
         wrote = {}
         for _ in range(writes):
@@ -81,17 +101,18 @@ def stamp(dev, history, rounds, writes, blocks, lw):
             if os.pwritev(fd, [buf], b * BLOCK) != BLOCK:
                 sys.exit("short write")
             wrote[b] = seq
+            order.append(b)
         os.fsync(fd)
         subprocess.run(["dmsetup", "message", lw, "0", "mark", f"round-{r}"], check=True)
         model.append(wrote)
     os.close(fd)
     with open(history, "w") as f:
-        json.dump(model, f)
+        json.dump({"rounds": model, "order": order}, f)
 
 
 def check(logdev, history):
     with open(history) as f:
-        model = [{int(b): s for b, s in wrote.items()} for wrote in json.load(f)]
+        model = [{int(b): s for b, s in wrote.items()} for wrote in json.load(f)["rounds"]]
     state = {}
     expect = {}
     rounds_seen = 0
@@ -111,18 +132,48 @@ def check(logdev, history):
                 return 1
         elif flags & DISCARD:
             continue
-        else:
-            for o in range(0, length, BLOCK):
-                if (offset + o) % BLOCK == 0 and o + BLOCK <= length:
-                    seq, b = stamp_of(payload[o:o + BLOCK])
-                    if b != (offset + o) // BLOCK:
-                        print(f"FAIL: block {(offset + o) // BLOCK} holds the stamp of block {b}")
-                        return 1
-                    state[b] = (seq, b)
+        elif not apply_write(state, offset, length, payload):
+            return 1
     if rounds_seen != len(model):
         print(f"FAIL: the log has marks up to round {rounds_seen} of {len(model)}")
         return 1
     print(f"ok: {rounds_seen} rounds, {sum(len(w) for w in model)} writes checked")
+    return 0
+
+
+def check_ordered(logdev, history):
+    with open(history) as f:
+        order = json.load(f)["order"]	# order[i]: the block of seq i + 1
+    state = {}
+    prefix = {}	# the state after the first k writes
+    k = 0
+    flushes = 0
+    for offset, length, flags, payload in entries(logdev):
+        if flags & FLUSH and state:
+            flushes += 1
+            newest = max(s for s, _ in state.values())
+            if newest < k:
+                print(f"FAIL at flush {flushes}: went back from write {k} to {newest}")
+                return 1
+            while k < newest:
+                k += 1
+                prefix[order[k - 1]] = k
+            got = {b: s for b, (s, _) in state.items()}
+            if got != prefix:
+                diff = sorted(b for b in set(got) | set(prefix) if got.get(b) != prefix.get(b))
+                b = diff[0]
+                print(f"FAIL at flush {flushes}: not the state after write {k}: "
+                      f"{len(diff)} blocks differ; block {b} has {got.get(b)}, "
+                      f"expected {prefix.get(b)}")
+                return 1
+        if flags & (MARK | DISCARD) or not length:
+            continue
+        if not apply_write(state, offset, length, payload):
+            return 1
+    if flushes < 2:
+        print(f"FAIL: only {flushes} flush entries with data in the log")
+        return 1
+    print(f"ok: {flushes} flushes, each an epoch boundary (last after write {k} of {len(order)})")
     return 0
 
 
@@ -157,7 +208,7 @@ def selftest():
     with tempfile.TemporaryDirectory() as tmp:
         hist, log = os.path.join(tmp, "h"), os.path.join(tmp, "log")
         with open(hist, "w") as f:
-            json.dump([{"3": 1, "7": 2}, {"3": 3}], f)
+            json.dump({"rounds": [{"3": 1, "7": 2}, {"3": 3}], "order": [3, 7, 3]}, f)
         good = [("w", 7, 2), ("w", 3, 1), ("flush",), ("mark", "round-1"),
                 ("w", 3, 3), ("flush",), ("mark", "round-2")]
         late = [("w", 7, 2), ("flush",), ("mark", "round-1"), ("w", 3, 1),
@@ -168,6 +219,17 @@ def selftest():
             got = check(log, hist)
             if got != want:
                 print(f"selftest: {name} log: check returned {got}, expected {want}")
+                return 1
+        # Ordered: flush states must be prefixes of the write order 3, 7, 3.
+        prefixes = [("w", 3, 1), ("flush",), ("w", 7, 2), ("flush",), ("w", 3, 3), ("flush",)]
+        skipped = [("w", 7, 2), ("flush",), ("w", 3, 1), ("flush",)]
+        backwards = [("w", 3, 1), ("w", 7, 2), ("w", 3, 3), ("flush",), ("w", 3, 1), ("flush",)]
+        for name, items, want in (("prefixes", prefixes, 0), ("skipped", skipped, 1),
+                                  ("backwards", backwards, 1)):
+            make_log(log, items)
+            got = check_ordered(log, hist)
+            if got != want:
+                print(f"selftest: {name} log: check-ordered returned {got}, expected {want}")
                 return 1
     print("selftest ok")
     return 0
@@ -181,6 +243,8 @@ def main(argv):
         stamp(argv[1], argv[2], int(opts["--rounds"]), int(opts["--writes"]),
               int(opts["--blocks"]), opts["--lw"])
         return 0
+    if len(argv) == 3 and argv[0] == "check-ordered":
+        return check_ordered(argv[1], argv[2])
     if len(argv) == 3 and argv[0] == "check":
         return check(argv[1], argv[2])
     if len(argv) == 2 and argv[0] == "dump":

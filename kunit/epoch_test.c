@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit: flush epochs in the cache core and the stage builder: the dirty
+ * list in epoch order, stages of exactly one epoch per device, closing
+ * epochs, ordered writers held for an older stage, write-back start and
+ * end (clean, retarget to the newer epoch, error), runs of adjacent blocks.
+ */
+#include <kunit/test.h>
+
+#include "dcache.h"
+#include "fake_disk.h"
+
+#define BS 512
+
+static struct dcache_block *get_dirty(struct kunit *test, struct fake_disk *d,
+				      u64 addr, u64 epoch)
+{
+	struct dcache_block *b;
+
+	KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, addr, DCACHE_RDWR, false, &b));
+	dcache_dirty(b, epoch);
+	return b;
+}
+
+static void dirty_at(struct kunit *test, struct fake_disk *d, u64 addr, u64 epoch)
+{
+	dcache_put(get_dirty(test, d, addr, epoch), DCACHE_RDWR);
+}
+
+static bool skip_nothing(struct dcache_part *part)
+{
+	return false;
+}
+
+static struct dcache_part *skipped_part;
+
+static bool skip_one(struct dcache_part *part)
+{
+	return part == skipped_part;
+}
+
+/* Blocks dirtied out of epoch order still form stages oldest first. */
+static void stages_in_epoch_order_test(struct kunit *test)
+{
+	struct dcache *c = fake_cache(test, 16, BS, 0);
+	struct fake_disk *d0 = fake_disk_add(test, c, 64);
+	struct fake_disk *d1 = fake_disk_add(test, c, 64);
+	u64 addrs[8];
+	unsigned int n;
+
+	dirty_at(test, d0, 9, 3);
+	dirty_at(test, d1, 4, 2);
+	dirty_at(test, d0, 1, 3);
+	dirty_at(test, d0, 5, 2);
+	dirty_at(test, d1, 7, 5);
+	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));	/* includes list order */
+
+	KUNIT_EXPECT_EQ(test, dcache_next_stage(c, 10, skip_nothing), 2ULL);
+	KUNIT_EXPECT_EQ(test, dcache_next_stage(c, 1, skip_nothing), 0ULL);
+	n = dcache_collect_stage(d0->part, 2, addrs, ARRAY_SIZE(addrs));
+	KUNIT_ASSERT_EQ(test, n, 1U);
+	KUNIT_EXPECT_EQ(test, addrs[0], 5ULL);
+	n = dcache_collect_stage(d0->part, 3, addrs, ARRAY_SIZE(addrs));
+	KUNIT_ASSERT_EQ(test, n, 2U);
+	KUNIT_EXPECT_EQ(test, addrs[0], 9ULL);	/* first dirtied first */
+	KUNIT_EXPECT_EQ(test, addrs[1], 1ULL);
+	KUNIT_EXPECT_EQ(test, dcache_collect_stage(d1->part, 3, addrs, 8), 0U);
+	KUNIT_EXPECT_EQ(test, dcache_collect_stage(d0->part, 3, addrs, 1), 1U);
+
+	/* A skipped device's stages are passed over. */
+	skipped_part = d0->part;
+	dirty_at(test, d0, 2, 1);
+	KUNIT_EXPECT_EQ(test, dcache_next_stage(c, 10, skip_nothing), 1ULL);
+	KUNIT_EXPECT_EQ(test, dcache_next_stage(c, 10, skip_one), 2ULL);
+	skipped_part = d1->part;
+	KUNIT_EXPECT_EQ(test, dcache_next_stage(c, 10, skip_one), 1ULL);
+	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
+}
+
+/* dirty_now takes the open epoch; closing moves later dirt to the next. */
+static void close_epoch_test(struct kunit *test)
+{
+	struct dcache *c = fake_cache(test, 8, BS, 0);
+	struct fake_disk *d = fake_disk_add(test, c, 64);
+	struct dcache_block *b;
+	u64 first = dcache_current_epoch(c);
+
+	KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, 1, DCACHE_RDWR, false, &b));
+	KUNIT_EXPECT_EQ(test, 0, dcache_dirty_now(b, false));
+	KUNIT_EXPECT_EQ(test, b->epoch, first);
+	dcache_put(b, DCACHE_RDWR);
+	KUNIT_EXPECT_EQ(test, dcache_close_epoch(c), first);
+	KUNIT_EXPECT_EQ(test, dcache_current_epoch(c), first + 1);
+	KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, 2, DCACHE_RDWR, false, &b));
+	KUNIT_EXPECT_EQ(test, 0, dcache_dirty_now(b, false));
+	KUNIT_EXPECT_EQ(test, b->epoch, first + 1);
+	dcache_put(b, DCACHE_RDWR);
+	KUNIT_EXPECT_EQ(test, dcache_next_stage(c, first, skip_nothing), first);
+	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
+}
+
+/*
+ * Ordered: data of a closed epoch not yet copied must not be overwritten;
+ * once its write-back copy is taken the writer goes on, and the block stays
+ * dirty in the new epoch after the copy reaches the disk.
+ */
+static void ordered_writer_held_test(struct kunit *test)
+{
+	struct dcache *c = fake_cache(test, 8, BS, 0);
+	struct fake_disk *d = fake_disk_add(test, c, 64);
+	struct dcache_block *b;
+	u64 e;
+	u32 gen;
+
+	KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, 3, DCACHE_RDWR, false, &b));
+	KUNIT_ASSERT_EQ(test, 0, dcache_dirty_now(b, true));
+	/* Same epoch: a writer may change it again. */
+	KUNIT_EXPECT_EQ(test, 0, dcache_dirty_now(b, true));
+	dcache_put(b, DCACHE_RDWR);
+	e = dcache_close_epoch(c);
+	KUNIT_EXPECT_TRUE(test, dcache_write_must_wait(d->part, 3));
+	KUNIT_EXPECT_FALSE(test, dcache_write_must_wait(d->part, 4));
+
+	KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, 3, DCACHE_RDWR, false, &b));
+	KUNIT_EXPECT_EQ(test, -EAGAIN, dcache_dirty_now(b, true));
+	KUNIT_EXPECT_EQ(test, b->epoch, e);
+	/* Write-back mode does not wait: the block keeps its oldest epoch. */
+	KUNIT_EXPECT_EQ(test, 0, dcache_dirty_now(b, false));
+	KUNIT_EXPECT_EQ(test, b->epoch, e);
+	dcache_unlock_block(b, DCACHE_RDWR);
+
+	/* The stage takes its copy under the shared lock. */
+	KUNIT_ASSERT_EQ(test, 0, dcache_lock_block(b, DCACHE_READ));
+	gen = dcache_writeback_start(b);
+	dcache_unlock_block(b, DCACHE_READ);
+	KUNIT_EXPECT_FALSE(test, dcache_write_must_wait(d->part, 3));
+	KUNIT_ASSERT_EQ(test, 0, dcache_lock_block(b, DCACHE_RDWR));
+	KUNIT_EXPECT_EQ(test, 0, dcache_dirty_now(b, true));
+	dcache_unlock_block(b, DCACHE_RDWR);
+	KUNIT_EXPECT_EQ(test, dcache_next_stage(c, e, skip_nothing), 0ULL);
+
+	/* The copy is on the disk; the newer data is dirty in the new epoch. */
+	KUNIT_EXPECT_FALSE(test, dcache_writeback_end(b, gen, 0));
+	KUNIT_EXPECT_TRUE(test, dcache_block_dirty(b));
+	KUNIT_EXPECT_EQ(test, b->epoch, e + 1);
+	KUNIT_EXPECT_EQ(test, dcache_nr_dirty(c), 1ULL);
+	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
+	dcache_clean(b);
+	dcache_unpin(b);
+	KUNIT_EXPECT_EQ(test, dcache_nr_dirty(c), 0ULL);
+}
+
+/* A failed write-back keeps the block dirty in its stage; success cleans. */
+static void writeback_end_test(struct kunit *test)
+{
+	struct dcache *c = fake_cache(test, 8, BS, 0);
+	struct fake_disk *d = fake_disk_add(test, c, 64);
+	struct dcache_block *b = get_dirty(test, d, 6, 4);
+	u32 gen;
+
+	dcache_unlock_block(b, DCACHE_RDWR);
+	gen = dcache_writeback_start(b);
+	KUNIT_EXPECT_EQ(test, dcache_next_stage(c, 10, skip_nothing), 0ULL);
+	KUNIT_EXPECT_FALSE(test, dcache_writeback_end(b, gen, -EIO));
+	KUNIT_EXPECT_TRUE(test, dcache_block_dirty(b));
+	KUNIT_EXPECT_EQ(test, b->epoch, 4ULL);
+	KUNIT_EXPECT_EQ(test, dcache_next_stage(c, 10, skip_nothing), 4ULL);
+	gen = dcache_writeback_start(b);
+	KUNIT_EXPECT_TRUE(test, dcache_writeback_end(b, gen, 0));
+	KUNIT_EXPECT_FALSE(test, dcache_block_dirty(b));
+	KUNIT_EXPECT_FALSE(test, test_bit(DCACHE_B_WRITING, &b->flags));
+
+	/* Discarded while its copy was in flight: it stays forgotten. */
+	KUNIT_ASSERT_EQ(test, 0, dcache_lock_block(b, DCACHE_RDWR));
+	dcache_dirty(b, 5);
+	gen = dcache_writeback_start(b);
+	dcache_invalidate(b);
+	dcache_unlock_block(b, DCACHE_RDWR);
+	KUNIT_EXPECT_FALSE(test, dcache_writeback_end(b, gen, 0));
+	KUNIT_EXPECT_FALSE(test, dcache_block_dirty(b));
+	dcache_unpin(b);
+	KUNIT_EXPECT_EQ(test, dcache_nr_dirty(c), 0ULL);
+	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
+}
+
+/* Runs of adjacent addresses make one bio each, cut at the size limit. */
+static void run_length_test(struct kunit *test)
+{
+	static const u64 addrs[] = { 3, 4, 5, 7, 8, 10, 11, 12, 13 };
+	static u64 long_run[300];
+	unsigned int i;
+
+	KUNIT_EXPECT_EQ(test, dcache_run_length(addrs, 9, 256), 3U);
+	KUNIT_EXPECT_EQ(test, dcache_run_length(addrs + 3, 6, 256), 2U);
+	KUNIT_EXPECT_EQ(test, dcache_run_length(addrs + 5, 4, 256), 4U);
+	KUNIT_EXPECT_EQ(test, dcache_run_length(addrs + 5, 4, 3), 3U);
+	KUNIT_EXPECT_EQ(test, dcache_run_length(addrs + 8, 1, 256), 1U);
+	for (i = 0; i < ARRAY_SIZE(long_run); i++)
+		long_run[i] = 1000 + i;
+	KUNIT_EXPECT_EQ(test, dcache_run_length(long_run, 300, 256), 256U);
+	KUNIT_EXPECT_EQ(test, dcache_run_length(long_run + 256, 44, 256), 44U);
+}
+
+static struct kunit_case dcache_epoch_cases[] = {
+	KUNIT_CASE(stages_in_epoch_order_test),
+	KUNIT_CASE(close_epoch_test),
+	KUNIT_CASE(ordered_writer_held_test),
+	KUNIT_CASE(writeback_end_test),
+	KUNIT_CASE(run_length_test),
+	{}
+};
+
+static struct kunit_suite dcache_epoch_suite = {
+	.name = "dcache_epoch",
+	.test_cases = dcache_epoch_cases,
+};
+
+kunit_test_suites(&dcache_epoch_suite);

@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The module's knobs, under /sys/module/dm_dcache/parameters/: each write
+ * is validated and refused with -EINVAL without changing anything, and a
+ * valid one takes effect on the live shared cache at once.
+ *
+ * Locking: the kernel serialises parameter writes with the module's
+ * kernel_param_lock, which module init also holds while it publishes
+ * dcache_shared, so a setter sees the cache either absent or complete.
+ */
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/mm.h>
+#include <linux/string.h>
+#include <linux/device-mapper.h>
+
+#include "dcache_target.h"
+
+#define DM_MSG_PREFIX "dcache"
+
+unsigned int dcache_pool_mb = 64;
+unsigned int dcache_dirty_percent = 66;
+unsigned int dcache_flush_delay_ms = 1000;
+static enum dcache_mode default_mode = DCACHE_MODE_WRITEBACK;
+static bool debug_check;
+
+/* Half of RAM: the most the pool may take. */
+u64 dcache_pool_mb_max(void)
+{
+	return (totalram_pages() << PAGE_SHIFT) >> 21;
+}
+
+static int parse_uint_range(const char *val, unsigned int min, u64 max,
+			    unsigned int *out)
+{
+	unsigned int v;
+
+	if (kstrtouint(val, 10, &v) || v < min || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static int pool_mb_set(const char *val, const struct kernel_param *kp)
+{
+	unsigned int mb;
+	int r;
+
+	if (parse_uint_range(val, 1, dcache_pool_mb_max(), &mb))
+		return -EINVAL;
+	if (dcache_shared) {
+		r = dcache_resize(dcache_shared, ((u64)mb << 20) / PAGE_SIZE);
+		if (r)
+			return r;
+	}
+	dcache_pool_mb = mb;
+	return 0;
+}
+
+static const struct kernel_param_ops pool_mb_ops = {
+	.set = pool_mb_set,
+	.get = param_get_uint,
+};
+module_param_cb(pool_mb, &pool_mb_ops, &dcache_pool_mb, 0644);
+MODULE_PARM_DESC(pool_mb, "Size of the shared block pool in MiB (1 .. half of RAM); resizes a live pool");
+
+static int dirty_percent_set(const char *val, const struct kernel_param *kp)
+{
+	unsigned int pct;
+
+	if (parse_uint_range(val, 1, 90, &pct))
+		return -EINVAL;
+	dcache_dirty_percent = pct;
+	if (dcache_shared)
+		dcache_set_dirty_percent(dcache_shared, pct);
+	return 0;
+}
+
+static const struct kernel_param_ops dirty_percent_ops = {
+	.set = dirty_percent_set,
+	.get = param_get_uint,
+};
+module_param_cb(dirty_percent, &dirty_percent_ops, &dcache_dirty_percent, 0644);
+MODULE_PARM_DESC(dirty_percent, "Write back at once when this percentage of the pool is dirty (1 .. 90)");
+
+static int flush_delay_set(const char *val, const struct kernel_param *kp)
+{
+	unsigned int ms;
+
+	if (parse_uint_range(val, 1, DCACHE_MAX_AGE_MS, &ms))
+		return -EINVAL;
+	WRITE_ONCE(dcache_flush_delay_ms, ms);
+	return 0;
+}
+
+static const struct kernel_param_ops flush_delay_ops = {
+	.set = flush_delay_set,
+	.get = param_get_uint,
+};
+module_param_cb(flush_delay_ms, &flush_delay_ops, &dcache_flush_delay_ms, 0644);
+MODULE_PARM_DESC(flush_delay_ms, "Longest a dirty block waits for background write-back, in ms (1 .. 3600000)");
+
+static int default_mode_set(const char *val, const struct kernel_param *kp)
+{
+	enum dcache_mode mode;
+	char buf[16];
+
+	/* sysfs writes end in a newline. */
+	if (strscpy(buf, val, sizeof(buf)) < 0)
+		return -EINVAL;
+	strim(buf);
+	if (dcache_parse_mode(buf, &mode))
+		return -EINVAL;
+	WRITE_ONCE(default_mode, mode);
+	return 0;
+}
+
+static int default_mode_get(char *buffer, const struct kernel_param *kp)
+{
+	return sysfs_emit(buffer, "%s\n", dcache_mode_name(READ_ONCE(default_mode)));
+}
+
+static const struct kernel_param_ops default_mode_ops = {
+	.set = default_mode_set,
+	.get = default_mode_get,
+};
+module_param_cb(default_mode, &default_mode_ops, NULL, 0644);
+MODULE_PARM_DESC(default_mode, "Mode of new devices whose table line names none (writeback, writethrough, ordered)");
+
+enum dcache_mode dcache_default_mode(void)
+{
+	return READ_ONCE(default_mode);
+}
+
+/* Writing 1 checks the shared cache's invariants now and on every put. */
+static int debug_check_set(const char *val, const struct kernel_param *kp)
+{
+	bool on;
+
+	if (kstrtobool(val, &on))
+		return -EINVAL;
+	debug_check = on;
+	if (dcache_shared) {
+		dcache_shared->debug_check = on;
+		if (on && dcache_check(dcache_shared))
+			return -EUCLEAN;
+	}
+	return 0;
+}
+
+static const struct kernel_param_ops debug_check_ops = {
+	.set = debug_check_set,
+	.get = param_get_bool,
+};
+module_param_cb(debug_check, &debug_check_ops, &debug_check, 0644);
+MODULE_PARM_DESC(debug_check, "Check cache invariants on every put (slow; 0 or 1)");
+
+bool dcache_debug_check(void)
+{
+	return debug_check;
+}

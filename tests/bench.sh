@@ -1,0 +1,154 @@
+# Guest side of make bench (stock kernel, one boot): the same virtio disk
+# behind every system, brd as the memory-speed bound. Writes one JSON line
+# per measurement to $DCACHE_RESULTS/bench.jsonl.
+#   disks: DISK0 (backing, 512 MiB)
+. "$DCACHE_TOP/tests/guest-lib.sh"
+set +e
+
+POOL_MB=128
+RUNTIME=${BENCH_RUNTIME:-8}
+out=$DCACHE_RESULTS/bench.jsonl
+: >"$out"
+modprobe dm-mod 2>/dev/null
+modprobe dm-delay
+modprobe dm-writecache
+modprobe brd rd_nr=2 rd_size=$((512 * 1024)) max_part=0
+modprobe dm-dcache pool_mb=$POOL_MB
+n=$(sectors $DISK0)
+wc_blocks=$((128 * 1024 * 1024 / 4096))
+
+# Build system $1 over backing device $2; prints the device to test.
+setup() {
+	local sys=$1 dev=$2 m
+	case $sys in
+	raw) echo "$dev" ;;
+	brd) echo /dev/ram0 ;;
+	linear) echo "0 $n linear $dev 0" | dmsetup create b_lin && echo /dev/mapper/b_lin ;;
+	writecache)
+		dd if=/dev/zero of=/dev/ram1 bs=1M count=1 oflag=direct status=none
+		echo "0 $n writecache s $dev /dev/ram1 4096 0" | dmsetup create b_wc &&
+			echo /dev/mapper/b_wc ;;
+	dcache-wb | dcache-ord)
+		[ $sys = dcache-wb ] && m=writeback || m=ordered
+		echo "0 $n dcache $dev 4096 1 $m" | dmsetup create b_dc && echo /dev/mapper/b_dc ;;
+	esac
+}
+
+teardown() {
+	local d
+	for d in b_dc b_wc b_lin; do
+		dmsetup info $d >/dev/null 2>&1 && dmsetup remove $d
+	done
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+}
+
+# Hit ratio of a dcache device since its creation, else "".
+hit_ratio() {
+	[ "$1" = /dev/mapper/b_dc ] || return 0
+	dmsetup status b_dc | awk '{ r = $7 + $9; h = $8 + $10; if (r) printf "%.3f", h / r }'
+}
+
+# fio job $2 on device $1; extra fio options follow.
+run_fio() {
+	local dev=$1 job=$2
+	shift 2
+	fio --name=$job --filename=$dev --direct=1 --ioengine=libaio --time_based \
+		--runtime=$RUNTIME --group_reporting --output-format=json "$@" >/tmp/fio.json 2>/tmp/fio.err ||
+		{ echo "fio failed: $(cat /tmp/fio.err)" >&2; return 1; }
+	python3 -c '
+import json, sys
+j = json.load(open("/tmp/fio.json"))["jobs"][0]
+iops = j["read"]["iops"] + j["write"]["iops"]
+mbs = (j["read"]["bw_bytes"] + j["write"]["bw_bytes"]) / 1e6
+print(f"{iops:.1f} {mbs:.2f}")'
+}
+
+record() {
+	local sys=$1 work=$2 res=$3 hit=$4 backing=$5
+	set -- $res
+	printf '{"system": "%s", "workload": "%s", "iops": %s, "mbs": %s, "hit_ratio": "%s", "backing": "%s"}\n' \
+		"$sys" "$work" "${1:-0}" "${2:-0}" "$hit" "$backing" >>"$out"
+	printf '%-12s %-22s %10s IOPS %9s MB/s %s\n' "$sys" "$work" "${1:-?}" "${2:-?}" "${hit:+hit $hit}"
+}
+
+bench_system() {
+	local sys=$1 backing=$2 label=$3 dev res
+	# 4k random read, working set (64 MiB) cached: read it twice first so
+	# that LRU-2 keeps it.
+	dev=$(setup $sys $backing) || return
+	dd if=$dev of=/dev/null bs=1M count=64 iflag=direct status=none
+	dd if=$dev of=/dev/null bs=1M count=64 iflag=direct status=none
+	res=$(run_fio $dev rr-cached --rw=randread --bs=4k --size=64m --iodepth=16)
+	record $sys randread-4k-cached "$res" "$(hit_ratio $dev)" $label
+	teardown
+
+	dev=$(setup $sys $backing) || return
+	res=$(run_fio $dev rr-cold --rw=randread --bs=4k --iodepth=32)
+	record $sys randread-4k-cold-qd32 "$res" "$(hit_ratio $dev)" $label
+	teardown
+
+	dev=$(setup $sys $backing) || return
+	res=$(run_fio $dev seq-cold --rw=read --bs=1M --iodepth=4)
+	record $sys seqread-1M-cold "$res" "$(hit_ratio $dev)" $label
+	teardown
+
+	dev=$(setup $sys $backing) || return
+	res=$(run_fio $dev rw-qd32 --rw=randwrite --bs=4k --size=64m --iodepth=32)
+	record $sys randwrite-4k-qd32 "$res" "" $label
+	teardown
+
+	dev=$(setup $sys $backing) || return
+	res=$(run_fio $dev rw-fsync --rw=randwrite --bs=4k --size=64m --iodepth=1 --fsync=1)
+	record $sys randwrite-4k-fsync "$res" "" $label
+	teardown
+
+	dev=$(setup $sys $backing) || return
+	res=$(run_fio $dev zipf --rw=randrw --bs=4k --iodepth=16 --random_distribution=zipf:0.8)
+	record $sys zipf0.8-randrw-4x-pool "$res" "$(hit_ratio $dev)" $label
+	teardown
+}
+
+step "the systems over the virtio disk ($((n / 2048)) MiB, pool $POOL_MB MiB, ${RUNTIME}s per job)"
+for sys in raw brd linear writecache dcache-wb dcache-ord; do
+	bench_system $sys $DISK0 virtio
+done
+
+step "4k random writes with fsync=1 over the disk slowed by dm-delay (2 ms)"
+echo "0 $n delay $DISK0 0 2" | dmsetup create b_slow
+for sys in raw dcache-wb dcache-ord; do
+	dev=$(setup $sys /dev/mapper/b_slow)
+	res=$(run_fio $dev rw-fsync --rw=randwrite --bs=4k --size=64m --iodepth=1 --fsync=1)
+	record $sys randwrite-4k-fsync "$res" "" delay2ms
+	teardown
+done
+
+step "drain: N random dirty blocks written back against the same bytes written sequentially"
+blocks=4096
+dev=$(setup dcache-wb /dev/mapper/b_slow)
+python3 - "$dev" $blocks <<'EOF'
+import mmap, os, random, sys
+dev, count = sys.argv[1], int(sys.argv[2])
+fd = os.open(dev, os.O_WRONLY | os.O_DIRECT)
+buf = mmap.mmap(-1, 4096)
+buf.write(os.urandom(4096))
+nblocks = os.lseek(fd, 0, os.SEEK_END) // 4096
+for b in random.sample(range(nblocks), count):
+    os.pwritev(fd, [buf], b * 4096)
+EOF
+t0=$(date +%s%N)
+dmsetup message b_dc 0 flush
+t1=$(date +%s%N)
+teardown
+dd if=/dev/urandom of=/tmp/seq bs=1M count=$((blocks * 4096 / 1048576)) status=none
+t2=$(date +%s%N)
+dd if=/tmp/seq of=/dev/mapper/b_slow bs=1M oflag=direct conv=fsync status=none
+t3=$(date +%s%N)
+drain_ms=$(((t1 - t0) / 1000000))
+seq_ms=$(((t3 - t2) / 1000000))
+printf '{"system": "dcache-wb", "workload": "drain-%d-random-blocks", "ms": %d, "sequential_ms": %d, "backing": "delay2ms"}\n' \
+	$blocks $drain_ms $seq_ms >>"$out"
+echo "drain of $blocks random dirty blocks: $drain_ms ms; the same bytes sequentially: $seq_ms ms"
+dmsetup remove b_slow
+rmmod dm_dcache
+echo PASS

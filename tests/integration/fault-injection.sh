@@ -1,0 +1,58 @@
+# kernels: test
+# disks: 64M
+# timeout: 600
+# Failure paths under the kernel's fault injection (debug kernel only):
+#   failslab: a table load with its n-th allocation failing, for every n,
+#     fails cleanly (kmemleak and KASAN check the rest at the end of boot);
+#   fail_make_request: a read miss whose bio fails returns EIO and is
+#     retried by the next read; a write-back whose bio fails keeps the
+#     blocks dirty, and they reach the disk once bios succeed again.
+. "$DCACHE_TOP/tests/guest-lib.sh"
+
+dbg=/sys/kernel/debug
+[ -d $dbg/failslab ] && [ -d $dbg/fail_make_request ] || fail "fault injection not in debugfs"
+modprobe dm-mod 2>/dev/null || true
+modprobe dm-dcache flush_delay_ms=3600000
+n=$(sectors $DISK0)
+disk=$(basename $DISK0)
+
+step "failslab: every allocation of a table load fails once"
+echo N >$dbg/failslab/ignore-gfp-wait
+echo 0 >$dbg/failslab/verbose
+dmsetup create fi --notable
+python3 "$DCACHE_TOP/tests/tools/dm_fail_nth.py" fi "0 $n dcache $DISK0 4096 1 writeback" ||
+	fail "a failed allocation was not handled cleanly"
+dmsetup resume fi
+dd if=/dev/urandom of=/tmp/a bs=64k count=4 status=none
+dd if=/tmp/a of=/dev/mapper/fi bs=64k oflag=direct status=none
+cmp_direct /tmp/a /dev/mapper/fi 262144 || fail "device loaded after the failures misbehaves"
+dmsetup remove fi
+echo Y >$dbg/failslab/ignore-gfp-wait
+
+step "fail_make_request: read errors are returned, then retried"
+echo 0 >$dbg/fail_make_request/verbose
+echo 100 >$dbg/fail_make_request/probability
+echo -1 >$dbg/fail_make_request/times
+dcache_create fi $DISK0 4096
+dd if=/dev/urandom of=$DISK0 bs=64k count=4 oflag=direct status=none
+echo 1 >/sys/block/$disk/make-it-fail
+dd if=/dev/mapper/fi of=/dev/null bs=4k count=1 iflag=direct status=none 2>/dev/null &&
+	fail "a read miss succeeded while every bio fails"
+echo 0 >/sys/block/$disk/make-it-fail
+dd if=$DISK0 of=/tmp/b bs=64k count=4 iflag=direct status=none
+cmp_direct /tmp/b /dev/mapper/fi 262144 || fail "the read after the error did not reload"
+
+step "fail_make_request: failed write-back keeps the blocks dirty"
+dd if=/tmp/a of=/dev/mapper/fi bs=64k oflag=direct status=none
+echo 1 >/sys/block/$disk/make-it-fail
+dmsetup message fi 0 flush 2>/dev/null && fail "flush succeeded while every bio fails"
+set -- $(dmsetup status fi)
+[ "$6" -eq 64 ] || fail "dirty blocks lost: $*"
+[ "$4" = write_error ] || fail "error not shown: $*"
+echo 0 >/sys/block/$disk/make-it-fail
+dmsetup message fi 0 flush || fail "flush fails after the device recovered"
+cmp_direct /tmp/a $DISK0 262144 || fail "backing device differs after recovery"
+echo 0 >$dbg/fail_make_request/probability
+dmsetup remove fi
+rmmod dm_dcache
+echo PASS

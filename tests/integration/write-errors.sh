@@ -1,0 +1,74 @@
+# kernels: test stock
+# disks: 64M
+# test-boot: 2
+# timeout: 600
+# Write errors lose nothing: dcache over dm-flakey. While flakey fails
+# every write, flushes fail with EIO, the blocks stay dirty and readable,
+# status shows the error; when the device heals the flusher's retry writes
+# them back. Suspend with a dead device completes and keeps the blocks;
+# remove with a dead device completes and logs how much was lost.
+. "$DCACHE_TOP/tests/guest-lib.sh"
+
+modprobe dm-mod 2>/dev/null || true
+modprobe dm-flakey 2>/dev/null || true  # built in on the test kernel
+# No background write-back unless a flush or a retry asks for it.
+modprobe dm-dcache flush_delay_ms=3600000
+n=$(sectors $DISK0)
+healthy="0 $n flakey $DISK0 0 3600 0"
+failing="0 $n flakey $DISK0 0 0 3600 1 error_writes"
+set_flakey() {
+	echo "$1" | dmsetup load fl
+	dmsetup resume fl
+}
+field() { dmsetup status we | awk -v f="$1" '{ print $(f + 3) }'; }
+ERR=1 DIRTY=3 WERR=9
+fsync_dev() {
+	python3 -c 'import os, sys; fd = os.open(sys.argv[1], os.O_WRONLY); os.fsync(fd)' "$1"
+}
+dd if=/dev/urandom of=/tmp/a bs=1M count=1 status=none
+dd if=/dev/urandom of=/tmp/b bs=1M count=1 status=none
+
+echo "$healthy" | dmsetup create fl
+dcache_create we /dev/mapper/fl 4096
+
+step "the backing device refuses writes: flushes fail, nothing is lost"
+dd if=/tmp/a of=/dev/mapper/we bs=64k oflag=direct status=none
+set_flakey "$failing"
+fsync_dev /dev/mapper/we 2>/tmp/fsync.err && fail "fsync succeeded while every write fails"
+grep -q "Input/output error" /tmp/fsync.err || { cat /tmp/fsync.err; fail "fsync did not fail with EIO"; }
+dmsetup message we 0 flush 2>/dev/null && fail "flush message succeeded while every write fails"
+echo "status: $(dmsetup status we)"
+[ "$(field $ERR)" = write_error ] || fail "error state not shown: $(dmsetup status we)"
+[ "$(field $WERR)" -gt 0 ] || fail "write errors not counted: $(dmsetup status we)"
+[ "$(field $DIRTY)" -eq 256 ] || fail "dirty blocks lost: $(dmsetup status we)"
+cmp_direct /tmp/a /dev/mapper/we 1048576 || fail "cached data changed after failed write-back"
+
+step "suspend with a dead device completes and keeps the dirty blocks"
+dmesg -C
+timeout 60 dmsetup suspend we || fail "suspend did not complete"
+dmesg | grep -q "write-back at suspend failed.*256 dirty blocks kept" ||
+	{ dmesg | tail; fail "no log line for the blocks kept at suspend"; }
+dmsetup resume we
+[ "$(field $DIRTY)" -eq 256 ] || fail "suspend dropped dirty blocks: $(dmsetup status we)"
+
+step "the device heals: the flusher's retry writes everything back"
+set_flakey "$healthy"
+for _ in $(seq 200); do
+	[ "$(field $DIRTY)" -eq 0 ] && break
+	sleep 0.1
+done
+[ "$(field $DIRTY)" -eq 0 ] || fail "no retry wrote the blocks back: $(dmsetup status we)"
+[ "$(field $ERR)" = ok ] || fail "error state stuck: $(dmsetup status we)"
+cmp_direct /tmp/a $DISK0 1048576 || fail "backing device differs after recovery"
+fsync_dev /dev/mapper/we || fail "fsync fails after recovery"
+
+step "remove with a dead device completes and says what was lost"
+dd if=/tmp/b of=/dev/mapper/we bs=64k oflag=direct status=none
+set_flakey "$failing"
+dmesg -C
+timeout 60 dmsetup remove we || fail "remove did not complete"
+dmesg | grep -q "256 dirty blocks (1048576 bytes) lost" ||
+	{ dmesg | tail; fail "no log line for the lost blocks"; }
+dmsetup remove fl
+rmmod dm_dcache
+echo PASS
