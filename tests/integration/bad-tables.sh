@@ -1,7 +1,7 @@
 # kernels: test stock
 # disks: 64M 64M:4096
 # Malformed table lines are refused with a specific error and leave no
-# device behind.
+# table (and, once the empty device is removed, no device) behind.
 . "$DCACHE_TOP/tests/guest-lib.sh"
 
 dev=$DISK0
@@ -31,6 +31,7 @@ step "block size below the backing device's logical block size"
 expect_refused bad "0 $(sectors $DISK1) dcache $DISK1 512" \
 	"Block size smaller than the backing device's logical block size"
 
+dmsetup remove bad
 [ -z "$(dmsetup ls | grep -v 'No devices found')" ] || fail "devices left: $(dmsetup ls)"
 rmmod dm_dcache
 echo PASS

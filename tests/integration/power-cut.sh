@@ -37,7 +37,9 @@ for cut in $(seq 20); do
 	dmsetup resume pc_fl
 	kill $pid
 	wait $pid 2>/dev/null || true
-	umount /tmp/mnt
+	# A writer the kill did not reach may still hold the mount for a moment.
+	for _ in $(seq 50); do umount /tmp/mnt 2>/dev/null && break; sleep 0.2; done
+	mountpoint -q /tmp/mnt && fail "cut $cut: cannot unmount"
 	dmsetup remove pc
 	dmsetup remove pc_fl
 	blockdev --flushbufs $DISK0

@@ -1,6 +1,5 @@
 # kernels: test stock
 # disks: 64M
-# test-boot: 2
 # timeout: 600
 # Write errors lose nothing: dcache over dm-flakey. While flakey fails
 # every write, flushes fail with EIO, the blocks stay dirty and readable,
