@@ -22,8 +22,7 @@
  *   flusher.devs_lock (mutex): the device list; held for a whole round, so
  *     a device leaves the list only between rounds.
  *   a block's lock (shared), then cache.c's locks, as everywhere.
- *   flusher.lock (spinlock, irq-safe): kick state and round counters; taken
- *     under the cache mutex by the kick callbacks, never held while sleeping.
+ *   flusher.kick.lock (kick.c): innermost.
  * A device's write-back state (dcache_dev.wb) belongs to the round that
  * queued its stage job, from queueing to completion.
  */
@@ -36,6 +35,7 @@
 #include <linux/device-mapper.h>
 
 #include "dcache_target.h"
+#include "dcache_kick.h"
 #include "dcache_export.h"
 
 #define DM_MSG_PREFIX "dcache"
@@ -51,15 +51,9 @@ struct dcache_flusher {
 	struct dcache *cache;
 	struct mutex devs_lock;		/* devs; held across a round */
 	struct list_head devs;
-	spinlock_t lock;		/* kicked, deadline, rounds_* */
-	bool kicked;
-	unsigned long deadline;		/* 0: no delayed kick pending */
-	u64 rounds_started;
-	u64 rounds_done;
+	struct dcache_kick kick;	/* when rounds run (kick.c) */
 	unsigned int backoff_ms;	/* after a failed round; flusher thread only */
 	atomic64_t durable;		/* every device has every epoch up to it */
-	wait_queue_head_t wake;
-	wait_queue_head_t round_done;
 };
 
 static struct dcache_flusher flusher;
@@ -318,76 +312,37 @@ u64 dcache_flusher_durable_epoch(void)
 	return atomic64_read(&flusher.durable);
 }
 
-static unsigned long flusher_deadline(void)
-{
-	unsigned long deadline;
-
-	spin_lock_irq(&flusher.lock);
-	deadline = flusher.deadline;
-	spin_unlock_irq(&flusher.lock);
-	return deadline;
-}
-
-static bool flusher_due(void)
-{
-	bool due;
-
-	spin_lock_irq(&flusher.lock);
-	due = flusher.kicked ||
-	      (flusher.deadline && time_after_eq(jiffies, flusher.deadline));
-	spin_unlock_irq(&flusher.lock);
-	return due;
-}
-
 /* A round within @ms from now, unless one is due sooner. */
 void dcache_flusher_kick_within(unsigned int ms)
 {
-	unsigned long deadline = jiffies + msecs_to_jiffies(ms) ?: 1;
-	unsigned long flags;
-	bool wake = false;
-
-	spin_lock_irqsave(&flusher.lock, flags);
-	if (!flusher.deadline || time_before(deadline, flusher.deadline)) {
-		flusher.deadline = deadline;
-		wake = true;
-	}
-	spin_unlock_irqrestore(&flusher.lock, flags);
-	if (wake)
-		wake_up(&flusher.wake);
+	dcache_kick_at(&flusher.kick, jiffies + msecs_to_jiffies(ms));
 }
 
 static int flusher_thread(void *arg)
 {
 	struct dcache *c = arg;
+	struct dcache_kick *k = &flusher.kick;
 
 	while (!kthread_should_stop()) {
 		unsigned long timeout = MAX_SCHEDULE_TIMEOUT;
-		unsigned long deadline = flusher_deadline();
+		unsigned long deadline = dcache_kick_deadline(k);
 		u64 round;
 		bool ok;
 
 		if (deadline)
 			timeout = max_t(long, 1, (long)(deadline - jiffies));
 		/* A new deadline means a new timeout: wake up to recompute it. */
-		wait_event_interruptible_timeout(flusher.wake,
-						 flusher_due() || kthread_should_stop() ||
-						 flusher_deadline() != deadline,
+		wait_event_interruptible_timeout(k->wake,
+						 dcache_kick_due(k, jiffies) ||
+						 kthread_should_stop() ||
+						 dcache_kick_deadline(k) != deadline,
 						 timeout);
-		if (!flusher_due())
+		if (!dcache_kick_due(k, jiffies))
 			continue;
-		spin_lock_irq(&flusher.lock);
-		flusher.kicked = false;
-		flusher.deadline = 0;
-		round = ++flusher.rounds_started;
-		spin_unlock_irq(&flusher.lock);
-
+		round = dcache_kick_begin_round(k);
 		ok = flusher_round();
 		atomic64_inc(&c->stats.rounds);
-
-		spin_lock_irq(&flusher.lock);
-		flusher.rounds_done = round;
-		spin_unlock_irq(&flusher.lock);
-		wake_up_all(&flusher.round_done);
+		dcache_kick_end_round(k, round);
 
 		/* Failed blocks stay dirty: try again later, then less often. */
 		if (ok) {
@@ -402,12 +357,7 @@ static int flusher_thread(void *arg)
 
 static void flusher_kick(struct dcache *c)
 {
-	unsigned long flags;
-
-	spin_lock_irqsave(&flusher.lock, flags);
-	flusher.kicked = true;
-	spin_unlock_irqrestore(&flusher.lock, flags);
-	wake_up(&flusher.wake);
+	dcache_kick_now(&flusher.kick);
 }
 
 static void flusher_kick_delayed(struct dcache *c)
@@ -418,14 +368,7 @@ static void flusher_kick_delayed(struct dcache *c)
 /* Returns once a round that started after the call has completed. */
 static int flusher_wait_round(struct dcache *c)
 {
-	u64 target;
-
-	spin_lock_irq(&flusher.lock);
-	target = flusher.rounds_started + 1;
-	flusher.kicked = true;
-	spin_unlock_irq(&flusher.lock);
-	wake_up(&flusher.wake);
-	wait_event(flusher.round_done, READ_ONCE(flusher.rounds_done) >= target);
+	dcache_kick_wait(&flusher.kick, dcache_kick_request_round(&flusher.kick));
 	return 0;
 }
 
@@ -495,9 +438,7 @@ int dcache_flusher_start(struct dcache *c)
 {
 	mutex_init(&flusher.devs_lock);
 	INIT_LIST_HEAD(&flusher.devs);
-	spin_lock_init(&flusher.lock);
-	init_waitqueue_head(&flusher.wake);
-	init_waitqueue_head(&flusher.round_done);
+	dcache_kick_init(&flusher.kick);
 	flusher.cache = c;
 	flusher.backoff_ms = WB_BACKOFF_MIN_MS;
 	flusher.task = kthread_run(flusher_thread, c, "dcache_flush");

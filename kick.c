@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * When rounds run (see include/dcache_kick.h). The seed's sticky kick
+ * flag scanned forever; here a kick is consumed by the round it starts,
+ * kicks during a round make exactly one more, and an idle cache sleeps.
+ *
+ * Locking: dcache_kick.lock, irq-safe, innermost: taken under the cache
+ * mutex by the kick callbacks and never held while sleeping.
+ */
+#include <linux/jiffies.h>
+#include <linux/export.h>
+#include <linux/module.h>
+
+#include "dcache_kick.h"
+#include "dcache_export.h"
+
+void dcache_kick_init(struct dcache_kick *k)
+{
+	spin_lock_init(&k->lock);
+	k->kicked = false;
+	k->deadline = 0;
+	k->started = 0;
+	k->done = 0;
+	init_waitqueue_head(&k->wake);
+	init_waitqueue_head(&k->round_done);
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_kick_init);
+
+/* A round is due now; during a round, one more after it. */
+void dcache_kick_now(struct dcache_kick *k)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&k->lock, flags);
+	k->kicked = true;
+	spin_unlock_irqrestore(&k->lock, flags);
+	wake_up(&k->wake);
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_kick_now);
+
+/* A round is due at @deadline (jiffies), unless one is due sooner. */
+void dcache_kick_at(struct dcache_kick *k, unsigned long deadline)
+{
+	unsigned long flags;
+	bool wake = false;
+
+	deadline = deadline ?: 1;	/* 0 means none */
+	spin_lock_irqsave(&k->lock, flags);
+	if (!k->deadline || time_before(deadline, k->deadline)) {
+		k->deadline = deadline;
+		wake = true;	/* the flusher recomputes its timeout */
+	}
+	spin_unlock_irqrestore(&k->lock, flags);
+	if (wake)
+		wake_up(&k->wake);
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_kick_at);
+
+bool dcache_kick_due(struct dcache_kick *k, unsigned long now)
+{
+	unsigned long flags;
+	bool due;
+
+	spin_lock_irqsave(&k->lock, flags);
+	due = k->kicked || (k->deadline && time_after_eq(now, k->deadline));
+	spin_unlock_irqrestore(&k->lock, flags);
+	return due;
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_kick_due);
+
+unsigned long dcache_kick_deadline(struct dcache_kick *k)
+{
+	unsigned long flags, deadline;
+
+	spin_lock_irqsave(&k->lock, flags);
+	deadline = k->deadline;
+	spin_unlock_irqrestore(&k->lock, flags);
+	return deadline;
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_kick_deadline);
+
+/* The flusher starts a round: it consumes every kick so far. */
+u64 dcache_kick_begin_round(struct dcache_kick *k)
+{
+	unsigned long flags;
+	u64 round;
+
+	spin_lock_irqsave(&k->lock, flags);
+	k->kicked = false;
+	k->deadline = 0;
+	round = ++k->started;
+	spin_unlock_irqrestore(&k->lock, flags);
+	return round;
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_kick_begin_round);
+
+void dcache_kick_end_round(struct dcache_kick *k, u64 round)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&k->lock, flags);
+	k->done = round;
+	spin_unlock_irqrestore(&k->lock, flags);
+	wake_up_all(&k->round_done);
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_kick_end_round);
+
+/*
+ * Ask for a round that starts after this call; returns its number, for
+ * dcache_kick_wait(). A round under way does not count: it may have
+ * passed the caller's data already.
+ */
+u64 dcache_kick_request_round(struct dcache_kick *k)
+{
+	unsigned long flags;
+	u64 round;
+
+	spin_lock_irqsave(&k->lock, flags);
+	round = k->started + 1;
+	k->kicked = true;
+	spin_unlock_irqrestore(&k->lock, flags);
+	wake_up(&k->wake);
+	return round;
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_kick_request_round);
+
+bool dcache_kick_round_done(struct dcache_kick *k, u64 round)
+{
+	unsigned long flags;
+	bool done;
+
+	spin_lock_irqsave(&k->lock, flags);
+	done = k->done >= round;
+	spin_unlock_irqrestore(&k->lock, flags);
+	return done;
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_kick_round_done);
+
+void dcache_kick_wait(struct dcache_kick *k, u64 round)
+{
+	wait_event(k->round_done, dcache_kick_round_done(k, round));
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_kick_wait);
