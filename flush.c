@@ -393,13 +393,24 @@ int dcache_flush_dev(struct dcache_dev *dd)
 	return atomic_read(&dd->error) ?: -EIO;
 }
 
-/* Kick the flusher and wait until a writer of @addr may go on. */
-void dcache_wait_stage(struct dcache_dev *dd, u64 addr)
+/*
+ * Kick the flusher and wait until a writer of @addr may go on: 0, or the
+ * device's write-back error if its stages fail meanwhile (a dead disk must
+ * not hang writers for ever).
+ */
+int dcache_wait_stage(struct dcache_dev *dd, u64 addr)
 {
 	struct dcache *c = dd->part->cache;
+	int error;
 
 	flusher_kick(c);
-	wait_event(c->stage_wait, !dcache_write_must_wait(dd->part, addr));
+	while (!wait_event_timeout(c->stage_wait,
+				   !dcache_write_must_wait(dd->part, addr), HZ)) {
+		error = atomic_read(&dd->error);
+		if (error)
+			return error;
+	}
+	return 0;
 }
 
 /* The write-back state of a device, allocated at table load. */

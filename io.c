@@ -129,7 +129,9 @@ static void io_write(struct dcache_dev *dd, struct bio *bio)
 			break;
 		if (write_back_into(dd, bio, b, mode))
 			return;
-		dcache_wait_stage(dd, addr);
+		r = dcache_wait_stage(dd, addr);
+		if (r)
+			goto out;
 	}
 	copy_bio_block(dd, bio, b, true);
 	/* The whole block goes, so older dirty data of it is written too. */

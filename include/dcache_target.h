@@ -102,7 +102,7 @@ void dcache_flusher_remove(struct dcache_dev *dd);
 int dcache_flush_dev_init(struct dcache_dev *dd);
 void dcache_flush_dev_exit(struct dcache_dev *dd);
 int dcache_flush_dev(struct dcache_dev *dd);
-void dcache_wait_stage(struct dcache_dev *dd, u64 addr);
+int dcache_wait_stage(struct dcache_dev *dd, u64 addr);
 void dcache_flusher_kick_within(unsigned int ms);
 int dcache_write_block_sync(struct dcache_dev *dd, struct dcache_block *b,
 			    blk_opf_t extra);

@@ -118,14 +118,16 @@ step "4k random writes with fsync=1 over the disk slowed by dm-delay (2 ms)"
 echo "0 $n delay $DISK0 0 2" | dmsetup create b_slow
 # Over 64 MiB the job rewrites blocks whose older epoch is still being
 # drained (ordered mode then holds the writer until its stage is copied);
-# over the whole device it does not within the run.
+# over the whole device it does not within the run. That run is short
+# (2 s): ordered mode drains about one epoch per backing round trip, and
+# removing the device waits for the backlog.
 for sys in raw dcache-wb dcache-ord; do
 	dev=$(setup $sys /dev/mapper/b_slow)
 	res=$(run_fio $dev rw-fsync --rw=randwrite --bs=4k --size=64m --iodepth=1 --fsync=1)
 	record $sys randwrite-4k-fsync "$res" "" delay2ms
 	teardown
 	dev=$(setup $sys /dev/mapper/b_slow)
-	res=$(run_fio $dev rw-fsync-all --rw=randwrite --bs=4k --iodepth=1 --fsync=1)
+	res=$(run_fio $dev rw-fsync-all --rw=randwrite --bs=4k --iodepth=1 --fsync=1 --runtime=2)
 	record $sys randwrite-4k-fsync-whole-device "$res" "" delay2ms
 	teardown
 done
