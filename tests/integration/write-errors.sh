@@ -61,6 +61,22 @@ done
 cmp_direct /tmp/a $DISK0 1048576 || fail "backing device differs after recovery"
 fsync_dev /dev/mapper/we || fail "fsync fails after recovery"
 
+step "ordered: a write held for an older stage of a dead device fails, not hangs"
+dmsetup message we 0 mode ordered
+dd if=/tmp/a of=/dev/mapper/we bs=4k count=1 oflag=direct status=none
+fsync_dev /dev/mapper/we	# ordered: closes the epoch, returns at once
+set_flakey "$failing"
+dmsetup message we 0 flush 2>/dev/null && fail "flush succeeded while every write fails"
+timeout 60 dd if=/tmp/b of=/dev/mapper/we bs=4k count=1 oflag=direct status=none 2>/tmp/dd.err &&
+	fail "a write over data of an unwritten stage succeeded on a dead device"
+grep -q "Input/output error" /tmp/dd.err || { cat /tmp/dd.err; fail "held write did not fail with EIO"; }
+set_flakey "$healthy"
+dmsetup message we 0 flush || fail "flush fails after the device recovered"
+dd if=/tmp/b of=/dev/mapper/we bs=4k count=1 oflag=direct status=none || fail "write fails after recovery"
+dmsetup message we 0 flush
+cmp_direct /tmp/b $DISK0 4096 || fail "backing device differs after recovery"
+dmsetup message we 0 mode writeback
+
 step "remove with a dead device completes and says what was lost"
 dd if=/tmp/b of=/dev/mapper/we bs=64k oflag=direct status=none
 set_flakey "$failing"
