@@ -1,4 +1,4 @@
-# kernels: test stock
+# kernels: stock
 # disks: 64M
 # The dcache target autoloads through modprobe on first use and is listed
 # by dmsetup targets; rmmod succeeds once the device is gone.

@@ -1,4 +1,4 @@
-# kernels: test stock
+# kernels: stock
 # disks: 64M
 # timeout: 300
 # With no flush request at all, the flush thread writes dirty blocks back

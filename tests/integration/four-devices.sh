@@ -1,6 +1,5 @@
 # kernels: test stock
 # disks: 128M 128M 128M 128M
-# test-boot: 2
 # timeout: 900
 # Four dcache devices share the pool under fio verify at once; removing one
 # leaves the others' cached blocks in place.

@@ -1,4 +1,4 @@
-# kernels: test stock
+# kernels: stock
 # disks: 16M
 # A random pattern written through the target reads back identical through
 # it, and is on the backing device after remove.
