@@ -136,7 +136,10 @@ static void io_write(struct dcache_dev *dd, struct bio *bio)
 	copy_bio_block(dd, bio, b, true);
 	/* The whole block goes, so older dirty data of it is written too. */
 	r = dcache_write_block_sync(dd, b, bio->bi_opf & REQ_FUA);
-	if (r)
+	if (r && dcache_block_dirty(b))
+		/* Older acknowledged data of the block still needs writing back. */
+		dcache_dirty_now(b, false);
+	else if (r)
 		/* Neither copy is known good: the next read goes to the disk. */
 		dcache_invalidate(b);
 	else
