@@ -672,12 +672,6 @@ bool dcache_writeback_end(struct dcache_block *b, u32 dirty_gen, int error)
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_writeback_end);
 
-bool dcache_clean_if_unchanged(struct dcache_block *b, u32 dirty_gen)
-{
-	return dcache_writeback_end(b, dirty_gen, 0);
-}
-EXPORT_SYMBOL_IF_KUNIT(dcache_clean_if_unchanged);
-
 /*
  * Forget a block's data, dirty or not (discard); the caller holds it
  * exclusive. It stays hashed but invalid, so the next get reads the device.

@@ -155,7 +155,6 @@ struct dcache {
 	struct bio_set *bio_set;
 
 	const struct dcache_flush_ops *flush_ops;
-	void *flush_private;
 
 	struct dcache_stats stats;
 	struct mutex resize_lock;	/* one resize at a time; outermost */
@@ -202,7 +201,6 @@ u64 dcache_current_epoch(struct dcache *c);
 void dcache_clean(struct dcache_block *b);
 u32 dcache_writeback_start(struct dcache_block *b);
 bool dcache_writeback_end(struct dcache_block *b, u32 dirty_gen, int error);
-bool dcache_clean_if_unchanged(struct dcache_block *b, u32 dirty_gen);
 u64 dcache_next_stage(struct dcache *c, u64 max_epoch,
 		      bool (*skip)(struct dcache_part *part));
 unsigned int dcache_run_length(const u64 *addrs, unsigned int n, unsigned int max);
