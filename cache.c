@@ -5,10 +5,13 @@
  *
  * Locking, in the only order in which locks may nest:
  *
+ *   0. dcache.resize_lock (pool.c): one resize at a time; held while it
+ *      waits for write-back, never taken under any lock below.
  *   1. dcache_block.lock, a rw_semaphore per block: the block's data. Held
  *      from get to put; may be held across I/O. A task holds at most one.
- *   2. dcache.lock, the global mutex: hash table, free list, dirty list,
- *      heap, tick, refs, counts, the part registry. Never held across I/O
+ *   2. dcache.lock, the global mutex: hash table, free list, dirty list
+ *      (in epoch order), heap, tick, refs, counts, the open epoch, the
+ *      chunk table and retiring range, the part registry. Never held across I/O
  *      and never held while taking a block lock (a putter holding its block
  *      lock waits for the mutex).
  *   3. dcache.waiters_lock, a spinlock taken with interrupts off (load

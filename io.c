@@ -4,10 +4,12 @@
  * boundaries (max_io_len), so a data bio touches exactly one block.
  *
  * map() serves what it can without waiting (dcache_try_get: a cached, valid
- * block whose lock is free) and queues everything else (misses, partial
- * writes to uncached blocks, flushes, discards, write-through) to the
- * device's workqueue, one work item per bio, so many misses wait on the
- * backing device at once and the submitter never does.
+ * block whose lock is free; an ordered-mode flush, which only closes the
+ * epoch) and queues everything else (misses, partial writes to uncached
+ * blocks, write-back flushes, discards, write-through, ordered writers held
+ * for an older stage) to the device's workqueue, one work item per bio, so
+ * many misses wait on the backing device at once and the submitter never
+ * does.
  *
  * Locking: a bio holds at most one block lock, from get to put (cache.c).
  */
