@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The default part operations: a block is loaded with one bio to the
- * part's backing device, from the cache's own bio_set so that a load
- * never fails for lack of memory.
+ * The default part operations: bios to the part's backing device, from
+ * the cache's own bio_set so that a load or a write-back never fails for
+ * lack of memory.
  *
- * Locking: runs under the block's LOADING bit only (see cache.c).
+ * Locking: a load runs under the block's LOADING bit only, a write under
+ * its writer's stage job (see cache.c and flush.c).
  */
 #include <linux/bio.h>
 #include <linux/blkdev.h>
@@ -12,6 +13,11 @@
 
 #include "dcache.h"
 #include "dcache_export.h"
+
+static sector_t block_to_sector(struct dcache_part *part, u64 addr)
+{
+	return addr << (ilog2(part->block_size) - SECTOR_SHIFT);
+}
 
 static void dcache_bio_read_end(struct bio *bio)
 {
@@ -29,7 +35,7 @@ static void dcache_bio_submit_read(struct dcache_part *part, struct dcache_block
 	struct bio *bio;
 
 	bio = bio_alloc_bioset(part->bdev, 1, REQ_OP_READ, GFP_NOIO, c->bio_set);
-	bio->bi_iter.bi_sector = b->addr * (part->block_size >> SECTOR_SHIFT);
+	bio->bi_iter.bi_sector = block_to_sector(part, b->addr);
 	__bio_add_page(bio, virt_to_page(data), part->block_size,
 		       offset_in_page(data));
 	bio->bi_private = b;
@@ -38,6 +44,54 @@ static void dcache_bio_submit_read(struct dcache_part *part, struct dcache_block
 	submit_bio(bio);
 }
 
+static void dcache_bio_write_end(struct bio *bio)
+{
+	struct dcache_wb_block *first = bio->bi_private;
+	unsigned int n = bio->bi_vcnt;
+	int error = blk_status_to_errno(bio->bi_status);
+
+	bio_put(bio);
+	dcache_write_end(first, n, error);
+}
+
+static void dcache_bio_submit_write(struct dcache_part *part,
+				    struct dcache_wb_block *first, unsigned int n)
+{
+	struct bio *bio;
+	unsigned int i;
+
+	bio = bio_alloc_bioset(part->bdev, n, REQ_OP_WRITE, GFP_NOIO,
+			       part->cache->bio_set);
+	bio->bi_iter.bi_sector = block_to_sector(part, first->b->addr);
+	bio->bi_private = first;
+	bio->bi_end_io = dcache_bio_write_end;
+	for (i = 0; i < n; i++)
+		__bio_add_page(bio, first[i].page, part->block_size, 0);
+	submit_bio(bio);
+}
+
+static int dcache_bio_flush(struct dcache_part *part)
+{
+	return blkdev_issue_flush(part->bdev);
+}
+
+static int dcache_bio_discard(struct dcache_part *part, u64 addr, u64 nr)
+{
+	if (!bdev_max_discard_sectors(part->bdev))
+		return 0;
+	return blkdev_issue_discard(part->bdev, block_to_sector(part, addr),
+				    block_to_sector(part, nr), GFP_NOIO);
+}
+
+static bool dcache_bio_has_volatile_cache(struct dcache_part *part)
+{
+	return bdev_write_cache(part->bdev);
+}
+
 const struct dcache_part_ops dcache_bio_part_ops = {
 	.submit_read = dcache_bio_submit_read,
+	.submit_write = dcache_bio_submit_write,
+	.flush = dcache_bio_flush,
+	.discard = dcache_bio_discard,
+	.has_volatile_cache = dcache_bio_has_volatile_cache,
 };

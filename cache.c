@@ -94,10 +94,11 @@ static bool block_evictable(const struct dcache_block *b)
 
 static void cache_unhash(struct dcache *c, struct dcache_block *b)
 {
-	struct dcache_part *part = idr_find(&c->parts, b->part_id);
+	struct dcache_part *part = xa_load(&c->parts, b->part_id);
 
 	lockdep_assert_held(&c->lock);
 	hlist_del_init(&b->hash);
+	list_del_init(&b->part_link);
 	b->hashed = 0;
 	b->flags = 0;
 	if (part)
@@ -173,6 +174,7 @@ static bool wait_for_free_block(struct dcache *c, bool interruptible)
 }
 
 enum pin_how {
+	PIN_QUIET,	/* only a block already cached; not a use (write-back) */
 	PIN_LOOKUP,	/* only a block already cached */
 	PIN_NO_WAIT,	/* allocate, fail with -EAGAIN when full */
 	PIN_WAIT,	/* allocate, sleep when full */
@@ -193,12 +195,14 @@ static struct dcache_block *pin_block(struct dcache_part *part, u64 addr,
 			if (dcache_lru_in_heap(&b->lru))
 				dcache_heap_delete(&c->heap, &b->lru);
 			b->refs++;
+			if (how == PIN_QUIET)
+				break;
 			dcache_lru_touch(&b->lru, c->tick++);
 			atomic64_inc(dcache_block_valid(b) ? &c->stats.hits :
 							    &c->stats.misses);
 			break;
 		}
-		if (how == PIN_LOOKUP) {
+		if (how <= PIN_LOOKUP) {
 			*error = -ENOENT;
 			break;
 		}
@@ -213,6 +217,7 @@ static struct dcache_block *pin_block(struct dcache_part *part, u64 addr,
 			b->lru.used2 = 0;	/* first access: infinitely old */
 			b->lru.used = c->tick++;
 			hlist_add_head(&b->hash, cache_bucket(c, part->id, addr));
+			list_add_tail(&b->part_link, &part->blocks);
 			part->nr_blocks++;
 			atomic64_inc(&c->stats.misses);
 			break;
@@ -267,7 +272,7 @@ static void submit_load(struct dcache_block *b)
 	struct dcache_part *part;
 
 	mutex_lock(&c->lock);
-	part = idr_find(&c->parts, b->part_id);
+	part = xa_load(&c->parts, b->part_id);
 	mutex_unlock(&c->lock);
 	/* A pinned block keeps its part registered. */
 	part->ops->submit_read(part, b);
@@ -482,18 +487,31 @@ void dcache_put(struct dcache_block *b, enum dcache_get_mode mode)
 EXPORT_SYMBOL_IF_KUNIT(dcache_put);
 
 /*
- * The dirty list is kept sorted by epoch, so that a stage (the blocks of
- * one epoch) is a run from its head. Blocks are nearly always added with
+ * A part's dirty list is kept sorted by epoch, so that a stage (the blocks
+ * of one epoch) is a run from its head. Blocks are nearly always added with
  * the newest epoch, so the walk back from the tail is short.
  */
-static void dirty_list_insert(struct dcache *c, struct dcache_block *b)
+static void dirty_list_insert(struct dcache_part *part, struct dcache_block *b)
 {
-	struct list_head *pos = c->dirty.prev;
+	struct list_head *pos = part->dirty.prev;
 
-	while (pos != &c->dirty &&
+	while (pos != &part->dirty &&
 	       list_entry(pos, struct dcache_block, link)->epoch > b->epoch)
 		pos = pos->prev;
 	list_add(&b->link, pos);
+}
+
+static void dirty_list_move(struct dcache *c, struct dcache_block *b, u64 epoch)
+{
+	b->epoch = epoch;
+	list_del(&b->link);
+	dirty_list_insert(xa_load(&c->parts, b->part_id), b);
+}
+
+/* A write-back copy of the block is in flight or kept for its retry. */
+static bool copy_taken(const struct dcache_block *b)
+{
+	return test_bit(DCACHE_B_WRITING, &b->flags) || b->kept;
 }
 
 static void dirty_locked(struct dcache *c, struct dcache_block *b, u64 epoch)
@@ -502,23 +520,24 @@ static void dirty_locked(struct dcache *c, struct dcache_block *b, u64 epoch)
 	bool first = false, full;
 
 	lockdep_assert_held(&c->lock);
-	b->dirty_gen++;
 	if (!test_and_set_bit(DCACHE_B_DIRTY, &b->flags)) {
 		first = true;
 		b->epoch = epoch;
+		b->next_epoch = epoch;
 		b->last_epoch = epoch;
-		dirty_list_insert(c, b);
+		part = xa_load(&c->parts, b->part_id);
+		dirty_list_insert(part, b);
 		c->nr_dirty++;
-		part = idr_find(&c->parts, b->part_id);
 		part->nr_dirty++;
 	} else {
+		/* The first write after the copy: the next stage to write it. */
+		if (copy_taken(b) && b->dirty_gen == b->copied_gen)
+			b->next_epoch = epoch;
 		b->last_epoch = max(b->last_epoch, epoch);
-		if (epoch < b->epoch) {
-			b->epoch = epoch;
-			list_del(&b->link);
-			dirty_list_insert(c, b);
-		}
+		if (epoch < b->epoch)
+			dirty_list_move(c, b, epoch);
 	}
+	b->dirty_gen++;
 	full = c->nr_dirty >= c->max_dirty;
 	if (c->flush_ops) {
 		if (full)
@@ -543,38 +562,65 @@ void dcache_dirty(struct dcache_block *b, u64 epoch)
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_dirty);
 
-/* Dirty but in a closed epoch, and no write-back has copied it yet. */
+/*
+ * The block holds data of a closed epoch that no write-back copy has
+ * taken: in ordered mode it must not be overwritten before its stage
+ * copies it, WRITING or not (a copy in flight covers only the data up to
+ * the moment it was taken).
+ */
 static bool held_by_older_epoch(struct dcache *c, struct dcache_block *b)
 {
-	return dcache_block_dirty(b) && b->epoch < c->epoch &&
-	       !test_bit(DCACHE_B_WRITING, &b->flags);
+	if (!dcache_block_dirty(b))
+		return false;
+	if (copy_taken(b))
+		return b->dirty_gen != b->copied_gen && b->next_epoch < c->epoch;
+	return b->epoch < c->epoch;
+}
+
+/* A clean block of @part may not become dirty: its share is spent. */
+static bool over_share(struct dcache *c, struct dcache_part *part,
+		       struct dcache_block *b)
+{
+	return (!b || !dcache_block_dirty(b)) && part->nr_dirty >= c->max_part_dirty;
 }
 
 /*
  * A writer holding @b exclusive is about to change its data: mark it dirty
  * in the open epoch first, under the mutex, so that closing the epoch
- * cannot fall between choosing the epoch and marking the block. With
- * @ordered, data of a closed epoch that no write-back has copied yet must
- * not be overwritten: -EAGAIN, and the caller waits for the stage
- * (dcache_write_must_wait) and tries again.
+ * cannot fall between choosing the epoch and marking the block. Refused,
+ * with nothing changed:
+ *  -EAGAIN  @ordered, and the block holds data of a closed epoch not yet
+ *           copied: wait for the stage (dcache_write_must_wait), retry;
+ *  -ENOSPC  the part has its share of dirty blocks: wait for write-back;
+ *  the part's write-back error when its share is spent on a failing disk.
  */
 int dcache_dirty_now(struct dcache_block *b, bool ordered)
 {
 	struct dcache *c = b->cache;
+	struct dcache_part *part;
 	int r = 0;
 
 	mutex_lock(&c->lock);
-	if (ordered && held_by_older_epoch(c, b))
+	part = xa_load(&c->parts, b->part_id);
+	if (ordered && held_by_older_epoch(c, b)) {
 		r = -EAGAIN;
-	else
+	} else if (over_share(c, part, b)) {
+		r = part->wb_error ?: -ENOSPC;
+		if (c->flush_ops)
+			c->flush_ops->kick(c);
+	} else {
 		dirty_locked(c, b, c->epoch);
+	}
 	mutex_unlock(&c->lock);
 	return r;
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_dirty_now);
 
-/* Whether an ordered writer of @addr must still wait for an older stage. */
-bool dcache_write_must_wait(struct dcache_part *part, u64 addr)
+/*
+ * Whether a writer of @addr must still wait: for an older stage's copy
+ * (@ordered), or for write-back to make room in the part's share.
+ */
+bool dcache_write_must_wait(struct dcache_part *part, u64 addr, bool ordered)
 {
 	struct dcache *c = part->cache;
 	struct dcache_block *b;
@@ -582,11 +628,32 @@ bool dcache_write_must_wait(struct dcache_part *part, u64 addr)
 
 	mutex_lock(&c->lock);
 	b = cache_lookup(c, part->id, addr);
-	wait = b && held_by_older_epoch(c, b);
+	wait = (ordered && b && held_by_older_epoch(c, b)) || over_share(c, part, b);
 	mutex_unlock(&c->lock);
 	return wait;
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_write_must_wait);
+
+/* Held writers may look again: a copy was taken or blocks were cleaned. */
+void dcache_stage_progress(struct dcache *c)
+{
+	atomic_inc(&c->stage_gen);
+	wake_up_all(&c->stage_wait);
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_stage_progress);
+
+/* The write-back of @part is failing (@error) or works again (0). */
+void dcache_set_part_error(struct dcache_part *part, int error)
+{
+	struct dcache *c = part->cache;
+
+	mutex_lock(&c->lock);
+	part->wb_error = error;
+	mutex_unlock(&c->lock);
+	if (error)
+		dcache_stage_progress(c);
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_set_part_error);
 
 /* Close the open epoch; returns it. Later dirt goes to the next one. */
 u64 dcache_close_epoch(struct dcache *c)
@@ -606,15 +673,24 @@ u64 dcache_current_epoch(struct dcache *c)
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_current_epoch);
 
+static void drop_kept(struct dcache_block *b)
+{
+	if (b->kept) {
+		__free_page(b->kept);
+		b->kept = NULL;
+	}
+}
+
 static void clean_locked(struct dcache *c, struct dcache_block *b)
 {
 	struct dcache_part *part;
 
 	lockdep_assert_held(&c->lock);
+	drop_kept(b);
 	if (test_and_clear_bit(DCACHE_B_DIRTY, &b->flags)) {
 		list_del_init(&b->link);
 		c->nr_dirty--;
-		part = idr_find(&c->parts, b->part_id);
+		part = xa_load(&c->parts, b->part_id);
 		part->nr_dirty--;
 		cache_release(c, b);
 	}
@@ -632,48 +708,100 @@ void dcache_clean(struct dcache_block *b)
 EXPORT_SYMBOL_IF_KUNIT(dcache_clean);
 
 /*
- * A write-back takes its copy of @b, held at least shared. Writers may
- * change the block from now on; the returned generation tells the end
- * whether they did.
+ * Pin and lock shared the block at @addr for a write-back copy of stage
+ * @epoch: 0, or -ENOENT if it is no longer dirty in that epoch (or not
+ * cached). Not a use of the block: LRU history and hit counts stay.
  */
-u32 dcache_writeback_start(struct dcache_block *b)
+int dcache_get_for_copy(struct dcache_part *part, u64 addr, u64 epoch,
+			struct dcache_block **out)
 {
+	struct dcache_block *b;
+	int r = 0;
+
+	b = pin_block(part, addr, PIN_QUIET, false, &r);
+	if (!b)
+		return r;
+	down_read(&b->lock);
+	wait_on_bit(&b->flags, DCACHE_B_LOADING, TASK_UNINTERRUPTIBLE);
+	/* Under the shared lock only the copier changes epoch and state. */
+	if (!dcache_block_dirty(b) || b->epoch != epoch ||
+	    test_bit(DCACHE_B_WRITING, &b->flags)) {
+		up_read(&b->lock);
+		dcache_unpin(b);
+		return -ENOENT;
+	}
+	*out = b;
+	return 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_get_for_copy);
+
+/*
+ * A write-back takes its copy of @b, held shared: writers may change the
+ * block from now on. Returns the copy kept from a failed write, which is
+ * what this stage must write again (the block may hold newer data), or
+ * NULL: copy the block's data.
+ */
+struct page *dcache_writeback_start(struct dcache_block *b)
+{
+	struct dcache *c = b->cache;
+	struct page *kept;
+
+	mutex_lock(&c->lock);
 	set_bit(DCACHE_B_WRITING, &b->flags);
-	return READ_ONCE(b->dirty_gen);
+	kept = b->kept;
+	b->kept = NULL;
+	if (!kept)
+		b->copied_gen = b->dirty_gen;
+	mutex_unlock(&c->lock);
+	return kept;
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_writeback_start);
 
 /*
- * The copy taken at @dirty_gen reached the device, or failed with @error.
- * Clean only if nobody dirtied the block since the copy; if somebody did,
- * it stays dirty in the epoch of that newer data. A failed block stays
- * dirty in its epoch. Returns whether it was cleaned.
+ * The copy @*copy reached the device, or failed with @error. Unchanged
+ * since the copy: clean, or still dirty in its stage on failure. Written
+ * since: on success it stays dirty from the epoch of the first newer
+ * write; on failure the core keeps the copy (takes @*copy, sets it NULL)
+ * so that the retry writes the stage's own data, never newer. Returns
+ * whether the block was cleaned.
  */
-bool dcache_writeback_end(struct dcache_block *b, u32 dirty_gen, int error)
+bool dcache_writeback_end(struct dcache_block *b, int error, struct page **copy)
 {
 	struct dcache *c = b->cache;
-	bool cleaned = false;
+	bool cleaned = false, redirty = false;
 
 	mutex_lock(&c->lock);
 	clear_bit(DCACHE_B_WRITING, &b->flags);
 	if (!dcache_block_dirty(b)) {
-		/* Invalidated (discard) meanwhile. */
+		/* Invalidated (discard) meanwhile: nothing left to write. */
+	} else if (b->dirty_gen == b->copied_gen) {
+		if (!error) {
+			clean_locked(c, b);
+			cleaned = true;
+		}
 	} else if (error) {
-		/* Stays in its stage, to be written again. */
-	} else if (b->dirty_gen == dirty_gen) {
-		clean_locked(c, b);
-		cleaned = true;
-	} else if (b->epoch != b->last_epoch) {
-		b->epoch = b->last_epoch;
-		list_del(&b->link);
-		dirty_list_insert(c, b);
+		b->kept = *copy;
+		*copy = NULL;
+	} else {
+		dirty_list_move(c, b, b->next_epoch);
+		redirty = true;
 	}
+	/* Every dirty block has a round due within the flush delay. */
+	if (redirty && c->flush_ops)
+		c->flush_ops->kick_delayed(c);
 	mutex_unlock(&c->lock);
 	smp_mb();	/* the cleared bit before the waiter check */
 	wake_up_bit(&b->flags, DCACHE_B_WRITING);
 	return cleaned;
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_writeback_end);
+
+static void invalidate_locked(struct dcache *c, struct dcache_block *b)
+{
+	b->dirty_gen++;
+	clean_locked(c, b);
+	clear_bit(DCACHE_B_VALID, &b->flags);
+}
 
 /*
  * Forget a block's data, dirty or not (discard); the caller holds it
@@ -684,38 +812,183 @@ void dcache_invalidate(struct dcache_block *b)
 	struct dcache *c = b->cache;
 
 	mutex_lock(&c->lock);
-	b->dirty_gen++;
-	clean_locked(c, b);
-	clear_bit(DCACHE_B_VALID, &b->flags);
+	invalidate_locked(c, b);
 	mutex_unlock(&c->lock);
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_invalidate);
 
+#define DISCARD_BATCH 64
+
+/*
+ * A cached block of a discarded range that cannot be forgotten now: in
+ * use, or (@ordered) holding data that an older stage must still write.
+ */
+static bool discard_must_wait(struct dcache *c, struct dcache_block *b, bool ordered)
+{
+	return b->refs || (ordered && (b->kept || held_by_older_epoch(c, b)));
+}
+
+/* Forget @b for a discard unless it must wait; returns whether it must. */
+static bool discard_block(struct dcache *c, struct dcache_block *b, bool ordered)
+{
+	/* Nobody holds an unpinned block's lock: the trylock cannot fail. */
+	if (discard_must_wait(c, b, ordered) || !down_write_trylock(&b->lock))
+		return true;
+	invalidate_locked(c, b);
+	up_write(&b->lock);
+	return false;
+}
+
+/*
+ * A discard of [@addr, @addr + @nr) of @part: forget the cached blocks of
+ * the range. With @queue (ordered mode) the discard is a write of the open
+ * epoch: it is queued for that epoch's stage, and a block whose older data
+ * no stage has copied yet must first be copied. -EAGAIN if some block had
+ * to wait (the others are forgotten): wait for stage progress and call
+ * again. The work is proportional to the range or to the part's cached
+ * blocks, whichever is smaller, and the mutex is dropped every
+ * DISCARD_BATCH lookups.
+ */
+int dcache_discard_range(struct dcache_part *part, u64 addr, u64 nr,
+			 struct dcache_discard *queue)
+{
+	struct dcache *c = part->cache;
+	struct dcache_block *b, *tmp;
+	u64 a, end = addr + nr, seen = 0;
+	bool ordered = queue, wait = false;
+
+	mutex_lock(&c->lock);
+	if (nr > part->nr_blocks) {
+		list_for_each_entry_safe(b, tmp, &part->blocks, part_link)
+			if (b->addr >= addr && b->addr < end)
+				wait |= discard_block(c, b, ordered);
+	} else {
+		for (a = addr; a < end; a++) {
+			if (++seen == DISCARD_BATCH) {
+				mutex_unlock(&c->lock);
+				cond_resched();
+				mutex_lock(&c->lock);
+				seen = 0;
+			}
+			b = cache_lookup(c, part->id, a);
+			if (b)
+				wait |= discard_block(c, b, ordered);
+		}
+	}
+	if (!wait && queue) {
+		queue->addr = addr;
+		queue->nr = nr;
+		queue->epoch = c->epoch;
+		list_add_tail(&queue->link, &part->discards);
+		if (c->flush_ops)
+			c->flush_ops->kick_delayed(c);
+	}
+	mutex_unlock(&c->lock);
+	return wait ? -EAGAIN : 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_discard_range);
+
+/* Move the queued discards of @part up to @epoch to @out, oldest first. */
+void dcache_take_discards(struct dcache_part *part, u64 epoch,
+			  struct list_head *out)
+{
+	struct dcache *c = part->cache;
+	struct dcache_discard *d, *tmp;
+
+	mutex_lock(&c->lock);
+	list_for_each_entry_safe(d, tmp, &part->discards, link) {
+		if (d->epoch > epoch)
+			break;
+		list_move_tail(&d->link, out);
+	}
+	mutex_unlock(&c->lock);
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_take_discards);
+
+static void free_discards(struct dcache_part *part)
+{
+	struct dcache_discard *d, *tmp;
+
+	list_for_each_entry_safe(d, tmp, &part->discards, link) {
+		list_del(&d->link);
+		kfree(d);
+	}
+}
+
+/*
+ * Dirty blocks (and queued discards) of other parts on the same backing
+ * device; with @failed_only, of parts whose write-back failed or that are
+ * suspended.
+ */
+u64 dcache_other_parts_dirty(struct dcache_part *part, bool failed_only)
+{
+	struct dcache *c = part->cache;
+	struct dcache_part *other;
+	u64 dirty = 0;
+	unsigned long id;
+
+	mutex_lock(&c->lock);
+	xa_for_each(&c->parts, id, other)
+		if (other != part && other->bdev && other->bdev == part->bdev &&
+		    (!failed_only || other->wb_error || READ_ONCE(other->suspended)))
+			dirty += other->nr_dirty + !list_empty(&other->discards);
+	mutex_unlock(&c->lock);
+	return dirty;
+}
+
 /*
  * The epoch of the next stage: the oldest epoch up to @max_epoch that holds
  * a dirty block not being written, of a part that @skip does not exclude.
- * 0 if there is none.
+ * 0 if there is none. Proportional to the number of parts.
  */
 u64 dcache_next_stage(struct dcache *c, u64 max_epoch,
 		      bool (*skip)(struct dcache_part *part))
 {
+	struct dcache_part *part;
 	struct dcache_block *b;
 	u64 epoch = 0;
+	unsigned long id;
 
 	mutex_lock(&c->lock);
-	list_for_each_entry(b, &c->dirty, link) {
-		if (b->epoch > max_epoch)
-			break;
-		if (test_bit(DCACHE_B_WRITING, &b->flags) ||
-		    (skip && skip(idr_find(&c->parts, b->part_id))))
+	xa_for_each(&c->parts, id, part) {
+		struct dcache_discard *d;
+
+		if (skip && skip(part))
 			continue;
-		epoch = b->epoch;
-		break;
+		d = list_first_entry_or_null(&part->discards, struct dcache_discard, link);
+		if (d && d->epoch <= max_epoch && (!epoch || d->epoch < epoch))
+			epoch = d->epoch;
+		list_for_each_entry(b, &part->dirty, link) {
+			if (b->epoch > max_epoch)
+				break;
+			if (test_bit(DCACHE_B_WRITING, &b->flags))
+				continue;
+			if (!epoch || b->epoch < epoch)
+				epoch = b->epoch;
+			break;
+		}
 	}
 	mutex_unlock(&c->lock);
 	return epoch;
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_next_stage);
+
+/* The epoch of the oldest data of @part not on its disk; U64_MAX if none. */
+u64 dcache_oldest_dirty_epoch(struct dcache_part *part)
+{
+	struct dcache *c = part->cache;
+	struct dcache_discard *d;
+	struct dcache_block *b;
+	u64 epoch;
+
+	mutex_lock(&c->lock);
+	b = list_first_entry_or_null(&part->dirty, struct dcache_block, link);
+	d = list_first_entry_or_null(&part->discards, struct dcache_discard, link);
+	epoch = min(b ? b->epoch : U64_MAX, d ? d->epoch : U64_MAX);
+	mutex_unlock(&c->lock);
+	return epoch;
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_oldest_dirty_epoch);
 
 /*
  * Addresses of up to @max blocks of @part dirty in exactly @epoch and not
@@ -729,11 +1002,10 @@ unsigned int dcache_collect_stage(struct dcache_part *part, u64 epoch,
 	unsigned int n = 0;
 
 	mutex_lock(&c->lock);
-	list_for_each_entry(b, &c->dirty, link) {
+	list_for_each_entry(b, &part->dirty, link) {
 		if (n == max || b->epoch > epoch)
 			break;
-		if (b->epoch == epoch && b->part_id == part->id &&
-		    !test_bit(DCACHE_B_WRITING, &b->flags))
+		if (b->epoch == epoch && !test_bit(DCACHE_B_WRITING, &b->flags))
 			addrs[n++] = b->addr;
 	}
 	mutex_unlock(&c->lock);
@@ -752,16 +1024,19 @@ u64 dcache_drop_part_dirty(struct dcache_part *part)
 	u64 lost = 0;
 
 	mutex_lock(&c->lock);
-	list_for_each_entry_safe(b, tmp, &c->dirty, link) {
-		if (b->part_id != part->id || b->refs)
+	list_for_each_entry_safe(b, tmp, &part->dirty, link) {
+		if (b->refs)
 			continue;
 		clean_locked(c, b);
 		clear_bit(DCACHE_B_VALID, &b->flags);
 		lost++;
 	}
+	free_discards(part);
 	mutex_unlock(&c->lock);
+	dcache_stage_progress(c);
 	return lost;
 }
+EXPORT_SYMBOL_IF_KUNIT(dcache_drop_part_dirty);
 
 u64 dcache_nr_dirty(struct dcache *c)
 {
@@ -795,7 +1070,8 @@ struct dcache_part *dcache_add_part(struct dcache *c, struct block_device *bdev,
 				    void *private)
 {
 	struct dcache_part *part;
-	int id;
+	u32 id;
+	int r;
 
 	if (!block_size || block_size > c->block_size || block_size % SECTOR_SIZE)
 		return ERR_PTR(-EINVAL);
@@ -807,13 +1083,19 @@ struct dcache_part *dcache_add_part(struct dcache *c, struct block_device *bdev,
 	part->block_size = block_size;
 	part->ops = ops ?: &dcache_bio_part_ops;
 	part->private = private;
+	INIT_LIST_HEAD(&part->dirty);
+	INIT_LIST_HEAD(&part->blocks);
+	INIT_LIST_HEAD(&part->discards);
 
-	mutex_lock(&c->lock);
-	id = idr_alloc(&c->parts, part, 0, U16_MAX + 1, GFP_KERNEL);
-	mutex_unlock(&c->lock);
-	if (id < 0) {
+	/*
+	 * The xarray allocates under its own lock, not under the mutex:
+	 * reclaim may write to a cache device. Readers under the mutex may
+	 * see the part before its id is set; it has no blocks yet.
+	 */
+	r = xa_alloc(&c->parts, &id, part, XA_LIMIT(0, U16_MAX), GFP_KERNEL);
+	if (r) {
 		kfree(part);
-		return ERR_PTR(id);
+		return ERR_PTR(r);
 	}
 	part->id = id;
 	return part;
@@ -828,23 +1110,16 @@ EXPORT_SYMBOL_IF_KUNIT(dcache_add_part);
 int dcache_remove_part(struct dcache_part *part)
 {
 	struct dcache *c = part->cache;
-	u64 i;
+	struct dcache_block *b, *tmp;
 
 	mutex_lock(&c->lock);
-	for (i = 0; i < c->nr_blocks; i++) {
-		struct dcache_block *b = block_at(c, i);
-
-		if (b->hashed && b->part_id == part->id &&
-		    (b->refs || test_bit(DCACHE_B_DIRTY, &b->flags))) {
+	list_for_each_entry(b, &part->blocks, part_link) {
+		if (b->refs || test_bit(DCACHE_B_DIRTY, &b->flags)) {
 			mutex_unlock(&c->lock);
 			return -EBUSY;
 		}
 	}
-	for (i = 0; i < c->nr_blocks; i++) {
-		struct dcache_block *b = block_at(c, i);
-
-		if (!b->hashed || b->part_id != part->id)
-			continue;
+	list_for_each_entry_safe(b, tmp, &part->blocks, part_link) {
 		if (dcache_lru_in_heap(&b->lru))
 			dcache_heap_delete(&c->heap, &b->lru);
 		cache_unhash(c, b);
@@ -855,7 +1130,8 @@ int dcache_remove_part(struct dcache_part *part)
 		list_add(&b->link, &c->free);
 		c->nr_free++;
 	}
-	idr_remove(&c->parts, part->id);
+	xa_erase(&c->parts, part->id);
+	free_discards(part);
 	wake_up_all(&c->free_wait);
 	mutex_unlock(&c->lock);
 	kfree(part);
@@ -868,6 +1144,7 @@ void dcache_update_max_dirty(struct dcache *c)
 {
 	if (c->max_dirty_percent)
 		c->max_dirty = max_t(u64, 1, c->nr_blocks * c->max_dirty_percent / 100);
+	c->max_part_dirty = max_t(u64, 1, c->nr_blocks * c->part_dirty_percent / 100);
 }
 
 void dcache_set_dirty_percent(struct dcache *c, unsigned int percent)
@@ -880,6 +1157,16 @@ void dcache_set_dirty_percent(struct dcache *c, unsigned int percent)
 	mutex_unlock(&c->lock);
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_set_dirty_percent);
+
+void dcache_set_part_dirty_percent(struct dcache *c, unsigned int percent)
+{
+	mutex_lock(&c->lock);
+	c->part_dirty_percent = percent;
+	dcache_update_max_dirty(c);
+	mutex_unlock(&c->lock);
+	dcache_stage_progress(c);
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_set_part_dirty_percent);
 
 /*
  * One pass over the retiring chunk (pool.c): free and evictable blocks are
@@ -945,7 +1232,7 @@ static int check_locked(struct dcache *c)
 	u64 nr_busy = 0, nr_in_heap = 0, part_dirty = 0;
 	struct dcache_part *part;
 	struct dcache_block *b;
-	int id;
+	unsigned long id;
 
 	list_for_each_entry(b, &c->free, link) {
 		if (!invariant(!b->hashed, "free block %u is hashed", b->index))
@@ -955,18 +1242,26 @@ static int check_locked(struct dcache *c)
 	if (!invariant(nr_free == c->nr_free, "free list %llu, count %llu",
 		       nr_free, c->nr_free))
 		return -EUCLEAN;
-	list_for_each_entry(b, &c->dirty, link) {
-		if (!invariant(dcache_block_dirty(b), "clean block %u on dirty list",
-			       b->index))
+	xa_for_each(&c->parts, id, part) {
+		u64 part_list = 0;
+
+		list_for_each_entry(b, &part->dirty, link) {
+			if (!invariant(dcache_block_dirty(b) && b->part_id == part->id,
+				       "block %u on part %u's dirty list", b->index, part->id))
+				return -EUCLEAN;
+			if (!invariant(b->epoch <= b->last_epoch, "block %u epochs %llu..%llu",
+				       b->index, b->epoch, b->last_epoch))
+				return -EUCLEAN;
+			if (!invariant(b->link.prev == &part->dirty ||
+				       list_prev_entry(b, link)->epoch <= b->epoch,
+				       "dirty list not in epoch order at block %u", b->index))
+				return -EUCLEAN;
+			part_list++;
+		}
+		if (!invariant(part_list == part->nr_dirty, "part %u: %llu listed, %llu dirty",
+			       part->id, part_list, part->nr_dirty))
 			return -EUCLEAN;
-		if (!invariant(b->epoch <= b->last_epoch, "block %u epochs %llu..%llu",
-			       b->index, b->epoch, b->last_epoch))
-			return -EUCLEAN;
-		if (!invariant(b->link.prev == &c->dirty ||
-			       list_prev_entry(b, link)->epoch <= b->epoch,
-			       "dirty list not in epoch order at block %u", b->index))
-			return -EUCLEAN;
-		nr_dirty_list++;
+		nr_dirty_list += part_list;
 	}
 	if (!invariant(dcache_heap_check(&c->heap), "heap order or slots broken"))
 		return -EUCLEAN;
@@ -996,12 +1291,14 @@ static int check_locked(struct dcache *c)
 			       "block %llu (%u/%llu) not found or not unique",
 			       i, b->part_id, b->addr))
 			return -EUCLEAN;
-		if (!invariant(idr_find(&c->parts, b->part_id),
+		if (!invariant(xa_load(&c->parts, b->part_id),
 			       "block %llu of unregistered part %u", i, b->part_id))
 			return -EUCLEAN;
 		dirty = dcache_block_dirty(b);
 		loading = test_bit(DCACHE_B_LOADING, &b->flags);
 		if (!invariant(!dirty || dcache_block_valid(b), "dirty block %llu not valid", i))
+			return -EUCLEAN;
+		if (!invariant(!b->kept || dirty, "clean block %llu keeps a copy", i))
 			return -EUCLEAN;
 		if (!invariant(!loading || b->refs, "block %llu loading unpinned", i))
 			return -EUCLEAN;
@@ -1037,7 +1334,7 @@ static int check_locked(struct dcache *c)
 		       "free %llu + heap %llu + busy %llu + retired %llu != total %llu",
 		       nr_free, nr_in_heap, nr_busy, nr_retired, c->nr_blocks))
 		return -EUCLEAN;
-	idr_for_each_entry(&c->parts, part, id)
+	xa_for_each(&c->parts, id, part)
 		part_dirty += part->nr_dirty;
 	if (!invariant(part_dirty == c->nr_dirty, "parts dirty %llu, cache %llu",
 		       part_dirty, c->nr_dirty))

@@ -56,7 +56,6 @@ static int dcache_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	dd->block_shift = ilog2(table.block_size >> SECTOR_SHIFT);
 	dd->mode = table.mode_set ? table.mode : dcache_default_mode();
 	dd->max_age_ms = table.max_age_ms;
-	INIT_LIST_HEAD(&dd->devs);
 
 	r = dm_get_device(ti, table.backing_path, dm_table_get_mode(ti->table),
 			  &dd->backing);
@@ -85,17 +84,12 @@ static int dcache_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		ti->error = "Cannot set the maximum I/O size";
 		goto bad_dev;
 	}
-	r = dcache_flush_dev_init(dd);
-	if (r) {
-		ti->error = "Cannot allocate the write-back batch";
-		goto bad_dev;
-	}
 	dd->wq = alloc_workqueue("dcache_io/%s", WQ_MEM_RECLAIM, 0,
 				 dm_table_device_name(ti->table));
 	if (!dd->wq) {
 		r = -ENOMEM;
 		ti->error = "Cannot allocate the device workqueue";
-		goto bad_flush;
+		goto bad_dev;
 	}
 	dd->part = dcache_add_part(dcache_shared, bdev, dd->block_size, NULL, dd);
 	if (IS_ERR(dd->part)) {
@@ -103,19 +97,32 @@ static int dcache_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		ti->error = "Cannot register with the shared cache";
 		goto bad_wq;
 	}
+	/* A table over a disk whose failed write-back is still pending. */
+	if (dcache_other_parts_dirty(dd->part, true)) {
+		r = -EBUSY;
+		ti->error = "Backing device has dirty blocks of a failed table: resume or remove";
+		goto bad_part;
+	}
+	r = -ENOMEM;
+	dd->wr = dcache_writer_create(dcache_shared->flusher, dd->part,
+				      dm_table_device_name(ti->table));
+	if (!dd->wr) {
+		ti->error = "Cannot allocate the write-back batch";
+		goto bad_part;
+	}
 
 	ti->num_flush_bios = 1;
 	ti->flush_supported = true;
 	ti->num_discard_bios = 1;
 	ti->per_io_data_size = sizeof(struct dcache_io);
 	ti->private = dd;
-	dcache_flusher_add(dd);
+	dcache_writer_start(dd->wr);
 	return 0;
 
+bad_part:
+	WARN_ON(dcache_remove_part(dd->part));
 bad_wq:
 	destroy_workqueue(dd->wq);
-bad_flush:
-	dcache_flush_dev_exit(dd);
 bad_dev:
 	dm_put_device(ti, dd->backing);
 bad:
@@ -135,7 +142,7 @@ static int dcache_write_back(struct dcache_dev *dd)
 	int r;
 
 	for (try = 1;; try++) {
-		r = dcache_flush_dev(dd);
+		r = dcache_writer_flush(dd->wr);
 		if (!r || try == WRITE_BACK_TRIES)
 			return r;
 		msleep(pause_ms);
@@ -146,22 +153,31 @@ static int dcache_write_back(struct dcache_dev *dd)
 static void dcache_dtr(struct dm_target *ti)
 {
 	struct dcache_dev *dd = ti->private;
+	unsigned int tries = 0;
 	u64 lost;
 	int r;
 
 	flush_workqueue(dd->wq);
+	dcache_writer_suspend(dd->wr, false);
 	r = dcache_write_back(dd);
-	/* After this no round touches the device, so nothing is pinned. */
-	dcache_flusher_remove(dd);
+	/* After this no round touches the device. */
+	dcache_writer_stop(dd->wr);
 	if (r) {
 		/* A removed device cannot keep its blocks: say what is lost. */
 		lost = dcache_drop_part_dirty(dd->part);
 		DMERR("%s: write-back failed (%d): %llu dirty blocks (%llu bytes) lost",
 		      dm_table_device_name(ti->table), r, lost, lost * dd->block_size);
 	}
-	WARN_ON(dcache_remove_part(dd->part));
+	/* The part must go before the device does: wait for the last pins. */
+	while (dcache_remove_part(dd->part)) {
+		if (++tries % 100 == 0)
+			DMWARN("%s: cache blocks still in use, waiting",
+			       dm_table_device_name(ti->table));
+		dcache_drop_part_dirty(dd->part);
+		msleep(100);
+	}
+	dcache_writer_destroy(dd->wr);
 	destroy_workqueue(dd->wq);
-	dcache_flush_dev_exit(dd);
 	dm_put_device(ti, dd->backing);
 	kfree(dd);
 }
@@ -186,6 +202,29 @@ static void dcache_postsuspend(struct dm_target *ti)
 	if (r)
 		DMERR("%s: write-back at suspend failed (%d): %llu dirty blocks kept",
 		      dm_table_device_name(ti->table), r, READ_ONCE(dd->part->nr_dirty));
+	/* Until resume the disk may be someone else's: no write-back. */
+	dcache_writer_suspend(dd->wr, true);
+}
+
+/* Another table's dirty blocks of the same disk would be read stale. */
+static int dcache_preresume(struct dm_target *ti)
+{
+	struct dcache_dev *dd = ti->private;
+	u64 dirty = dcache_other_parts_dirty(dd->part, false);
+
+	if (dirty) {
+		DMERR("%s: another dcache table holds %llu dirty blocks of this backing device",
+		      dm_table_device_name(ti->table), dirty);
+		return -EBUSY;
+	}
+	return 0;
+}
+
+static void dcache_resume(struct dm_target *ti)
+{
+	struct dcache_dev *dd = ti->private;
+
+	dcache_writer_suspend(dd->wr, false);
 }
 
 static void dcache_clear_stats(struct dcache_dev *dd)
@@ -195,7 +234,7 @@ static void dcache_clear_stats(struct dcache_dev *dd)
 	atomic64_set(&dd->stats.writes, 0);
 	atomic64_set(&dd->stats.write_hits, 0);
 	atomic64_set(&dd->stats.flushes, 0);
-	atomic64_set(&dd->stats.write_errors, 0);
+	atomic64_set(&dd->wr->write_errors, 0);
 }
 
 static int dcache_message(struct dm_target *ti, unsigned int argc, char **argv,
@@ -210,13 +249,19 @@ static int dcache_message(struct dm_target *ti, unsigned int argc, char **argv,
 		return 0;
 	}
 	if (argc == 1 && !strcasecmp(argv[0], "flush"))
-		return dcache_flush_dev(dd);
+		return dcache_writer_flush(dd->wr);
 	if (argc == 2 && !strcasecmp(argv[0], "mode")) {
 		if (dcache_parse_mode(argv[1], &mode)) {
 			DMERR("mode: unknown mode %s (writeback, writethrough or ordered)",
 			      argv[1]);
 			return -EINVAL;
 		}
+		/*
+		 * Into ordered: what was written before is in closed epochs,
+		 * so the prefix holds from the switch on.
+		 */
+		if (mode == DCACHE_MODE_ORDERED && READ_ONCE(dd->mode) != mode)
+			dcache_close_epoch(dd->part->cache);
 		WRITE_ONCE(dd->mode, mode);
 		return 0;
 	}
@@ -245,13 +290,13 @@ static void dcache_status(struct dm_target *ti, status_type_t type,
 	switch (type) {
 	case STATUSTYPE_INFO:
 		DMEMIT("%s %llu %llu %lld %lld %lld %lld %lld %lld %llu %lld",
-		       atomic_read(&dd->error) ? "write_error" : "ok",
+		       atomic_read(&dd->wr->error) ? "write_error" : "ok",
 		       READ_ONCE(dd->part->nr_blocks), READ_ONCE(dd->part->nr_dirty),
 		       atomic64_read(&st->reads), atomic64_read(&st->read_hits),
 		       atomic64_read(&st->writes), atomic64_read(&st->write_hits),
-		       atomic64_read(&st->flushes), atomic64_read(&st->write_errors),
+		       atomic64_read(&st->flushes), atomic64_read(&dd->wr->write_errors),
 		       dcache_current_epoch(dd->part->cache),
-		       atomic64_read(&dd->durable_epoch));
+		       atomic64_read(&dd->wr->durable_epoch));
 		break;
 	case STATUSTYPE_TABLE:
 		ms = READ_ONCE(dd->max_age_ms);
@@ -282,6 +327,8 @@ static struct target_type dcache_target = {
 	.dtr = dcache_dtr,
 	.map = dcache_map,
 	.postsuspend = dcache_postsuspend,
+	.preresume = dcache_preresume,
+	.resume = dcache_resume,
 	.message = dcache_message,
 	.status = dcache_status,
 	.iterate_devices = dcache_iterate_devices,
@@ -290,6 +337,7 @@ static struct target_type dcache_target = {
 static int __init dm_dcache_init(void)
 {
 	struct dcache_config cfg = { .block_size = PAGE_SIZE };
+	struct dcache_flusher *fl;
 	struct dcache *c;
 	int r;
 
@@ -301,9 +349,11 @@ static int __init dm_dcache_init(void)
 		return PTR_ERR(c);
 	}
 	dcache_set_dirty_percent(c, dcache_dirty_percent);
+	dcache_set_part_dirty_percent(c, dcache_device_dirty_percent);
 	c->debug_check = dcache_debug_check();
-	r = dcache_flusher_start(c);
-	if (r) {
+	fl = dcache_flusher_create(c, &dcache_flush_delay_ms);
+	if (IS_ERR(fl)) {
+		r = PTR_ERR(fl);
 		DMERR("cannot start the flush thread: %d", r);
 		goto bad_cache;
 	}
@@ -329,7 +379,7 @@ bad_shared:
 	kernel_param_unlock(THIS_MODULE);
 	dcache_stats_exit();
 bad_flusher:
-	dcache_flusher_stop(c);
+	dcache_flusher_destroy(fl);
 bad_cache:
 	dcache_destroy(c);
 	return r;
@@ -344,7 +394,7 @@ static void __exit dm_dcache_exit(void)
 	dcache_shared = NULL;
 	kernel_param_unlock(THIS_MODULE);
 	dcache_stats_exit();
-	dcache_flusher_stop(c);
+	dcache_flusher_destroy(c->flusher);
 	dcache_destroy(c);
 }
 

@@ -16,6 +16,7 @@
 #include <linux/bio.h>
 #include <linux/blkdev.h>
 #include <linux/device-mapper.h>
+#include <linux/slab.h>
 
 #include "dcache_target.h"
 
@@ -66,19 +67,25 @@ static enum dcache_mode dev_mode(struct dcache_dev *dd)
 }
 
 /*
- * A write-back write into a block held exclusive; the block is put. False
- * (nothing written) if in ordered mode the block still holds data of a
- * closed epoch that its stage has not copied: the caller waits and retries.
+ * A write-back write into a block held exclusive; the block is put and the
+ * bio ended on success. Nothing is written on error (see dcache_dirty_now):
+ * -EAGAIN and -ENOSPC ask the caller to wait (dcache_writer_wait) and
+ * retry; any other error fails the bio.
  */
-static bool write_back_into(struct dcache_dev *dd, struct bio *bio,
-			    struct dcache_block *b, enum dcache_get_mode mode)
+static int write_back_into(struct dcache_dev *dd, struct bio *bio,
+			   struct dcache_block *b, enum dcache_get_mode mode)
 {
 	bool ordered = dev_mode(dd) == DCACHE_MODE_ORDERED;
 	unsigned int max_age;
+	int r;
 
-	if (dcache_dirty_now(b, ordered)) {
+	r = dcache_dirty_now(b, ordered);
+	if (r) {
+		/* A block got for a whole write may hold no data yet. */
+		if (r != -EAGAIN && mode == DCACHE_WRITE)
+			dcache_invalidate(b);
 		dcache_put(b, mode);
-		return false;
+		return r;
 	}
 	copy_bio_block(dd, bio, b, true);
 	dcache_put(b, mode);
@@ -88,10 +95,41 @@ static bool write_back_into(struct dcache_dev *dd, struct bio *bio,
 			dcache_close_epoch(dd->part->cache);
 		max_age = READ_ONCE(dd->max_age_ms);
 		if (max_age)
-			dcache_flusher_kick_within(max_age);
+			dcache_flusher_kick_within(dd->wr->flusher, max_age);
 	}
 	bio_endio(bio);
-	return true;
+	return 0;
+}
+
+static bool must_wait(int r)
+{
+	return r == -EAGAIN || r == -ENOSPC;
+}
+
+/* Write a block the caller holds to the backing device and wait. */
+static int write_block_sync(struct dcache_dev *dd, struct dcache_block *b,
+			    blk_opf_t extra)
+{
+	struct dcache *c = dd->part->cache;
+	void *data = dcache_block_data(b);
+	struct bio_vec bv;
+	struct bio bio;
+	int r;
+
+	/* An older copy still in flight must not land after this one. */
+	wait_on_bit_io(&b->flags, DCACHE_B_WRITING, TASK_UNINTERRUPTIBLE);
+	bio_init(&bio, dd->backing->bdev, &bv, 1, REQ_OP_WRITE | REQ_SYNC | extra);
+	bio.bi_iter.bi_sector = b->addr << dd->block_shift;
+	__bio_add_page(&bio, virt_to_page(data), dd->block_size, offset_in_page(data));
+	if (!(extra & REQ_FUA))
+		dcache_writer_owe_flush(dd->wr);
+	r = submit_bio_wait(&bio);
+	bio_uninit(&bio);
+	atomic64_inc(&c->stats.writes);
+	atomic64_add(dd->block_size, &c->stats.bytes_written);
+	if (r)
+		atomic64_inc(&c->stats.write_errors);
+	return r;
 }
 
 static bool writes_through(struct dcache_dev *dd, struct bio *bio)
@@ -127,17 +165,32 @@ static void io_write(struct dcache_dev *dd, struct bio *bio)
 		r = dcache_get(dd->part, addr, mode, false, &b);
 		if (r)
 			goto out;
-		if (writes_through(dd, bio))
-			break;
-		if (write_back_into(dd, bio, b, mode))
+		if (writes_through(dd, bio)) {
+			/*
+			 * Dirt left from another mode may be of an ordered
+			 * epoch: write it back in its stage, not through.
+			 */
+			if (dev_mode(dd) != DCACHE_MODE_WRITETHROUGH ||
+			    !dcache_block_dirty(b))
+				break;
+			dcache_put(b, mode);
+			r = dcache_writer_flush(dd->wr);
+			if (r)
+				goto out;
+			continue;
+		}
+		r = write_back_into(dd, bio, b, mode);
+		if (!r)
 			return;
-		r = dcache_wait_stage(dd, addr);
+		if (!must_wait(r))
+			goto out;
+		r = dcache_writer_wait(dd->wr, addr, dev_mode(dd) == DCACHE_MODE_ORDERED);
 		if (r)
 			goto out;
 	}
 	copy_bio_block(dd, bio, b, true);
 	/* The whole block goes, so older dirty data of it is written too. */
-	r = dcache_write_block_sync(dd, b, bio->bi_opf & REQ_FUA);
+	r = write_block_sync(dd, b, bio->bi_opf & REQ_FUA);
 	if (r && dcache_block_dirty(b))
 		/* Older acknowledged data of the block still needs writing back. */
 		dcache_dirty_now(b, false);
@@ -152,28 +205,55 @@ out:
 	bio_endio(bio);
 }
 
+/*
+ * Forget the whole blocks of a discard. In ordered mode the discard is a
+ * write of the open epoch and reaches the disk in that epoch's stage
+ * (flush.c), after every older stage; otherwise it goes down at once.
+ */
 static void io_discard(struct dcache_dev *dd, struct bio *bio)
 {
 	sector_t start = dm_target_offset(dd->ti, bio->bi_iter.bi_sector);
 	sector_t end = start + bio_sectors(bio);
 	sector_t per_block = 1U << dd->block_shift;
-	u64 addr;
+	u64 first = DIV_ROUND_UP(start, per_block), last = end >> dd->block_shift;
+	bool ordered = dev_mode(dd) == DCACHE_MODE_ORDERED;
+	struct dcache *c = dd->part->cache;
+	struct dcache_discard *queued = NULL;
+	unsigned long since = jiffies;
+	int r = 0, gen;
 
-	/* Blocks wholly inside the range are dropped, dirty ones too. */
-	for (addr = DIV_ROUND_UP(start, per_block); (addr + 1) * per_block <= end; addr++) {
-		struct dcache_block *b;
-
-		if (dcache_get_cached(dd->part, addr, DCACHE_WRITE, &b))
-			continue;
-		dcache_invalidate(b);
-		dcache_put(b, DCACHE_WRITE);
+	if (last <= first)
+		goto done;	/* no whole block: nothing to forget or order */
+	if (ordered) {
+		/* Without memory the discard is dropped: it is only advice. */
+		queued = kmalloc(sizeof(*queued), GFP_NOIO);
+		if (!queued)
+			goto done;
 	}
-	if (bdev_max_discard_sectors(dd->backing->bdev)) {
+	for (;;) {
+		gen = atomic_read(&c->stage_gen);
+		if (dcache_discard_range(dd->part, first, last - first, queued) != -EAGAIN)
+			break;
+		if (!ordered) {
+			/* A block in use: its holder lets go soon. */
+			schedule_timeout_uninterruptible(1);
+			continue;
+		}
+		r = dcache_writer_wait_progress(dd->wr, gen, since);
+		if (r) {
+			kfree(queued);
+			goto done;
+		}
+	}
+	if (!ordered && bdev_max_discard_sectors(dd->backing->bdev)) {
+		dcache_writer_owe_flush(dd->wr);
 		bio_set_dev(bio, dd->backing->bdev);
 		bio->bi_iter.bi_sector = start;
 		submit_bio_noacct(bio);
 		return;
 	}
+done:
+	bio->bi_status = errno_to_blk_status(r);
 	bio_endio(bio);
 }
 
@@ -191,7 +271,7 @@ static void io_work(struct work_struct *work)
 	case REQ_OP_WRITE:
 		if (!bio_sectors(bio)) {
 			/* An empty REQ_PREFLUSH. */
-			r = dcache_flush_dev(dd);
+			r = dcache_writer_flush(dd->wr);
 			bio->bi_status = errno_to_blk_status(r);
 			bio_endio(bio);
 		} else {
@@ -261,7 +341,7 @@ int dcache_map_bio(struct dcache_dev *dd, struct bio *bio)
 		if (!b)
 			return defer(dd, bio);
 		atomic64_inc(&dd->stats.write_hits);
-		if (!write_back_into(dd, bio, b, mode))
+		if (write_back_into(dd, bio, b, mode))
 			return defer(dd, bio);
 		return DM_MAPIO_SUBMITTED;
 	case REQ_OP_DISCARD:

@@ -21,6 +21,7 @@
 unsigned int dcache_pool_mb = 64;
 unsigned int dcache_dirty_percent = 66;
 unsigned int dcache_flush_delay_ms = 1000;
+unsigned int dcache_device_dirty_percent = 50;
 static enum dcache_mode default_mode = DCACHE_MODE_WRITEBACK;
 static bool debug_check;
 
@@ -83,6 +84,27 @@ static const struct kernel_param_ops dirty_percent_ops = {
 module_param_cb(dirty_percent, &dirty_percent_ops, &dcache_dirty_percent, 0644);
 MODULE_PARM_DESC(dirty_percent, "Write back at once when this percentage of the pool is dirty (1 .. 90)");
 
+static int device_dirty_percent_set(const char *val, const struct kernel_param *kp)
+{
+	unsigned int pct;
+
+	if (parse_uint_range(val, 1, 100, &pct))
+		return -EINVAL;
+	dcache_device_dirty_percent = pct;
+	if (dcache_shared)
+		dcache_set_part_dirty_percent(dcache_shared, pct);
+	return 0;
+}
+
+static const struct kernel_param_ops device_dirty_percent_ops = {
+	.set = device_dirty_percent_set,
+	.get = param_get_uint,
+};
+module_param_cb(device_dirty_percent, &device_dirty_percent_ops,
+		&dcache_device_dirty_percent, 0644);
+MODULE_PARM_DESC(device_dirty_percent,
+		 "Most of the pool one device may hold dirty, in percent (1 .. 100); its writers wait beyond it, or fail while its disk fails writes");
+
 static int flush_delay_set(const char *val, const struct kernel_param *kp)
 {
 	unsigned int ms;
@@ -132,19 +154,38 @@ enum dcache_mode dcache_default_mode(void)
 	return READ_ONCE(default_mode);
 }
 
-/* Writing 1 checks the shared cache's invariants now and on every put. */
+/*
+ * A bool knob takes exactly 0, 1, n, y, N or Y (and a newline): the
+ * kernel's own parser reads only the first character, so "1 2" would be
+ * taken as true.
+ */
+static int parse_bool_strict(const char *val, bool *out)
+{
+	char buf[4];
+
+	if (strscpy(buf, val, sizeof(buf)) < 0)
+		return -EINVAL;
+	strim(buf);
+	if (strlen(buf) != 1 || kstrtobool(buf, out))
+		return -EINVAL;
+	return 0;
+}
+
+/*
+ * Writing 1 checks the shared cache's invariants now and on every put;
+ * if they are broken now it says so (-EUCLEAN) and changes nothing.
+ */
 static int debug_check_set(const char *val, const struct kernel_param *kp)
 {
 	bool on;
 
-	if (kstrtobool(val, &on))
+	if (parse_bool_strict(val, &on))
 		return -EINVAL;
+	if (dcache_shared && on && dcache_check(dcache_shared))
+		return -EUCLEAN;
 	debug_check = on;
-	if (dcache_shared) {
+	if (dcache_shared)
 		dcache_shared->debug_check = on;
-		if (on && dcache_check(dcache_shared))
-			return -EUCLEAN;
-	}
 	return 0;
 }
 
@@ -152,6 +193,23 @@ static const struct kernel_param_ops debug_check_ops = {
 	.set = debug_check_set,
 	.get = param_get_bool,
 };
+
+static int trace_stages_set(const char *val, const struct kernel_param *kp)
+{
+	bool on;
+
+	if (parse_bool_strict(val, &on))
+		return -EINVAL;
+	WRITE_ONCE(dcache_trace_stages, on);
+	return 0;
+}
+
+static const struct kernel_param_ops trace_stages_ops = {
+	.set = trace_stages_set,
+	.get = param_get_bool,
+};
+module_param_cb(trace_stages, &trace_stages_ops, &dcache_trace_stages, 0644);
+MODULE_PARM_DESC(trace_stages, "Log the start and end of every stage of every device (tests; 0 or 1)");
 module_param_cb(debug_check, &debug_check_ops, &debug_check, 0644);
 MODULE_PARM_DESC(debug_check, "Check cache invariants on every put (slow; 0 or 1)");
 

@@ -153,7 +153,7 @@ static void pool_free_all(struct dcache *c)
 		chunk_free(c, c->chunks[--c->nr_chunks]);
 	pool_free(c->chunks);
 	pool_free(c->hash);
-	idr_destroy(&c->parts);
+	xa_destroy(&c->parts);
 	kfree(c);
 	dcache_count_allocation(-1);
 }
@@ -193,8 +193,7 @@ struct dcache *dcache_create(const struct dcache_config *cfg)
 	mutex_init(&c->lock);
 	mutex_init(&c->resize_lock);
 	INIT_LIST_HEAD(&c->free);
-	INIT_LIST_HEAD(&c->dirty);
-	idr_init(&c->parts);
+	xa_init_flags(&c->parts, XA_FLAGS_ALLOC);
 	init_waitqueue_head(&c->free_wait);
 	init_waitqueue_head(&c->stage_wait);
 	c->epoch = 1;
@@ -206,6 +205,7 @@ struct dcache *dcache_create(const struct dcache_config *cfg)
 	/* Percent of the pool unless the caller fixed a number (tests). */
 	c->max_dirty_percent = cfg->max_dirty ? 0 : 66;
 	c->max_dirty = cfg->max_dirty;
+	c->part_dirty_percent = 100;	/* the module sets each part's share */
 	c->tick = cfg->first_tick ?: 1;
 	buckets = cfg->hash_buckets ?:
 		roundup_pow_of_two(min_t(u64, cfg->nr_blocks, 1U << 30));
@@ -246,7 +246,7 @@ void dcache_destroy(struct dcache *c)
 {
 	if (!c)
 		return;
-	WARN_ON(!idr_is_empty(&c->parts));
+	WARN_ON(!xa_empty(&c->parts));
 	flush_work(&c->load_work);
 	pool_free_all(c);
 }

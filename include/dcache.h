@@ -17,7 +17,7 @@
 #include <linux/spinlock.h>
 #include <linux/wait.h>
 #include <linux/atomic.h>
-#include <linux/idr.h>
+#include <linux/xarray.h>
 #include <linux/workqueue.h>
 
 #include "dcache_heap.h"
@@ -50,28 +50,67 @@ enum {
 struct dcache_block {
 	struct rw_semaphore lock;	/* the block's data and its VALID bit */
 	struct hlist_node hash;		/* in dcache.hash when hashed */
-	struct list_head link;		/* free list, or dirty list when dirty */
+	struct list_head link;		/* free list, or its part's dirty list */
+	struct list_head part_link;	/* dcache_part.blocks while hashed */
 	struct list_head load_waiters;	/* dcache_load_waiter.entry */
 	struct dcache_lru lru;		/* LRU-2 history and heap slot */
 	u64 addr;			/* block address in the part */
-	u64 epoch;			/* flush epoch of the oldest dirty data */
-	u64 last_epoch;			/* flush epoch of the newest dirty data */
+	/*
+	 * Epochs, under dcache.lock. @epoch is the stage that must write the
+	 * oldest data not yet on the disk: the data, or the copy taken of it
+	 * (in flight, or kept after a failed write). @next_epoch is the
+	 * epoch of the first write after that copy was taken, @last_epoch
+	 * that of the newest write.
+	 */
+	u64 epoch;
+	u64 next_epoch;
+	u64 last_epoch;
 	unsigned long flags;		/* DCACHE_B_* */
 	struct dcache *cache;
 	void *data;			/* block_size bytes in a pool page */
+	struct page *kept;		/* copy of a failed write, for its retry */
 	u32 index;			/* position in the pool */
 	u32 refs;			/* pins; under dcache.lock */
 	u32 dirty_gen;			/* bumped by every dcache_dirty() */
+	u32 copied_gen;			/* dirty_gen when the copy was taken */
 	u16 part_id;
 	u8 hashed;			/* on the hash table, not the free list */
 };
 
+struct dcache_writer;
+struct dcache_flusher;
+
+/* One block of a write-back pass: the copy that goes to the disk. */
+struct dcache_wb_block {
+	struct dcache_block *b;
+	struct dcache_writer *wr;
+	struct page *page;
+	int error;
+};
+
 /*
- * Per-part device operations. A read fills @len bytes at @data from block
- * @addr and calls dcache_load_end(); the default is a bio to part->bdev.
+ * Per-part device operations; the defaults (block_io.c) are bios to
+ * part->bdev. submit_read fills the block and calls dcache_load_end().
+ * submit_write writes @n adjacent copies from @first->b's address and
+ * calls dcache_write_end(). flush makes earlier writes durable; discard
+ * forgets @nr blocks from @addr; both wait. has_volatile_cache says
+ * whether flush does anything.
  */
 struct dcache_part_ops {
 	void (*submit_read)(struct dcache_part *part, struct dcache_block *b);
+	void (*submit_write)(struct dcache_part *part, struct dcache_wb_block *first,
+			     unsigned int n);
+	int (*flush)(struct dcache_part *part);
+	int (*discard)(struct dcache_part *part, u64 addr, u64 nr);
+	bool (*has_volatile_cache)(struct dcache_part *part);
+};
+
+/* An ordered-mode discard waiting for the stage of its epoch. */
+struct dcache_discard {
+	struct list_head link;
+	u64 addr;
+	u64 nr;
+	u64 epoch;
 };
 
 struct dcache_part {
@@ -79,10 +118,17 @@ struct dcache_part {
 	const struct dcache_part_ops *ops;
 	struct block_device *bdev;
 	void *private;
+	struct dcache_writer *writer;	/* its write-back state (flush.c) */
 	u16 id;
 	unsigned int block_size;	/* I/O size, at most the pool's */
-	u64 nr_blocks;		/* blocks cached for this part; under dcache.lock */
-	u64 nr_dirty;		/* dirty blocks of this part; under dcache.lock */
+	/* Under dcache.lock: */
+	u64 nr_blocks;		/* blocks cached for this part */
+	u64 nr_dirty;		/* dirty blocks of this part */
+	struct list_head dirty;	/* its dirty blocks, in epoch order */
+	struct list_head blocks;	/* its hashed blocks */
+	struct list_head discards;	/* ordered discards, in epoch order */
+	int wb_error;		/* write-back failing: new dirt refused at the share */
+	bool suspended;		/* its device is suspended (flush.c) */
 };
 
 /* Called in process context when an asynchronous load ends. */
@@ -137,16 +183,17 @@ struct dcache {
 	struct hlist_head *hash;
 	unsigned int hash_bits;
 	struct list_head free;
-	struct list_head dirty;
 	struct dcache_heap heap;
 	u64 tick;
 	u64 nr_free;
 	u64 nr_dirty;
 	u64 max_dirty;
+	u64 max_part_dirty;		/* one part's share of dirty blocks */
 	u64 epoch;			/* the open flush epoch, from 1 */
-	struct idr parts;
+	struct xarray parts;		/* the parts by id; writes under lock */
 	wait_queue_head_t free_wait;	/* stalled getters */
-	wait_queue_head_t stage_wait;	/* writers held for an older epoch */
+	wait_queue_head_t stage_wait;	/* writers held for a stage or a share */
+	atomic_t stage_gen;		/* bumped before every stage_wait wake-up */
 
 	spinlock_t waiters_lock;	/* load_waiters, ready_waiters */
 	struct list_head ready_waiters;	/* loads ended, done() not yet run */
@@ -155,6 +202,7 @@ struct dcache {
 	struct bio_set *bio_set;
 
 	const struct dcache_flush_ops *flush_ops;
+	struct dcache_flusher *flusher;	/* flush.c; flush_ops work on it */
 
 	struct dcache_stats stats;
 	struct mutex resize_lock;	/* one resize at a time; outermost */
@@ -165,6 +213,7 @@ struct dcache {
 	u64 nr_blocks;			/* under lock */
 	u64 nr_retired;			/* under lock */
 	unsigned int max_dirty_percent;	/* 0: max_dirty is fixed */
+	unsigned int part_dirty_percent;	/* of the pool, for each part */
 	unsigned int block_size;
 	unsigned int fail_alloc_nth;
 	unsigned int allocs_done;
@@ -195,19 +244,29 @@ void dcache_unpin(struct dcache_block *b);
 void dcache_put(struct dcache_block *b, enum dcache_get_mode mode);
 void dcache_dirty(struct dcache_block *b, u64 epoch);
 int dcache_dirty_now(struct dcache_block *b, bool ordered);
-bool dcache_write_must_wait(struct dcache_part *part, u64 addr);
+bool dcache_write_must_wait(struct dcache_part *part, u64 addr, bool ordered);
+void dcache_stage_progress(struct dcache *c);
 u64 dcache_close_epoch(struct dcache *c);
 u64 dcache_current_epoch(struct dcache *c);
 void dcache_clean(struct dcache_block *b);
-u32 dcache_writeback_start(struct dcache_block *b);
-bool dcache_writeback_end(struct dcache_block *b, u32 dirty_gen, int error);
+int dcache_get_for_copy(struct dcache_part *part, u64 addr, u64 epoch,
+			struct dcache_block **out);
+struct page *dcache_writeback_start(struct dcache_block *b);
+bool dcache_writeback_end(struct dcache_block *b, int error, struct page **copy);
 u64 dcache_next_stage(struct dcache *c, u64 max_epoch,
 		      bool (*skip)(struct dcache_part *part));
+u64 dcache_oldest_dirty_epoch(struct dcache_part *part);
 unsigned int dcache_run_length(const u64 *addrs, unsigned int n, unsigned int max);
 unsigned int dcache_collect_stage(struct dcache_part *part, u64 epoch,
 				  u64 *addrs, unsigned int max);
 void dcache_invalidate(struct dcache_block *b);
+int dcache_discard_range(struct dcache_part *part, u64 addr, u64 nr,
+			 struct dcache_discard *queue);
+void dcache_take_discards(struct dcache_part *part, u64 epoch,
+			  struct list_head *out);
+u64 dcache_other_parts_dirty(struct dcache_part *part, bool failed_only);
 u64 dcache_drop_part_dirty(struct dcache_part *part);
+void dcache_set_part_error(struct dcache_part *part, int error);
 void dcache_load_end(struct dcache_block *b, int error);
 int dcache_check(struct dcache *c);
 u64 dcache_nr_dirty(struct dcache *c);
@@ -216,6 +275,8 @@ u64 dcache_nr_free(struct dcache *c);
 void *dcache_block_data(const struct dcache_block *b);
 int dcache_resize(struct dcache *c, u64 nr_blocks);
 void dcache_set_dirty_percent(struct dcache *c, unsigned int percent);
+void dcache_set_part_dirty_percent(struct dcache *c, unsigned int percent);
+void dcache_write_end(struct dcache_wb_block *first, unsigned int n, int error);
 extern const struct dcache_part_ops dcache_bio_part_ops;
 long dcache_live_allocations(void);
 

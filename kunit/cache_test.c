@@ -686,25 +686,22 @@ static void dirty_keeps_oldest_epoch_test(struct kunit *test)
 static void write_back_one(struct kunit *test, struct dcache *c,
 			   struct fake_disk **disks, int nr_disks)
 {
-	struct dcache_block *first, *b;
+	struct dcache_block *first = NULL, *b;
 	struct fake_disk *d = NULL;
-	u16 part_id;
 	u64 addr;
 	int i;
 
 	mutex_lock(&c->lock);
-	first = list_first_entry_or_null(&c->dirty, struct dcache_block, link);
-	if (first) {
-		part_id = first->part_id;
-		addr = first->addr;
+	for (i = 0; i < nr_disks && !first; i++) {
+		first = list_first_entry_or_null(&disks[i]->part->dirty,
+						 struct dcache_block, link);
+		d = disks[i];
 	}
+	if (first)
+		addr = first->addr;
 	mutex_unlock(&c->lock);
 	if (!first)
 		return;
-	for (i = 0; i < nr_disks; i++)
-		if (disks[i]->part->id == part_id)
-			d = disks[i];
-	KUNIT_ASSERT_NOT_NULL(test, d);
 	KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, addr, DCACHE_READ, false, &b));
 	memcpy(d->data + addr * BS, dcache_block_data(b), BS);
 	dcache_clean(b);

@@ -6,6 +6,7 @@
  * end (clean, retarget to the newer epoch, error), runs of adjacent blocks.
  */
 #include <kunit/test.h>
+#include <linux/mm.h>
 
 #include "dcache.h"
 #include "fake_disk.h"
@@ -25,6 +26,17 @@ static struct dcache_block *get_dirty(struct kunit *test, struct fake_disk *d,
 static void dirty_at(struct kunit *test, struct fake_disk *d, u64 addr, u64 epoch)
 {
 	dcache_put(get_dirty(test, d, addr, epoch), DCACHE_RDWR);
+}
+
+static bool block_byte_is(struct dcache_block *b, u8 byte)
+{
+	const u8 *p = dcache_block_data(b);
+	unsigned int i;
+
+	for (i = 0; i < BS; i++)
+		if (p[i] != byte)
+			return false;
+	return true;
 }
 
 static bool skip_nothing(struct dcache_part *part)
@@ -109,8 +121,8 @@ static void ordered_writer_held_test(struct kunit *test)
 	struct dcache *c = fake_cache(test, 8, BS, 0);
 	struct fake_disk *d = fake_disk_add(test, c, 64);
 	struct dcache_block *b;
+	struct page *copy;
 	u64 e;
-	u32 gen;
 
 	KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, 3, DCACHE_RDWR, false, &b));
 	KUNIT_ASSERT_EQ(test, 0, dcache_dirty_now(b, true));
@@ -118,8 +130,9 @@ static void ordered_writer_held_test(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, 0, dcache_dirty_now(b, true));
 	dcache_put(b, DCACHE_RDWR);
 	e = dcache_close_epoch(c);
-	KUNIT_EXPECT_TRUE(test, dcache_write_must_wait(d->part, 3));
-	KUNIT_EXPECT_FALSE(test, dcache_write_must_wait(d->part, 4));
+	KUNIT_EXPECT_TRUE(test, dcache_write_must_wait(d->part, 3, true));
+	KUNIT_EXPECT_FALSE(test, dcache_write_must_wait(d->part, 4, true));
+	KUNIT_EXPECT_FALSE(test, dcache_write_must_wait(d->part, 3, false));
 
 	KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, 3, DCACHE_RDWR, false, &b));
 	KUNIT_EXPECT_EQ(test, -EAGAIN, dcache_dirty_now(b, true));
@@ -131,16 +144,17 @@ static void ordered_writer_held_test(struct kunit *test)
 
 	/* The stage takes its copy under the shared lock. */
 	KUNIT_ASSERT_EQ(test, 0, dcache_lock_block(b, DCACHE_READ));
-	gen = dcache_writeback_start(b);
+	copy = dcache_writeback_start(b);
+	KUNIT_EXPECT_NULL(test, copy);
 	dcache_unlock_block(b, DCACHE_READ);
-	KUNIT_EXPECT_FALSE(test, dcache_write_must_wait(d->part, 3));
+	KUNIT_EXPECT_FALSE(test, dcache_write_must_wait(d->part, 3, true));
 	KUNIT_ASSERT_EQ(test, 0, dcache_lock_block(b, DCACHE_RDWR));
 	KUNIT_EXPECT_EQ(test, 0, dcache_dirty_now(b, true));
 	dcache_unlock_block(b, DCACHE_RDWR);
 	KUNIT_EXPECT_EQ(test, dcache_next_stage(c, e, skip_nothing), 0ULL);
 
 	/* The copy is on the disk; the newer data is dirty in the new epoch. */
-	KUNIT_EXPECT_FALSE(test, dcache_writeback_end(b, gen, 0));
+	KUNIT_EXPECT_FALSE(test, dcache_writeback_end(b, 0, &copy));
 	KUNIT_EXPECT_TRUE(test, dcache_block_dirty(b));
 	KUNIT_EXPECT_EQ(test, b->epoch, e + 1);
 	KUNIT_EXPECT_EQ(test, dcache_nr_dirty(c), 1ULL);
@@ -156,30 +170,194 @@ static void writeback_end_test(struct kunit *test)
 	struct dcache *c = fake_cache(test, 8, BS, 0);
 	struct fake_disk *d = fake_disk_add(test, c, 64);
 	struct dcache_block *b = get_dirty(test, d, 6, 4);
-	u32 gen;
+	struct page *copy;
 
 	dcache_unlock_block(b, DCACHE_RDWR);
-	gen = dcache_writeback_start(b);
+	copy = dcache_writeback_start(b);
 	KUNIT_EXPECT_EQ(test, dcache_next_stage(c, 10, skip_nothing), 0ULL);
-	KUNIT_EXPECT_FALSE(test, dcache_writeback_end(b, gen, -EIO));
+	KUNIT_EXPECT_FALSE(test, dcache_writeback_end(b, -EIO, &copy));
 	KUNIT_EXPECT_TRUE(test, dcache_block_dirty(b));
 	KUNIT_EXPECT_EQ(test, b->epoch, 4ULL);
+	KUNIT_EXPECT_NULL(test, b->kept);	/* unchanged: its data is the copy */
 	KUNIT_EXPECT_EQ(test, dcache_next_stage(c, 10, skip_nothing), 4ULL);
-	gen = dcache_writeback_start(b);
-	KUNIT_EXPECT_TRUE(test, dcache_writeback_end(b, gen, 0));
+	copy = dcache_writeback_start(b);
+	KUNIT_EXPECT_TRUE(test, dcache_writeback_end(b, 0, &copy));
 	KUNIT_EXPECT_FALSE(test, dcache_block_dirty(b));
 	KUNIT_EXPECT_FALSE(test, test_bit(DCACHE_B_WRITING, &b->flags));
 
 	/* Discarded while its copy was in flight: it stays forgotten. */
 	KUNIT_ASSERT_EQ(test, 0, dcache_lock_block(b, DCACHE_RDWR));
 	dcache_dirty(b, 5);
-	gen = dcache_writeback_start(b);
+	copy = dcache_writeback_start(b);
 	dcache_invalidate(b);
 	dcache_unlock_block(b, DCACHE_RDWR);
-	KUNIT_EXPECT_FALSE(test, dcache_writeback_end(b, gen, 0));
+	KUNIT_EXPECT_FALSE(test, dcache_writeback_end(b, 0, &copy));
 	KUNIT_EXPECT_FALSE(test, dcache_block_dirty(b));
 	dcache_unpin(b);
 	KUNIT_EXPECT_EQ(test, dcache_nr_dirty(c), 0ULL);
+	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
+}
+
+static void write_byte(struct kunit *test, struct fake_disk *d, u64 addr,
+		       u8 byte, bool ordered, int expect)
+{
+	struct dcache_block *b;
+	int r;
+
+	KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, addr, DCACHE_WRITE, false, &b));
+	r = dcache_dirty_now(b, ordered);
+	KUNIT_EXPECT_EQ_MSG(test, r, expect, "write of %#x to block %llu", byte, addr);
+	if (!r)
+		memset(dcache_block_data(b), byte, BS);
+	dcache_put(b, DCACHE_WRITE);
+}
+
+static struct dcache_block *take_copy(struct kunit *test, struct fake_disk *d,
+				      u64 addr, u64 epoch, struct page **copy)
+{
+	struct dcache_block *b;
+
+	KUNIT_ASSERT_EQ(test, 0, dcache_get_for_copy(d->part, addr, epoch, &b));
+	*copy = dcache_writeback_start(b);
+	if (!*copy) {
+		*copy = alloc_page(GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, *copy);
+		memcpy(page_address(*copy), dcache_block_data(b), BS);
+	}
+	dcache_unlock_block(b, DCACHE_READ);
+	return b;
+}
+
+static void end_copy(struct dcache_block *b, int error, struct page *copy)
+{
+	dcache_writeback_end(b, error, &copy);
+	if (copy)
+		__free_page(copy);
+	dcache_unpin(b);
+}
+
+/*
+ * Ordered: a copy in flight covers only the data it took. A write in the
+ * next epoch goes on, but once that epoch closes too, the next writer must
+ * wait for that epoch's stage, WRITING or not; after the copy the block is
+ * dirty in the epoch of its first newer write, not its last.
+ */
+static void ordered_writer_held_while_copy_in_flight_test(struct kunit *test)
+{
+	struct dcache *c = fake_cache(test, 8, BS, 0);
+	struct fake_disk *d = fake_disk_add(test, c, 64);
+	struct dcache_block *b;
+	struct page *copy;
+	u64 e5, e6;
+
+	write_byte(test, d, 1, 0x55, true, 0);
+	e5 = dcache_close_epoch(c);
+	b = take_copy(test, d, 1, e5, &copy);
+	write_byte(test, d, 1, 0x66, true, 0);	/* the copy is taken */
+	e6 = dcache_close_epoch(c);
+	dcache_close_epoch(c);
+	KUNIT_EXPECT_TRUE(test, dcache_write_must_wait(d->part, 1, true));
+	write_byte(test, d, 1, 0x88, true, -EAGAIN);
+	end_copy(b, 0, copy);
+	KUNIT_EXPECT_TRUE(test, dcache_block_dirty(b));
+	KUNIT_EXPECT_EQ(test, b->epoch, e6);
+	KUNIT_EXPECT_EQ(test, dcache_next_stage(c, e6, skip_nothing), e6);
+	KUNIT_EXPECT_TRUE(test, block_byte_is(b, 0x66));
+	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
+}
+
+/*
+ * Write-back mode: data acknowledged before a flush must be in a stage of
+ * that flush's round, so a block written during its copy keeps the epoch
+ * of its first newer write even when later writes follow.
+ */
+static void writeback_keeps_first_newer_epoch_test(struct kunit *test)
+{
+	struct dcache *c = fake_cache(test, 8, BS, 0);
+	struct fake_disk *d = fake_disk_add(test, c, 64);
+	struct dcache_block *b;
+	struct page *copy;
+	u64 e1, e2;
+
+	write_byte(test, d, 2, 0x11, false, 0);
+	e1 = dcache_close_epoch(c);
+	b = take_copy(test, d, 2, e1, &copy);
+	write_byte(test, d, 2, 0x22, false, 0);
+	e2 = dcache_close_epoch(c);
+	dcache_close_epoch(c);
+	write_byte(test, d, 2, 0x33, false, 0);
+	end_copy(b, 0, copy);
+	KUNIT_EXPECT_EQ(test, b->epoch, e2);
+	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
+}
+
+/*
+ * A copy that fails after the block was written again is kept, and the
+ * retry of its stage writes it, not the newer data; the newer data goes
+ * in its own, later stage.
+ */
+static void failed_copy_retried_with_its_own_data_test(struct kunit *test)
+{
+	struct dcache *c = fake_cache(test, 8, BS, 0);
+	struct fake_disk *d = fake_disk_add(test, c, 64);
+	struct dcache_block *b;
+	struct page *copy;
+	u64 e5, e6;
+
+	write_byte(test, d, 3, 0x55, true, 0);
+	e5 = dcache_close_epoch(c);
+	b = take_copy(test, d, 3, e5, &copy);
+	write_byte(test, d, 3, 0x66, true, 0);
+	e6 = dcache_close_epoch(c);
+	end_copy(b, -EIO, copy);
+	KUNIT_EXPECT_EQ(test, b->epoch, e5);
+	KUNIT_EXPECT_EQ(test, dcache_next_stage(c, e6, skip_nothing), e5);
+	/* Epoch 6's data is not copied: an ordered writer waits for it. */
+	write_byte(test, d, 3, 0x77, true, -EAGAIN);
+
+	b = take_copy(test, d, 3, e5, &copy);
+	KUNIT_EXPECT_EQ(test, ((u8 *)page_address(copy))[0], 0x55);
+	KUNIT_EXPECT_EQ(test, ((u8 *)page_address(copy))[BS - 1], 0x55);
+	end_copy(b, 0, copy);
+	KUNIT_EXPECT_EQ(test, b->epoch, e6);
+	b = take_copy(test, d, 3, e6, &copy);
+	KUNIT_EXPECT_EQ(test, ((u8 *)page_address(copy))[0], 0x66);
+	end_copy(b, 0, copy);
+	KUNIT_EXPECT_FALSE(test, dcache_block_dirty(b));
+	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
+}
+
+/*
+ * Ordered discards: a block holding data of a closed epoch not yet copied
+ * makes the discard wait; otherwise the cached blocks are forgotten and
+ * the discard is queued for the open epoch's stage, after older stages.
+ */
+static void ordered_discard_waits_and_queues_test(struct kunit *test)
+{
+	struct dcache *c = fake_cache(test, 8, BS, 0);
+	struct fake_disk *d = fake_disk_add(test, c, 64);
+	struct dcache_discard *q = kunit_kzalloc(test, sizeof(*q), GFP_KERNEL);
+	struct dcache_block *b;
+	struct page *copy;
+	LIST_HEAD(taken);
+	u64 e1, e2;
+
+	KUNIT_ASSERT_NOT_NULL(test, q);
+	write_byte(test, d, 4, 0x44, true, 0);
+	e1 = dcache_close_epoch(c);
+	KUNIT_EXPECT_EQ(test, -EAGAIN, dcache_discard_range(d->part, 0, 16, q));
+	KUNIT_EXPECT_EQ(test, dcache_nr_dirty(c), 1ULL);
+	b = take_copy(test, d, 4, e1, &copy);
+	end_copy(b, 0, copy);
+	e2 = dcache_current_epoch(c);
+	KUNIT_EXPECT_EQ(test, 0, dcache_discard_range(d->part, 0, 16, q));
+	KUNIT_EXPECT_EQ(test, dcache_oldest_dirty_epoch(d->part), e2);
+	KUNIT_EXPECT_EQ(test, dcache_next_stage(c, e1, skip_nothing), 0ULL);
+	KUNIT_EXPECT_EQ(test, dcache_next_stage(c, e2, skip_nothing), e2);
+	dcache_take_discards(d->part, e2, &taken);
+	KUNIT_EXPECT_PTR_EQ(test, list_first_entry(&taken, struct dcache_discard, link), q);
+	list_del(&q->link);
+	KUNIT_EXPECT_EQ(test, dcache_oldest_dirty_epoch(d->part), U64_MAX);
 	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
 }
 
@@ -206,6 +384,10 @@ static struct kunit_case dcache_epoch_cases[] = {
 	KUNIT_CASE(close_epoch_test),
 	KUNIT_CASE(ordered_writer_held_test),
 	KUNIT_CASE(writeback_end_test),
+	KUNIT_CASE(ordered_writer_held_while_copy_in_flight_test),
+	KUNIT_CASE(writeback_keeps_first_newer_epoch_test),
+	KUNIT_CASE(failed_copy_retried_with_its_own_data_test),
+	KUNIT_CASE(ordered_discard_waits_and_queues_test),
 	KUNIT_CASE(run_length_test),
 	{}
 };

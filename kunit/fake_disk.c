@@ -7,6 +7,7 @@
 #include <kunit/resource.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
+#include <linux/mm.h>
 
 #include "fake_disk.h"
 
@@ -70,8 +71,111 @@ static void fake_submit_read(struct dcache_part *part, struct dcache_block *b)
 	queue_work(d->wq, &d->work);
 }
 
+struct pending_write {
+	struct list_head entry;
+	struct dcache_wb_block *first;
+	unsigned int n;
+};
+
+static void fake_do_write(struct fake_disk *d, struct dcache_wb_block *first,
+			  unsigned int n, int error)
+{
+	unsigned int i;
+
+	if (!error && d->fail_writes)
+		error = -EIO;
+	for (i = 0; !error && i < n; i++) {
+		u64 addr = first[i].b->addr;
+		void *src = page_address(first[i].page);
+
+		if (addr >= d->nr_blocks) {
+			error = -EIO;
+			break;
+		}
+		memcpy(d->data + addr * d->block_size, src, d->block_size);
+		atomic_inc(&d->writes);
+		if (d->hooks && d->hooks->write)
+			d->hooks->write(d->hooks_ctx, d, addr, src);
+	}
+	dcache_write_end(first, n, error);
+}
+
+static void fake_submit_write(struct dcache_part *part,
+			      struct dcache_wb_block *first, unsigned int n)
+{
+	struct fake_disk *d = part->private;
+	struct pending_write *p = kzalloc(sizeof(*p), GFP_NOIO | __GFP_NOFAIL);
+
+	p->first = first;
+	p->n = n;
+	spin_lock_irq(&d->lock);
+	if (d->hold_writes) {
+		list_add_tail(&p->entry, &d->pending_writes);
+		atomic_add(n, &d->held_writes);
+		p = NULL;
+	}
+	spin_unlock_irq(&d->lock);
+	if (p) {
+		fake_do_write(d, first, n, 0);
+		kfree(p);
+	}
+}
+
+/* End every write in flight: performed, or failed with @error. */
+void fake_disk_end_writes(struct fake_disk *d, int error)
+{
+	struct pending_write *p, *tmp;
+	LIST_HEAD(list);
+
+	spin_lock_irq(&d->lock);
+	list_splice_init(&d->pending_writes, &list);
+	atomic_set(&d->held_writes, 0);
+	spin_unlock_irq(&d->lock);
+	list_for_each_entry_safe(p, tmp, &list, entry) {
+		fake_do_write(d, p->first, p->n, error);
+		kfree(p);
+	}
+}
+
+static int fake_flush(struct dcache_part *part)
+{
+	struct fake_disk *d = part->private;
+
+	if (d->fail_flushes)
+		return -EIO;
+	memcpy(d->durable, d->data, d->nr_blocks * d->block_size);
+	atomic_inc(&d->flushes);
+	if (d->hooks && d->hooks->flush)
+		d->hooks->flush(d->hooks_ctx, d);
+	return 0;
+}
+
+static int fake_discard(struct dcache_part *part, u64 addr, u64 nr)
+{
+	struct fake_disk *d = part->private;
+
+	if (addr >= d->nr_blocks)
+		return -EIO;
+	nr = min(nr, d->nr_blocks - addr);
+	memset(d->data + addr * d->block_size, 0, nr * d->block_size);
+	if (d->hooks && d->hooks->discard)
+		d->hooks->discard(d->hooks_ctx, d, addr, nr);
+	return 0;
+}
+
+static bool fake_has_volatile_cache(struct dcache_part *part)
+{
+	struct fake_disk *d = part->private;
+
+	return d->volatile_cache;
+}
+
 static const struct dcache_part_ops fake_ops = {
 	.submit_read = fake_submit_read,
+	.submit_write = fake_submit_write,
+	.flush = fake_flush,
+	.discard = fake_discard,
+	.has_volatile_cache = fake_has_volatile_cache,
 };
 
 /* Let held asynchronous loads complete. */
@@ -154,9 +258,13 @@ static void fake_disk_free(void *ptr)
 	fake_disk_release(d);
 	destroy_workqueue(d->wq);
 	/* The part may already be gone if the test removed it. */
-	if (d->part)
+	/* Tests may end with dirty blocks: they are not written anywhere. */
+	if (d->part) {
+		dcache_drop_part_dirty(d->part);
 		WARN_ON(dcache_remove_part(d->part));
+	}
 	vfree(d->data);
+	vfree(d->durable);
 	kfree(d);
 }
 
@@ -171,14 +279,18 @@ struct fake_disk *fake_disk_add(struct kunit *test, struct dcache *c,
 	d->block_size = c->block_size;
 	d->nr_blocks = nr_blocks;
 	d->data = vmalloc(nr_blocks * d->block_size);
+	d->durable = vmalloc(nr_blocks * d->block_size);
+	d->volatile_cache = true;
 	INIT_LIST_HEAD(&d->pending);
+	INIT_LIST_HEAD(&d->pending_writes);
 	spin_lock_init(&d->lock);
 	INIT_WORK(&d->work, fake_work);
 	d->wq = alloc_workqueue("fake_disk", WQ_UNBOUND, 0);
-	if (!d->data || !d->wq) {
+	if (!d->data || !d->durable || !d->wq) {
 		if (d->wq)
 			destroy_workqueue(d->wq);
 		vfree(d->data);
+		vfree(d->durable);
 		kfree(d);
 		KUNIT_ASSERT_FAILURE(test, "fake disk allocation failed");
 	}
@@ -191,6 +303,47 @@ struct fake_disk *fake_disk_add(struct kunit *test, struct dcache *c,
 	for (i = 0; i < nr_blocks; i++)
 		memset(d->data + i * d->block_size,
 		       fake_block_byte(d->part->id, i), d->block_size);
+	memcpy(d->durable, d->data, nr_blocks * d->block_size);
 	KUNIT_ASSERT_EQ(test, 0, kunit_defer(test, fake_disk_free, d));
 	return d;
+}
+
+static unsigned int fake_flush_delay_ms = 3600000;	/* rounds only when asked */
+
+static void fake_flusher_free(void *fl)
+{
+	dcache_flusher_destroy(fl);
+}
+
+/* The real flusher over a private cache, destroyed when the test ends. */
+struct dcache_flusher *fake_flusher(struct kunit *test, struct dcache *c)
+{
+	struct dcache_flusher *fl = dcache_flusher_create(c, &fake_flush_delay_ms);
+
+	KUNIT_ASSERT_FALSE_MSG(test, IS_ERR(fl), "flusher: %ld", PTR_ERR(fl));
+	KUNIT_ASSERT_EQ(test, 0, kunit_defer(test, fake_flusher_free, fl));
+	return fl;
+}
+
+static void fake_writer_free(void *ptr)
+{
+	struct fake_disk *d = ptr;
+
+	d->hold_writes = false;
+	fake_disk_end_writes(d, -EIO);
+	dcache_writer_stop(d->writer);
+	dcache_drop_part_dirty(d->part);
+	dcache_writer_destroy(d->writer);
+	d->writer = NULL;
+}
+
+/* A writer for @d's part on flusher @fl, in its rounds from now on. */
+struct dcache_writer *fake_writer(struct kunit *test, struct dcache_flusher *fl,
+				  struct fake_disk *d)
+{
+	d->writer = dcache_writer_create(fl, d->part, "fake");
+	KUNIT_ASSERT_NOT_NULL(test, d->writer);
+	dcache_writer_start(d->writer);
+	KUNIT_ASSERT_EQ(test, 0, kunit_defer(test, fake_writer_free, d));
+	return d->writer;
 }

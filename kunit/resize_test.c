@@ -26,20 +26,28 @@ static struct dcache *resizable_cache(struct kunit *test, u64 nr, u64 max)
 static int fake_wait_round(struct dcache *c)
 {
 	struct dcache_block *b, *batch[16];
+	struct dcache_part *part;
 	unsigned int n, i;
+	struct page *copy;
+	unsigned long id;
 
 	do {
 		n = 0;
 		mutex_lock(&c->lock);
-		list_for_each_entry(b, &c->dirty, link) {
-			if (n == ARRAY_SIZE(batch))
-				break;
-			batch[n++] = b;
-		}
+		xa_for_each(&c->parts, id, part)
+			list_for_each_entry(b, &part->dirty, link) {
+				if (n == ARRAY_SIZE(batch))
+					break;
+				batch[n++] = b;
+			}
 		mutex_unlock(&c->lock);
 		/* Dirty blocks are never evicted, so the pointers stay good. */
-		for (i = 0; i < n; i++)
-			dcache_writeback_end(batch[i], READ_ONCE(batch[i]->dirty_gen), 0);
+		for (i = 0; i < n; i++) {
+			copy = dcache_writeback_start(batch[i]);
+			dcache_writeback_end(batch[i], 0, &copy);
+			if (copy)
+				__free_page(copy);
+		}
 	} while (n);
 	return 0;
 }
@@ -48,7 +56,7 @@ static void fake_kick(struct dcache *c)
 {
 }
 
-static const struct dcache_flush_ops fake_flusher = {
+static const struct dcache_flush_ops fake_flush_ops = {
 	.kick = fake_kick,
 	.kick_delayed = fake_kick,
 	.wait_round = fake_wait_round,
@@ -111,7 +119,7 @@ static void resize_shrink_dirty_test(struct kunit *test)
 	struct dcache_block *b;
 	u64 a;
 
-	c->flush_ops = &fake_flusher;
+	c->flush_ops = &fake_flush_ops;
 	for (a = 0; a < 2 * CHUNK; a++) {
 		KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, a, DCACHE_WRITE, false, &b));
 		memset(dcache_block_data(b), 0x5a, BS);

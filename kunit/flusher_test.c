@@ -1,0 +1,329 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit: the real flusher (flush.c) over fake disks: flushes owed until
+ * one succeeds, durable epochs that never go back, deadlines for blocks
+ * left dirty by a copy, suspended writers left out, one device's dead disk
+ * kept to its share of the pool, ordered discards in their stage.
+ */
+#include <kunit/test.h>
+#include <linux/delay.h>
+#include <linux/workqueue.h>
+
+#include "dcache.h"
+#include "dcache_flush.h"
+#include "fake_disk.h"
+
+#define BS 512
+
+struct flush_call {
+	struct work_struct work;
+	struct dcache_writer *wr;
+	struct completion done;
+	int result;
+};
+
+static void flush_call_fn(struct work_struct *work)
+{
+	struct flush_call *f = container_of(work, struct flush_call, work);
+
+	f->result = dcache_writer_flush(f->wr);
+	complete(&f->done);
+}
+
+/* dcache_writer_flush() from a worker, so the test can act meanwhile. */
+static void flush_async(struct flush_call *f, struct dcache_writer *wr)
+{
+	f->wr = wr;
+	init_completion(&f->done);
+	INIT_WORK_ONSTACK(&f->work, flush_call_fn);
+	queue_work(system_unbound_wq, &f->work);
+}
+
+static int flush_wait(struct kunit *test, struct flush_call *f)
+{
+	KUNIT_EXPECT_TRUE(test, wait_for_completion_timeout(&f->done, 20 * HZ));
+	destroy_work_on_stack(&f->work);
+	return f->result;
+}
+
+/* Wait until @n block writes are held in flight on @d. */
+static void wait_held(struct kunit *test, struct fake_disk *d, int n)
+{
+	int i;
+
+	for (i = 0; i < 250 && atomic_read(&d->held_writes) < n; i++)
+		msleep(20);
+	KUNIT_ASSERT_GE(test, atomic_read(&d->held_writes), n);
+}
+
+static int write_block(struct fake_disk *d, u64 addr, u8 byte, bool ordered)
+{
+	struct dcache_block *b;
+	int r;
+
+	r = dcache_get(d->part, addr, DCACHE_WRITE, false, &b);
+	if (r)
+		return r;
+	r = dcache_dirty_now(b, ordered);
+	if (!r)
+		memset(dcache_block_data(b), byte, BS);
+	else if (r != -EAGAIN)
+		dcache_invalidate(b);	/* got for a whole write: no data */
+	dcache_put(b, DCACHE_WRITE);
+	return r;
+}
+
+static u8 durable_byte(struct fake_disk *d, u64 addr)
+{
+	return d->durable[addr * BS];
+}
+
+static u8 disk_byte(struct fake_disk *d, u64 addr)
+{
+	return d->data[addr * BS];
+}
+
+/*
+ * A failed flush of the disk is owed until one succeeds: the blocks
+ * reached the disk, so the next flush has nothing to write, but must
+ * still flush before it may return 0.
+ */
+static void failed_flush_is_owed_test(struct kunit *test)
+{
+	struct dcache *c = fake_cache(test, 16, BS, 0);
+	struct dcache_flusher *fl = fake_flusher(test, c);
+	struct fake_disk *d = fake_disk_add(test, c, 64);
+	struct dcache_writer *wr = fake_writer(test, fl, d);
+
+	KUNIT_ASSERT_EQ(test, 0, write_block(d, 5, 0xa5, false));
+	d->fail_flushes = true;
+	KUNIT_EXPECT_EQ(test, -EIO, dcache_writer_flush(wr));
+	KUNIT_EXPECT_EQ(test, disk_byte(d, 5), 0xa5);
+	KUNIT_EXPECT_NE(test, durable_byte(d, 5), 0xa5);
+	KUNIT_EXPECT_EQ(test, -EIO, dcache_writer_flush(wr));
+	d->fail_flushes = false;
+	KUNIT_EXPECT_EQ(test, 0, dcache_writer_flush(wr));
+	KUNIT_EXPECT_EQ(test, durable_byte(d, 5), 0xa5);
+	KUNIT_EXPECT_EQ(test, atomic_read(&d->flushes), 1);
+	/* Nothing owed now: an idle flush sends nothing down. */
+	KUNIT_EXPECT_EQ(test, 0, dcache_writer_flush(wr));
+	KUNIT_EXPECT_EQ(test, atomic_read(&d->flushes), 1);
+}
+
+/* Writes that went to the disk without write-back still owe a flush. */
+static void write_through_owes_flush_test(struct kunit *test)
+{
+	struct dcache *c = fake_cache(test, 16, BS, 0);
+	struct dcache_flusher *fl = fake_flusher(test, c);
+	struct fake_disk *d = fake_disk_add(test, c, 64);
+	struct dcache_writer *wr = fake_writer(test, fl, d);
+
+	dcache_writer_owe_flush(wr);
+	KUNIT_EXPECT_EQ(test, 0, dcache_writer_flush(wr));
+	KUNIT_EXPECT_EQ(test, atomic_read(&d->flushes), 1);
+	/* A disk without a volatile cache needs none. */
+	d->volatile_cache = false;
+	dcache_writer_owe_flush(wr);
+	KUNIT_EXPECT_EQ(test, 0, dcache_writer_flush(wr));
+	KUNIT_EXPECT_EQ(test, atomic_read(&d->flushes), 1);
+}
+
+/*
+ * A sick device's retries of an old epoch never pull a healthy device's
+ * durable epoch back, not even for the length of a stage.
+ */
+static void durable_epoch_never_shrinks_test(struct kunit *test)
+{
+	struct dcache *c = fake_cache(test, 32, BS, 0);
+	struct dcache_flusher *fl = fake_flusher(test, c);
+	struct fake_disk *sick = fake_disk_add(test, c, 64);
+	struct fake_disk *well = fake_disk_add(test, c, 64);
+	struct dcache_writer *sick_wr = fake_writer(test, fl, sick);
+	struct dcache_writer *well_wr = fake_writer(test, fl, well);
+	struct flush_call f;
+	s64 before;
+	int i;
+
+	sick->fail_writes = true;
+	KUNIT_ASSERT_EQ(test, 0, write_block(sick, 1, 0x51, false));
+	KUNIT_EXPECT_EQ(test, -EIO, dcache_writer_flush(sick_wr));
+	for (i = 0; i < 5; i++) {
+		KUNIT_ASSERT_EQ(test, 0, write_block(well, i, 0x60 + i, false));
+		KUNIT_EXPECT_EQ(test, 0, dcache_writer_flush(well_wr));
+	}
+	before = atomic64_read(&well_wr->durable_epoch);
+	KUNIT_EXPECT_GT(test, before, 2);
+
+	/* The sick stage comes first and fails; the well one is held. */
+	KUNIT_ASSERT_EQ(test, 0, write_block(well, 9, 0x69, false));
+	well->hold_writes = true;
+	flush_async(&f, well_wr);
+	wait_held(test, well, 1);
+	KUNIT_EXPECT_GE(test, atomic64_read(&well_wr->durable_epoch), before);
+	well->hold_writes = false;
+	fake_disk_end_writes(well, 0);
+	KUNIT_EXPECT_EQ(test, 0, flush_wait(test, &f));
+	KUNIT_EXPECT_GT(test, atomic64_read(&well_wr->durable_epoch), before);
+	KUNIT_EXPECT_EQ(test, durable_byte(well, 9), 0x69);
+	sick->fail_writes = false;
+	KUNIT_EXPECT_EQ(test, 0, dcache_writer_flush(sick_wr));
+	KUNIT_EXPECT_EQ(test, durable_byte(sick, 1), 0x51);
+}
+
+/* A block written during its copy stays dirty and gets a round deadline. */
+static void redirtied_block_gets_deadline_test(struct kunit *test)
+{
+	struct dcache *c = fake_cache(test, 16, BS, 0);
+	struct dcache_flusher *fl = fake_flusher(test, c);
+	struct fake_disk *d = fake_disk_add(test, c, 64);
+	struct dcache_writer *wr = fake_writer(test, fl, d);
+	struct flush_call f;
+
+	KUNIT_ASSERT_EQ(test, 0, write_block(d, 7, 0x70, false));
+	d->hold_writes = true;
+	flush_async(&f, wr);
+	wait_held(test, d, 1);
+	KUNIT_ASSERT_EQ(test, 0, write_block(d, 7, 0x71, false));
+	d->hold_writes = false;
+	fake_disk_end_writes(d, 0);
+	KUNIT_EXPECT_EQ(test, 0, flush_wait(test, &f));
+	KUNIT_EXPECT_EQ(test, d->part->nr_dirty, 1ULL);
+	KUNIT_EXPECT_NE(test, dcache_kick_deadline(&fl->kick), 0UL);
+	KUNIT_EXPECT_EQ(test, 0, dcache_writer_flush(wr));
+	KUNIT_EXPECT_EQ(test, durable_byte(d, 7), 0x71);
+}
+
+/* A suspended device's disk is not written until it resumes. */
+static void suspended_writer_left_out_test(struct kunit *test)
+{
+	struct dcache *c = fake_cache(test, 16, BS, 0);
+	struct dcache_flusher *fl = fake_flusher(test, c);
+	struct fake_disk *d = fake_disk_add(test, c, 64);
+	struct dcache_writer *wr = fake_writer(test, fl, d);
+
+	KUNIT_ASSERT_EQ(test, 0, write_block(d, 3, 0x33, false));
+	dcache_writer_suspend(wr, true);
+	KUNIT_EXPECT_EQ(test, -EIO, dcache_writer_flush(wr));
+	KUNIT_EXPECT_EQ(test, atomic_read(&d->writes), 0);
+	dcache_writer_suspend(wr, false);
+	KUNIT_EXPECT_EQ(test, 0, dcache_writer_flush(wr));
+	KUNIT_EXPECT_EQ(test, durable_byte(d, 3), 0x33);
+}
+
+/*
+ * A device whose disk fails every write holds at most its share of the
+ * pool dirty; beyond it its writers fail, and another device still
+ * caches and dirties blocks.
+ */
+static void dead_disk_kept_to_its_share_test(struct kunit *test)
+{
+	struct dcache *c = fake_cache(test, 16, BS, 0);
+	struct dcache_flusher *fl = fake_flusher(test, c);
+	struct fake_disk *dead = fake_disk_add(test, c, 64);
+	struct fake_disk *well = fake_disk_add(test, c, 64);
+	struct dcache_writer *dead_wr = fake_writer(test, fl, dead);
+	struct dcache_writer *well_wr = fake_writer(test, fl, well);
+	u64 a;
+	int r = 0;
+
+	dcache_set_part_dirty_percent(c, 50);
+	dead->fail_writes = true;
+	for (a = 0; a < 8; a++)
+		KUNIT_ASSERT_EQ(test, 0, write_block(dead, a, 0xd0, false));
+	/* Its share is spent: wait for write-back, which fails. */
+	KUNIT_EXPECT_EQ(test, -ENOSPC, write_block(dead, 8, 0xd0, false));
+	KUNIT_EXPECT_EQ(test, -EIO, dcache_writer_flush(dead_wr));
+	KUNIT_EXPECT_EQ(test, -EIO, write_block(dead, 8, 0xd0, false));
+	KUNIT_EXPECT_EQ(test, -EIO, dcache_writer_wait(dead_wr, 8, false));
+	/* Its dirty blocks may still be rewritten in place. */
+	KUNIT_EXPECT_EQ(test, 0, write_block(dead, 0, 0xd1, false));
+	for (a = 0; a < 8 && !r; a++)
+		r = write_block(well, a, 0x80, false);
+	KUNIT_EXPECT_EQ(test, 0, r);
+	KUNIT_EXPECT_EQ(test, 0, dcache_writer_flush(well_wr));
+	KUNIT_EXPECT_EQ(test, durable_byte(well, 7), 0x80);
+	KUNIT_EXPECT_EQ(test, dead->part->nr_dirty, 8ULL);
+	KUNIT_EXPECT_EQ(test, 8ULL, dcache_drop_part_dirty(dead->part));
+	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
+}
+
+struct order_log {
+	int events;
+	int discard_at;		/* event number of the discard, -1 if none */
+	int old_write_at;	/* of the write of the older stage's block */
+};
+
+static void log_write(void *ctx, struct fake_disk *d, u64 addr, const void *data)
+{
+	struct order_log *log = ctx;
+
+	if (addr == 2)
+		log->old_write_at = log->events;
+	log->events++;
+}
+
+static void log_discard(void *ctx, struct fake_disk *d, u64 addr, u64 nr)
+{
+	struct order_log *log = ctx;
+
+	log->discard_at = log->events++;
+}
+
+static const struct fake_disk_hooks order_hooks = {
+	.write = log_write,
+	.discard = log_discard,
+};
+
+/*
+ * Ordered: a discard waits for an older epoch's block in its range to be
+ * copied, and reaches the disk in its own epoch's stage, after the stage
+ * that writes the older block.
+ */
+static void ordered_discard_after_older_stage_test(struct kunit *test)
+{
+	struct dcache *c = fake_cache(test, 16, BS, 0);
+	struct dcache_flusher *fl = fake_flusher(test, c);
+	struct fake_disk *d = fake_disk_add(test, c, 64);
+	struct dcache_writer *wr = fake_writer(test, fl, d);
+	struct dcache_discard *q = kzalloc(sizeof(*q), GFP_KERNEL);
+	struct order_log log = { .discard_at = -1, .old_write_at = -1 };
+	unsigned long since = jiffies;
+	int gen, tries = 0;
+
+	KUNIT_ASSERT_NOT_NULL(test, q);
+	d->hooks = &order_hooks;
+	d->hooks_ctx = &log;
+	KUNIT_ASSERT_EQ(test, 0, write_block(d, 2, 0x22, true));
+	dcache_close_epoch(c);
+	for (;;) {
+		gen = atomic_read(&c->stage_gen);
+		if (!dcache_discard_range(d->part, 0, 8, q))
+			break;
+		KUNIT_ASSERT_LT(test, ++tries, 20);
+		KUNIT_ASSERT_EQ(test, 0, dcache_writer_wait_progress(wr, gen, since));
+	}
+	KUNIT_EXPECT_EQ(test, 0, dcache_writer_flush(wr));
+	KUNIT_EXPECT_GE(test, log.old_write_at, 0);
+	KUNIT_EXPECT_GT(test, log.discard_at, log.old_write_at);
+	KUNIT_EXPECT_EQ(test, disk_byte(d, 2), 0);
+	KUNIT_EXPECT_EQ(test, durable_byte(d, 2), 0);
+	d->hooks = NULL;
+}
+
+static struct kunit_case dcache_flusher_cases[] = {
+	KUNIT_CASE(failed_flush_is_owed_test),
+	KUNIT_CASE(write_through_owes_flush_test),
+	KUNIT_CASE(durable_epoch_never_shrinks_test),
+	KUNIT_CASE(redirtied_block_gets_deadline_test),
+	KUNIT_CASE(suspended_writer_left_out_test),
+	KUNIT_CASE(dead_disk_kept_to_its_share_test),
+	KUNIT_CASE(ordered_discard_after_older_stage_test),
+	{}
+};
+
+static struct kunit_suite dcache_flusher_suite = {
+	.name = "dcache_flusher",
+	.test_cases = dcache_flusher_cases,
+};
+
+kunit_test_suites(&dcache_flusher_suite);
