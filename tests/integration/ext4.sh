@@ -1,4 +1,4 @@
-# kernels: test stock
+# kernels: test stock stock612
 # disks: 512M
 # test-boot: 2
 # timeout: 900

@@ -1,4 +1,4 @@
-# kernels: test stock
+# kernels: test stock stock612
 # disks: 64M 128M 64M 128M
 # timeout: 900
 # The flush contract seen from below: dcache over dm-log-writes over the

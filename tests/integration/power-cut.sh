@@ -1,4 +1,4 @@
-# kernels: stock
+# kernels: stock stock612
 # disks: 256M
 # timeout: 900
 # Power cuts under ext4 in ordered mode: dcache over dm-flakey. At 20
