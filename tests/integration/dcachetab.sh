@@ -97,8 +97,8 @@ cmp_direct /tmp/b "$DISK1" $((4 << 20)) || fail "$DISK1 does not hold what was w
 step "a stop that runs out of time says what it left"
 # Every write to the backing device takes 3 s.
 n=$(sectors "$DISK2")
-echo "0 $n delay $DISK2 0 0 $DISK2 0 3000" | dmsetup create dtslow
-echo "dtslow /dev/mapper/dtslow 4096" >/tmp/slow
+echo "0 $n delay $DISK2 0 0 $DISK2 0 3000" | dmsetup create dtdelay
+echo "dtslow /dev/mapper/dtdelay 4096" >/tmp/slow
 "$tab" -c /tmp/slow start || fail "start over dm-delay failed"
 dd if=/tmp/a of=/dev/mapper/dtslow bs=1M count=1 oflag=direct status=none
 "$tab" -c /tmp/slow -t 1 stop >/tmp/stop.out 2>&1 && fail "stop succeeded within 1 s"
@@ -111,6 +111,6 @@ for _ in $(seq 60); do
 	sleep 1
 done
 "$tab" -c /tmp/slow -t 60 stop || fail "second stop over dm-delay failed"
-dmsetup remove dtslow
+dmsetup remove dtdelay
 cmp_direct /tmp/a "$DISK2" $((1 << 20)) || fail "$DISK2 does not hold what was written"
 echo PASS
