@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # kernels: stock
-# disks: 64M 64M 64M
+# disks: 64M 64M
 # timeout: 300
 # scripts/dcachetab, as dcache.service runs it at boot and shutdown (the
 # guest has no systemd, so the script runs directly): start creates the
@@ -29,9 +29,9 @@ dta     /tmp/disk/by-id/virtio-dcache-a  4096    writeback
 dtb     /tmp/disk/by-id/virtio-dcache-b  4096    ordered,max_age_ms=3600000
 dtc     /tmp/disk/by-id/virtio-dcache-a  4096
 dtd     /tmp/disk/by-id/virtio-none      4096    writethrough
-dte     $DISK2                           4096    writeback,fast
-dtf     $DISK2                           1000
-dta     $DISK2                           4096
+dte     $DISK1                           4096    writeback,fast
+dtf     $DISK1                           1000
+dta     $DISK1                           4096
 EOF
 
 expect_line() {
@@ -95,9 +95,10 @@ cmp_direct /tmp/b "$DISK1" $((4 << 20)) || fail "$DISK1 does not hold what was w
 "$tab" -c $good status >/dev/null && fail "status succeeded with both devices gone"
 
 step "a stop that runs out of time says what it left"
-# Every write to the backing device takes 3 s.
-n=$(sectors "$DISK2")
-echo "0 $n delay $DISK2 0 0 $DISK2 0 3000" | dmsetup create dtdelay
+# Every write to the backing device takes 3 s; new data for $DISK0.
+dd if=/dev/urandom of=/tmp/a bs=1M count=1 status=none
+n=$(sectors "$DISK0")
+echo "0 $n delay $DISK0 0 0 $DISK0 0 3000" | dmsetup create dtdelay
 echo "dtslow /dev/mapper/dtdelay 4096" >/tmp/slow
 "$tab" -c /tmp/slow start || fail "start over dm-delay failed"
 dd if=/tmp/a of=/dev/mapper/dtslow bs=1M count=1 oflag=direct status=none
@@ -112,5 +113,5 @@ for _ in $(seq 60); do
 done
 "$tab" -c /tmp/slow -t 60 stop || fail "second stop over dm-delay failed"
 dmsetup remove dtdelay
-cmp_direct /tmp/a "$DISK2" $((1 << 20)) || fail "$DISK2 does not hold what was written"
+cmp_direct /tmp/a "$DISK0" $((1 << 20)) || fail "$DISK0 does not hold what was written"
 echo PASS
