@@ -95,10 +95,10 @@ cmp_direct /tmp/b "$DISK1" $((4 << 20)) || fail "$DISK1 does not hold what was w
 "$tab" -c $good status >/dev/null && fail "status succeeded with both devices gone"
 
 step "a stop that runs out of time says what it left"
-# Every write to the backing device takes 3 s; new data for $DISK0.
+# Every write to the backing device takes 1.5 s; new data for $DISK0.
 dd if=/dev/urandom of=/tmp/a bs=1M count=1 status=none
 n=$(sectors "$DISK0")
-echo "0 $n delay $DISK0 0 0 $DISK0 0 3000" | dmsetup create dtdelay
+echo "0 $n delay $DISK0 0 0 $DISK0 0 1500" | dmsetup create dtdelay
 echo "dtslow /dev/mapper/dtdelay 4096" >/tmp/slow
 "$tab" -c /tmp/slow start || fail "start over dm-delay failed"
 dd if=/tmp/a of=/dev/mapper/dtslow bs=1M count=1 oflag=direct status=none
