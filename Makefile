@@ -7,6 +7,9 @@
 #   make demo       boot the stock Debian kernel in qemu and show the cache
 #   make check      static checks, KUnit and integration tests under qemu
 #   make lint       checkpatch --strict, sparse (C=2) and a W=1 build
+#   make deb        build/dm-dcache-dkms_<VERSION>_all.deb (DKMS source package)
+#   make deb-test   build, install (dpkg -i, as root) and boot-test that
+#                   package on every installed kernel, then remove it
 #   make clean      remove everything the build made
 
 KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
@@ -31,6 +34,13 @@ lint:
 bench:
 	scripts/bench
 
+deb:
+	scripts/make-deb
+
+deb-test:
+	scripts/setup
+	tests/host/dkms-package.sh
+
 clean:
 	@if [ -n "$(KDIR)" ] && [ -d "$(KDIR)" ]; then $(MAKE) -C $(KDIR) M=$(CURDIR) clean; fi
 	rm -rf build .tmp_versions
@@ -38,4 +48,4 @@ clean:
 		-o -name '.*.cmd' -o -name '*.symvers' -o -name 'modules.order' \
 		-o -name '.*.d' | grep -v '^./.git/' | xargs rm -f
 
-.PHONY: all modules check demo lint bench clean
+.PHONY: all modules check demo lint bench deb deb-test clean

@@ -27,7 +27,6 @@
 #include "dcache_target.h"
 
 #define DM_MSG_PREFIX "dcache"
-#define DCACHE_VERSION "0.1.0"
 
 /* The module's one cache, shared by every device; see params.c for locking. */
 struct dcache *dcache_shared;

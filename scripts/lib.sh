@@ -5,7 +5,11 @@
 DCACHE_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DCACHE_CACHE=${DCACHE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/dm-dcache}
 LINUX_SOURCE_TARBALL=/usr/src/linux-source-6.1.tar.xz
-STOCK_KVER_GLOB='/boot/vmlinuz-*-amd64'
+# The two supported Debian kernels: "stock" is Debian 12's own 6.1, and
+# "stock612" the 6.12 that Debian 12 carries for newer hardware (the kernel
+# of Debian 13). Each glob picks the newest installed release of its line.
+STOCK_KVER_GLOB='/boot/vmlinuz-6.1.*-amd64'
+STOCK612_KVER_GLOB='/boot/vmlinuz-6.12.*-amd64'
 
 linux_source_version() {
 	dpkg-query -W -f='${Version}' linux-source-6.1 2>/dev/null || echo unknown
@@ -18,11 +22,17 @@ test_kernel_dir() {
 	echo "$DCACHE_CACHE/kernel-$(linux_source_version)-$frag_hash"
 }
 
-# Newest installed Debian stock kernel release (e.g. 6.1.0-56-amd64).
+# Newest installed Debian kernel release of a kind: stock (the default, e.g.
+# 6.1.0-56-amd64) or stock612 (e.g. 6.12.117+deb12-amd64).
 stock_kernel_release() {
-	local newest
+	local newest glob=$STOCK_KVER_GLOB
+	case "${1:-stock}" in
+	stock) ;;
+	stock612) glob=$STOCK612_KVER_GLOB ;;
+	*) return 1 ;;
+	esac
 	# shellcheck disable=SC2086
-	newest=$(ls -1 $STOCK_KVER_GLOB 2>/dev/null | sort -V | tail -n 1)
+	newest=$(ls -1 $glob 2>/dev/null | sort -V | tail -n 1)
 	[ -n "$newest" ] || return 1
 	basename "$newest" | sed 's/^vmlinuz-//'
 }

@@ -1,4 +1,4 @@
-# kernels: stock
+# kernels: stock stock612
 # disks: 64M
 # The dcache target autoloads through modprobe on first use and is listed
 # by dmsetup targets; rmmod succeeds once the device is gone.

@@ -1,4 +1,4 @@
-# kernels: test stock
+# kernels: test stock stock612
 # disks: 64M 64M:4096
 # Malformed table lines are refused with a specific error and leave no
 # table (and, once the empty device is removed, no device) behind.

@@ -1,4 +1,4 @@
-# kernels: test stock
+# kernels: test stock stock612
 # disks: 256M
 # timeout: 900
 # Random read/write under fio crc32c verify with a working set four times

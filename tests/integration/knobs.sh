@@ -1,4 +1,4 @@
-# kernels: stock
+# kernels: stock stock612
 # disks: 64M
 # timeout: 300
 # Module parameters and messages: every valid value reads back and takes

@@ -1,4 +1,4 @@
-# kernels: stock
+# kernels: stock stock612
 # disks: 16M
 # A random pattern written through the target reads back identical through
 # it, and is on the backing device after remove.

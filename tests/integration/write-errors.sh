@@ -1,4 +1,4 @@
-# kernels: test stock
+# kernels: test stock stock612
 # disks: 64M
 # timeout: 600
 # Write errors lose nothing: dcache over dm-flakey. While flakey fails
