@@ -34,6 +34,9 @@ lint:
 bench:
 	scripts/bench
 
+soak:
+	scripts/soak $(SOAK_STEPS)
+
 deb:
 	scripts/make-deb
 
@@ -48,4 +51,4 @@ clean:
 		-o -name '.*.cmd' -o -name '*.symvers' -o -name 'modules.order' \
 		-o -name '.*.d' | grep -v '^./.git/' | xargs rm -f
 
-.PHONY: all modules check demo lint bench deb deb-test clean
+.PHONY: all modules check demo lint bench soak deb deb-test clean

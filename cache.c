@@ -163,7 +163,7 @@ static bool wait_for_free_block(struct dcache *c, bool interruptible)
 	prepare_to_wait(&c->free_wait, &wait,
 			interruptible ? TASK_INTERRUPTIBLE : TASK_UNINTERRUPTIBLE);
 	if (c->nr_dirty && c->flush_ops)
-		c->flush_ops->kick(c);
+		c->flush_ops->kick(c, NULL);
 	mutex_unlock(&c->lock);
 	interrupted = interruptible && signal_pending(current);
 	if (!interrupted)
@@ -541,9 +541,9 @@ static void dirty_locked(struct dcache *c, struct dcache_block *b, u64 epoch)
 	full = c->nr_dirty >= c->max_dirty;
 	if (c->flush_ops) {
 		if (full)
-			c->flush_ops->kick(c);
+			c->flush_ops->kick(c, NULL);
 		else if (first)
-			c->flush_ops->kick_delayed(c);
+			c->flush_ops->kick_delayed(c, xa_load(&c->parts, b->part_id));
 	}
 }
 
@@ -607,7 +607,7 @@ int dcache_dirty_now(struct dcache_block *b, bool ordered)
 	} else if (over_share(c, part, b)) {
 		r = part->wb_error ?: -ENOSPC;
 		if (c->flush_ops)
-			c->flush_ops->kick(c);
+			c->flush_ops->kick(c, part);
 	} else {
 		dirty_locked(c, b, c->epoch);
 	}
@@ -772,8 +772,10 @@ bool dcache_writeback_end(struct dcache_block *b, int error, struct page **copy)
 
 	mutex_lock(&c->lock);
 	clear_bit(DCACHE_B_WRITING, &b->flags);
-	if (!dcache_block_dirty(b)) {
-		/* Invalidated (discard) meanwhile: nothing left to write. */
+	if (!dcache_block_dirty(b) || b->copy_void) {
+		/* Discarded since the copy: what is dirty now is newer. */
+		if (dcache_block_dirty(b) && !error)
+			dirty_list_move(c, b, b->next_epoch);
 	} else if (b->dirty_gen == b->copied_gen) {
 		if (!error) {
 			clean_locked(c, b);
@@ -788,7 +790,8 @@ bool dcache_writeback_end(struct dcache_block *b, int error, struct page **copy)
 	}
 	/* Every dirty block has a round due within the flush delay. */
 	if (redirty && c->flush_ops)
-		c->flush_ops->kick_delayed(c);
+		c->flush_ops->kick_delayed(c, xa_load(&c->parts, b->part_id));
+	b->copy_void = 0;
 	mutex_unlock(&c->lock);
 	smp_mb();	/* the cleared bit before the waiter check */
 	wake_up_bit(&b->flags, DCACHE_B_WRITING);
@@ -798,6 +801,9 @@ EXPORT_SYMBOL_IF_KUNIT(dcache_writeback_end);
 
 static void invalidate_locked(struct dcache *c, struct dcache_block *b)
 {
+	/* A copy in flight is of forgotten data: never keep it for a retry. */
+	if (test_bit(DCACHE_B_WRITING, &b->flags))
+		b->copy_void = 1;
 	b->dirty_gen++;
 	clean_locked(c, b);
 	clear_bit(DCACHE_B_VALID, &b->flags);
@@ -839,18 +845,48 @@ static bool discard_block(struct dcache *c, struct dcache_block *b, bool ordered
 	return false;
 }
 
+/* Whether some cached block of the range must wait; nothing changes. */
+static bool discard_range_must_wait(struct dcache *c, struct dcache_part *part,
+				    u64 addr, u64 end)
+{
+	struct dcache_block *b;
+	u64 a;
+
+	if (end - addr > part->nr_blocks) {
+		list_for_each_entry(b, &part->blocks, part_link)
+			if (b->addr >= addr && b->addr < end &&
+			    discard_must_wait(c, b, true))
+				return true;
+		return false;
+	}
+	for (a = addr; a < end; a++) {
+		b = cache_lookup(c, part->id, a);
+		if (b && discard_must_wait(c, b, true))
+			return true;
+	}
+	return false;
+}
+
 /*
  * A discard of [@addr, @addr + @nr) of @part: forget the cached blocks of
- * the range. With @queue (ordered mode) the discard is a write of the open
- * epoch: it is queued for that epoch's stage, and a block whose older data
- * no stage has copied yet must first be copied. -EAGAIN if some block had
- * to wait (the others are forgotten): wait for stage progress and call
- * again. The work is proportional to the range or to the part's cached
- * blocks, whichever is smaller, and the mutex is dropped every
- * DISCARD_BATCH lookups.
+ * the range. -EAGAIN if some block has to wait: wait for stage progress
+ * and call again.
+ *
+ * With @queue (ordered mode) the discard is a write of the open epoch: it
+ * is queued for that epoch's stage (*@epoch says which), and a block whose
+ * older data no stage has copied yet must first be copied. It is all or
+ * nothing, under one hold of the mutex: a discard that must wait forgets
+ * nothing, so no acknowledged write is dropped before the discard that
+ * supersedes it has its place among the epochs.
+ *
+ * Without (write-back), the blocks that need not wait are forgotten at
+ * once, with the mutex dropped every DISCARD_BATCH lookups.
+ *
+ * Either way the work is proportional to the range or to the part's
+ * cached blocks, whichever is smaller.
  */
 int dcache_discard_range(struct dcache_part *part, u64 addr, u64 nr,
-			 struct dcache_discard *queue)
+			 struct dcache_discard *queue, u64 *epoch)
 {
 	struct dcache *c = part->cache;
 	struct dcache_block *b, *tmp;
@@ -858,13 +894,17 @@ int dcache_discard_range(struct dcache_part *part, u64 addr, u64 nr,
 	bool ordered = queue, wait = false;
 
 	mutex_lock(&c->lock);
+	if (ordered && discard_range_must_wait(c, part, addr, end)) {
+		mutex_unlock(&c->lock);
+		return -EAGAIN;
+	}
 	if (nr > part->nr_blocks) {
 		list_for_each_entry_safe(b, tmp, &part->blocks, part_link)
 			if (b->addr >= addr && b->addr < end)
 				wait |= discard_block(c, b, ordered);
 	} else {
 		for (a = addr; a < end; a++) {
-			if (++seen == DISCARD_BATCH) {
+			if (!ordered && ++seen == DISCARD_BATCH) {
 				mutex_unlock(&c->lock);
 				cond_resched();
 				mutex_lock(&c->lock);
@@ -875,13 +915,14 @@ int dcache_discard_range(struct dcache_part *part, u64 addr, u64 nr,
 				wait |= discard_block(c, b, ordered);
 		}
 	}
-	if (!wait && queue) {
+	if (queue) {
 		queue->addr = addr;
 		queue->nr = nr;
 		queue->epoch = c->epoch;
+		*epoch = c->epoch;	/* @queue may be gone once the mutex drops */
 		list_add_tail(&queue->link, &part->discards);
 		if (c->flush_ops)
-			c->flush_ops->kick_delayed(c);
+			c->flush_ops->kick_delayed(c, part);
 	}
 	mutex_unlock(&c->lock);
 	return wait ? -EAGAIN : 0;
@@ -1153,7 +1194,7 @@ void dcache_set_dirty_percent(struct dcache *c, unsigned int percent)
 	c->max_dirty_percent = percent;
 	dcache_update_max_dirty(c);
 	if (c->nr_dirty >= c->max_dirty && c->flush_ops)
-		c->flush_ops->kick(c);
+		c->flush_ops->kick(c, NULL);
 	mutex_unlock(&c->lock);
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_set_dirty_percent);

@@ -1,38 +1,42 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Write-back in epoch order: the module's flush thread and its rounds.
+ * Write-back in epoch order: each part's rounds, run by its writer.
  *
- * A round closes the open epoch, then writes the dirty blocks of every
- * closed epoch stage by stage, oldest epoch first (the dirty list is kept
- * in epoch order by cache.c). In a stage each part's writer issues the
- * part's discards queued for the epoch, then its blocks in address order,
- * merged into runs of adjacent blocks, on the writer's own workqueue, parts
- * in parallel; then the part's disk is flushed if it owes a flush (writes
- * reached it since its last successful flush), and only then is the epoch
- * published as the writer's durable epoch, which never goes back. So at
- * every moment a disk holds its state at an epoch boundary, plus the
- * writes of the stage under way.
+ * A round of a writer closes the open epoch, then writes the part's dirty
+ * data of every closed epoch stage by stage, oldest epoch first (each
+ * part's dirty list is kept in epoch order by cache.c). In a stage the
+ * writer issues the part's discards queued for the epoch, then its blocks
+ * in address order, merged into runs of adjacent blocks; the disk is then
+ * flushed if it owes a flush (writes reached it since its last successful
+ * flush; an owed flush is also paid before a stage's first write), and
+ * only then is the epoch published as the writer's durable epoch, which
+ * never goes back. So at every moment a disk holds its state at an epoch
+ * boundary, plus the writes of the stage under way.
+ *
+ * Parts are independent: every writer's rounds run as its own work item
+ * on the flusher's workqueue, so one device's slow or dead disk never
+ * holds up another device's write-back, and a round's I/O that lands on
+ * another dcache device (a stack) is written back by that device's own
+ * rounds, never by waiting for the round that issued it.
  *
  * A block is written from a copy taken under its shared lock, so readers
  * and writers never wait for the disk; a block written again after its
  * copy stays dirty from the epoch of its first newer write (cache.c). A
  * failed write leaves its blocks dirty (the core keeps the failed copy of
  * a block written since, so the retry writes the stage's own data), ends
- * the round for that part (its later epochs wait, so the prefix still
- * holds) and the flusher retries with a growing back-off. A suspended
- * part is left out of rounds.
+ * the round (later epochs wait, so the prefix still holds) and the writer
+ * retries with a growing back-off. A suspended part's writer does nothing.
  *
  * Locking, outermost first:
- *   flusher.devs_lock (mutex): the writer list; held for a whole round,  so
- *     a writer leaves the list only between rounds.
- *   a block's lock (shared), then cache.c's locks, as everywhere.
- *   flusher.kick.lock (kick.c): innermost.
- * A writer's stage state (epoch, blocks, addrs) belongs to the round that
- * queued its stage job, from queueing to completion.
+ *   flusher.writers_mutex: the writer list, for wait_round and start/stop;
+ *   writer.round_lock (mutex): one round at a time, and suspended/listed;
+ *   a block's lock (shared), then cache.c's locks, as everywhere;
+ *   flusher.writers_lock (spinlock): the writer list, for kicks, which
+ *     come under the cache mutex;
+ *   a writer's kick.lock (kick.c): innermost.
  */
 #include <linux/bio.h>
 #include <linux/blkdev.h>
-#include <linux/kthread.h>
 #include <linux/mempool.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
@@ -228,184 +232,187 @@ static int write_stage(struct dcache_writer *wr, u64 epoch, unsigned int *writte
 			return error;
 	}
 	/* A stage may not claim its epoch with data of it still dirty. */
-	if (dcache_oldest_dirty_epoch(part) <= epoch)
-		return -EAGAIN;
+	if (WARN_ON_ONCE(dcache_oldest_dirty_epoch(part) <= epoch))
+		return -EIO;
 	return 0;
-}
-
-/*
- * One part's share of a stage: its discards and blocks of wr->epoch, then
- * the flush it owes. With wr->epoch 0, only the flush.
- */
-static void stage_work(struct work_struct *work)
-{
-	struct dcache_writer *wr = container_of(work, struct dcache_writer, work);
-	unsigned int written = 0;
-	int error = 0;
-
-	wr->bios = 0;
-	if (READ_ONCE(dcache_trace_stages) && wr->epoch)
-		pr_info("dcache: %s: stage %llu start\n", wr->name, wr->epoch);
-	if (wr->epoch)
-		error = write_stage(wr, wr->epoch, &written);
-	if (!error)
-		error = pay_flush(wr);
-	if (READ_ONCE(dcache_trace_stages) && wr->epoch)
-		pr_info("dcache: %s: stage %llu done: %u blocks in %u bios, error %d\n",
-			wr->name, wr->epoch, written, wr->bios, error);
-	wr->stage_error = error;
-	complete(&wr->done);
-}
-
-/* Called under devs_lock: a part off the list has no writer to write it. */
-static bool part_skipped(struct dcache_part *part)
-{
-	struct dcache_writer *wr = part->writer;
-
-	return !wr || !wr->listed || wr->failed;
 }
 
 static void writer_failed(struct dcache_writer *wr, int error)
 {
-	wr->failed = true;
 	atomic_set(&wr->error, error);
 	dcache_set_part_error(wr->part, error);
 }
 
-/* Queue @epoch's job on every writer still in the round; wait for all. */
-static bool run_stage(struct dcache_flusher *fl, u64 epoch)
+/* Write one stage of the part and pay its flush; 0 or the error. */
+static int run_stage(struct dcache_writer *wr, u64 epoch)
 {
-	struct dcache_writer *wr;
-	bool ok = true;
+	unsigned int written = 0;
+	int error;
 
-	list_for_each_entry(wr, &fl->writers, link) {
-		/* Epoch 0: only writers that owe a flush. */
-		wr->queued = !wr->failed && (epoch || atomic_read(&wr->flush_owed));
-		if (!wr->queued)
-			continue;
-		wr->epoch = epoch;
-		reinit_completion(&wr->done);
-		queue_work(wr->wq, &wr->work);
-	}
-	list_for_each_entry(wr, &fl->writers, link) {
-		if (!wr->queued)
-			continue;
-		wait_for_completion(&wr->done);
-		if (wr->stage_error) {
-			writer_failed(wr, wr->stage_error);
-			ok = false;
-		} else if (epoch) {
-			/* Everything of this part up to @epoch is on its disk. */
-			advance_epoch(&wr->durable_epoch, epoch);
-		}
-	}
-	return ok;
+	wr->bios = 0;
+	WRITE_ONCE(wr->stage_epoch, epoch);
+	if (READ_ONCE(dcache_trace_stages) && epoch)
+		pr_info("dcache: %s: stage %llu start\n", wr->name, epoch);
+	/* A flush owed by an older stage comes before this stage's writes. */
+	error = pay_flush(wr);
+	if (!error && epoch)
+		error = write_stage(wr, epoch, &written);
+	if (!error)
+		error = pay_flush(wr);
+	if (READ_ONCE(dcache_trace_stages) && epoch)
+		pr_info("dcache: %s: stage %llu done: %u blocks in %u bios, error %d\n",
+			wr->name, epoch, written, wr->bios, error);
+	return error;
 }
 
-/* Returns whether every writer took every stage. */
-static bool flusher_round(struct dcache_flusher *fl)
+/* One round of @wr; returns whether it wrote every closed epoch. */
+static bool writer_round(struct dcache_writer *wr)
 {
-	struct dcache *c = fl->cache;
-	struct dcache_writer *wr;
-	bool ok = true;
+	struct dcache_part *part = wr->part;
+	struct dcache *c = part->cache;
 	u64 closed, epoch, prev = 0;
+	int error = 0;
 
-	mutex_lock(&fl->devs_lock);
+	mutex_lock(&wr->round_lock);
+	if (!wr->listed || wr->suspended) {
+		mutex_unlock(&wr->round_lock);
+		return true;
+	}
 	closed = dcache_close_epoch(c);
-	list_for_each_entry(wr, &fl->writers, link)
-		wr->failed = wr->suspended;
-	while ((epoch = dcache_next_stage(c, closed, part_skipped))) {
+	while ((epoch = dcache_oldest_dirty_epoch(part)) <= closed) {
 		/* Each stage empties its epoch, so epochs only grow. */
 		if (WARN_ON_ONCE(epoch <= prev)) {
-			ok = false;
+			error = -EIO;
 			break;
 		}
 		prev = epoch;
-		ok &= run_stage(fl, epoch);
-		if (ok)
-			advance_epoch(&fl->durable, epoch);
+		error = run_stage(wr, epoch);
 		dcache_stage_progress(c);
+		if (error)
+			break;
+		/* Everything of this part up to @epoch is on its disk. */
+		advance_epoch(&wr->durable_epoch, epoch);
 	}
 	/* Flushes owed with nothing left to write (writethrough, discards). */
-	ok &= run_stage(fl, 0);
-	list_for_each_entry(wr, &fl->writers, link) {
-		if (wr->failed)
-			continue;
-		if (dcache_oldest_dirty_epoch(wr->part) <= closed) {
-			ok = false;	/* not written: never publish it */
-			continue;
-		}
+	if (!error)
+		error = run_stage(wr, 0);
+	if (error) {
+		writer_failed(wr, error);
+	} else {
 		advance_epoch(&wr->durable_epoch, closed);
 		if (atomic_xchg(&wr->error, 0))
-			dcache_set_part_error(wr->part, 0);
+			dcache_set_part_error(part, 0);
 	}
-	if (ok)
-		advance_epoch(&fl->durable, closed);
-	mutex_unlock(&fl->devs_lock);
+	mutex_unlock(&wr->round_lock);
 	dcache_stage_progress(c);
-	return ok;
+	return !error;
 }
 
-/* A round within @ms from now, unless one is due sooner. */
-void dcache_flusher_kick_within(struct dcache_flusher *fl, unsigned int ms)
+/*
+ * Set the round work's timer from the kick state, under the kick's lock
+ * so that the last caller sees every kick: a kick now is never postponed
+ * by a later deadline.
+ */
+static void writer_arm(struct dcache_writer *wr)
 {
-	dcache_kick_at(&fl->kick, jiffies + msecs_to_jiffies(ms));
-}
-EXPORT_SYMBOL_IF_KUNIT(dcache_flusher_kick_within);
+	struct dcache_kick *k = &wr->kick;
+	unsigned long flags, delay = 0;
 
-static int flusher_thread(void *arg)
-{
-	struct dcache_flusher *fl = arg;
-	struct dcache_kick *k = &fl->kick;
-
-	while (!kthread_should_stop()) {
-		unsigned long timeout = MAX_SCHEDULE_TIMEOUT;
-		unsigned long deadline = dcache_kick_deadline(k);
-		u64 round;
-		bool ok;
-
-		if (deadline)
-			timeout = max_t(long, 1, (long)(deadline - jiffies));
-		/* A new deadline means a new timeout: wake up to recompute it. */
-		wait_event_interruptible_timeout(k->wake,
-						 dcache_kick_due(k, jiffies) ||
-						 kthread_should_stop() ||
-						 dcache_kick_deadline(k) != deadline,
-						 timeout);
-		if (!dcache_kick_due(k, jiffies))
-			continue;
-		round = dcache_kick_begin_round(k);
-		ok = flusher_round(fl);
-		atomic64_inc(&fl->cache->stats.rounds);
-		dcache_kick_end_round(k, round);
-
-		/* Failed blocks stay dirty: try again later, then less often. */
-		if (ok) {
-			fl->backoff_ms = WB_BACKOFF_MIN_MS;
-		} else {
-			dcache_flusher_kick_within(fl, fl->backoff_ms);
-			fl->backoff_ms = min(fl->backoff_ms * 2, WB_BACKOFF_MAX_MS);
-		}
+	spin_lock_irqsave(&k->lock, flags);
+	if (k->kicked || k->deadline) {
+		if (!k->kicked && time_after(k->deadline, jiffies))
+			delay = k->deadline - jiffies;
+		mod_delayed_work(wr->flusher->wq, &wr->round_work, delay);
 	}
-	return 0;
+	spin_unlock_irqrestore(&k->lock, flags);
 }
 
-static void flusher_kick(struct dcache *c)
+/* A round of @wr now; during a round, one more after it. */
+static void writer_kick(struct dcache_writer *wr)
 {
-	dcache_kick_now(&c->flusher->kick);
+	dcache_kick_now(&wr->kick);
+	writer_arm(wr);
 }
 
-static void flusher_kick_delayed(struct dcache *c)
+/* A round of @wr within @ms from now, unless one is due sooner. */
+static void writer_kick_within(struct dcache_writer *wr, unsigned int ms)
 {
-	dcache_flusher_kick_within(c->flusher, READ_ONCE(*c->flusher->delay_ms));
+	if (dcache_kick_at(&wr->kick, jiffies + msecs_to_jiffies(ms)))
+		writer_arm(wr);
 }
 
-/* Returns once a round that started after the call has completed. */
+/* A round within @ms from now of the part that @wr writes back. */
+void dcache_writer_kick_within(struct dcache_writer *wr, unsigned int ms)
+{
+	writer_kick_within(wr, ms);
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_writer_kick_within);
+
+static void round_work_fn(struct work_struct *work)
+{
+	struct dcache_writer *wr = container_of(to_delayed_work(work),
+						struct dcache_writer, round_work);
+	struct dcache_kick *k = &wr->kick;
+	u64 round;
+
+	if (!dcache_kick_due(k, jiffies)) {
+		/* Queued for a deadline that moved: wait for it. */
+		writer_arm(wr);
+		return;
+	}
+	round = dcache_kick_begin_round(k);
+	if (writer_round(wr)) {
+		wr->backoff_ms = WB_BACKOFF_MIN_MS;
+	} else {
+		/* Failed blocks stay dirty: try again later, then less often. */
+		writer_kick_within(wr, wr->backoff_ms);
+		wr->backoff_ms = min(wr->backoff_ms * 2, WB_BACKOFF_MAX_MS);
+	}
+	atomic64_inc(&wr->part->cache->stats.rounds);
+	dcache_kick_end_round(k, round);
+}
+
+static void flusher_kick(struct dcache *c, struct dcache_part *part)
+{
+	struct dcache_flusher *fl = c->flusher;
+	struct dcache_writer *wr;
+
+	if (part) {
+		if (part->writer)
+			writer_kick(part->writer);
+		return;
+	}
+	spin_lock(&fl->writers_lock);
+	list_for_each_entry(wr, &fl->writers, link)
+		writer_kick(wr);
+	spin_unlock(&fl->writers_lock);
+}
+
+static void flusher_kick_delayed(struct dcache *c, struct dcache_part *part)
+{
+	if (part && part->writer)
+		writer_kick_within(part->writer, READ_ONCE(*c->flusher->delay_ms));
+}
+
+/* Returns once a round of @wr that started after the call has completed. */
+static void writer_wait_round(struct dcache_writer *wr)
+{
+	u64 round = dcache_kick_request_round(&wr->kick);
+
+	writer_arm(wr);
+	dcache_kick_wait(&wr->kick, round);
+}
+
+/* A round of every writer that starts after the call (pool shrink). */
 static int flusher_wait_round(struct dcache *c)
 {
-	struct dcache_kick *k = &c->flusher->kick;
+	struct dcache_flusher *fl = c->flusher;
+	struct dcache_writer *wr;
 
-	dcache_kick_wait(k, dcache_kick_request_round(k));
+	mutex_lock(&fl->writers_mutex);
+	list_for_each_entry(wr, &fl->writers, link)
+		writer_wait_round(wr);
+	mutex_unlock(&fl->writers_mutex);
 	return 0;
 }
 
@@ -417,15 +424,15 @@ static const struct dcache_flush_ops flusher_ops = {
 
 /*
  * Write back every block of the part dirty at the call and flush its disk:
- * a round that starts after the call writes every closed epoch. Fails if
- * the round could not write this part's blocks or flush its disk.
+ * a round of its writer that starts after the call writes every closed
+ * epoch. Fails if the round could not write the blocks or flush the disk.
  */
 int dcache_writer_flush(struct dcache_writer *wr)
 {
 	struct dcache *c = wr->part->cache;
 	u64 epoch = dcache_current_epoch(c);
 
-	flusher_wait_round(c);
+	writer_wait_round(wr);
 	if (atomic64_read(&wr->durable_epoch) >= epoch)
 		return 0;
 	return atomic_read(&wr->error) ?: -EIO;
@@ -433,7 +440,7 @@ int dcache_writer_flush(struct dcache_writer *wr)
 EXPORT_SYMBOL_IF_KUNIT(dcache_writer_flush);
 
 /*
- * Kick the flusher and wait up to a second for stage progress after
+ * Kick the part's rounds and wait up to a second for stage progress after
  * generation @gen (read before the caller looked at its condition). 0, or
  * the part's write-back error once the caller has waited a second since
  * @since (jiffies) while its stages fail: a dead disk must not hang
@@ -447,7 +454,7 @@ int dcache_writer_wait_progress(struct dcache_writer *wr, int gen,
 
 	if (error && time_after(jiffies, since + HZ))
 		return error;
-	flusher_kick(c);
+	writer_kick(wr);
 	wait_event_timeout(c->stage_wait, atomic_read(&c->stage_gen) != gen, HZ);
 	return 0;
 }
@@ -479,7 +486,7 @@ void dcache_writer_owe_flush(struct dcache_writer *wr)
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_writer_owe_flush);
 
-/* The write-back state of a part, allocated at table load; not yet listed. */
+/* The write-back state of a part, allocated at table load; not yet started. */
 struct dcache_writer *dcache_writer_create(struct dcache_flusher *fl,
 					   struct dcache_part *part,
 					   const char *name)
@@ -492,18 +499,18 @@ struct dcache_writer *dcache_writer_create(struct dcache_flusher *fl,
 	wr->part = part;
 	strscpy(wr->name, name, sizeof(wr->name));
 	INIT_LIST_HEAD(&wr->link);
-	INIT_WORK(&wr->work, stage_work);
-	init_completion(&wr->done);
+	mutex_init(&wr->round_lock);
+	dcache_kick_init(&wr->kick);
+	INIT_DELAYED_WORK(&wr->round_work, round_work_fn);
+	wr->backoff_ms = WB_BACKOFF_MIN_MS;
 	wr->blocks = kcalloc(DCACHE_WB_BLOCKS, sizeof(*wr->blocks), GFP_KERNEL);
 	wr->addrs = kcalloc(DCACHE_WB_BLOCKS, sizeof(*wr->addrs), GFP_KERNEL);
-	/* One job per writer at a time takes at most a pass of pages. */
+	/* One round per writer at a time takes at most a pass of pages. */
 	wr->pages = mempool_create_page_pool(DCACHE_WB_BLOCKS, 0);
-	wr->wq = alloc_workqueue("dcache_wb/%s", WQ_MEM_RECLAIM, 1, name);
-	if (!wr->blocks || !wr->addrs || !wr->pages || !wr->wq) {
+	if (!wr->blocks || !wr->addrs || !wr->pages) {
 		dcache_writer_destroy(wr);
 		return NULL;
 	}
-	part->writer = wr;
 	return wr;
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_writer_create);
@@ -512,8 +519,6 @@ void dcache_writer_destroy(struct dcache_writer *wr)
 {
 	if (!wr)
 		return;
-	if (wr->wq)
-		destroy_workqueue(wr->wq);
 	mempool_destroy(wr->pages);
 	kfree(wr->addrs);
 	kfree(wr->blocks);
@@ -521,42 +526,73 @@ void dcache_writer_destroy(struct dcache_writer *wr)
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_writer_destroy);
 
+/* From now on the part's dirty data is written back by @wr. */
 void dcache_writer_start(struct dcache_writer *wr)
 {
 	struct dcache_flusher *fl = wr->flusher;
+	struct dcache *c = fl->cache;
 
-	mutex_lock(&fl->devs_lock);
-	list_add_tail(&wr->link, &fl->writers);
+	mutex_lock(&fl->writers_mutex);
+	mutex_lock(&wr->round_lock);
 	wr->listed = true;
-	mutex_unlock(&fl->devs_lock);
+	mutex_unlock(&wr->round_lock);
+	spin_lock(&fl->writers_lock);
+	list_add_tail(&wr->link, &fl->writers);
+	spin_unlock(&fl->writers_lock);
+	mutex_lock(&c->lock);
+	wr->part->writer = wr;
+	mutex_unlock(&c->lock);
+	mutex_unlock(&fl->writers_mutex);
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_writer_start);
 
-/* After this returns, no round touches @wr. */
+/* After this returns, no round of @wr runs or will run. */
 void dcache_writer_stop(struct dcache_writer *wr)
 {
 	struct dcache_flusher *fl = wr->flusher;
+	struct dcache *c = fl->cache;
 
-	mutex_lock(&fl->devs_lock);
+	mutex_lock(&fl->writers_mutex);
+	mutex_lock(&c->lock);
+	wr->part->writer = NULL;
+	mutex_unlock(&c->lock);
+	spin_lock(&fl->writers_lock);
 	list_del_init(&wr->link);
+	spin_unlock(&fl->writers_lock);
+	mutex_lock(&wr->round_lock);
 	wr->listed = false;
-	mutex_unlock(&fl->devs_lock);
+	mutex_unlock(&wr->round_lock);
+	mutex_unlock(&fl->writers_mutex);
+	cancel_delayed_work_sync(&wr->round_work);
+	/* Waiters of a round that will not run now. */
+	dcache_kick_end_round(&wr->kick, U64_MAX);
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_writer_stop);
 
-/* A suspended part's disk may belong to someone else: rounds leave it out. */
+/* A suspended part's disk may belong to someone else: no write-back. */
 void dcache_writer_suspend(struct dcache_writer *wr, bool suspended)
 {
-	struct dcache_flusher *fl = wr->flusher;
-
-	mutex_lock(&fl->devs_lock);
+	mutex_lock(&wr->round_lock);
 	wr->suspended = suspended;
 	WRITE_ONCE(wr->part->suspended, suspended);
-	mutex_unlock(&fl->devs_lock);
+	mutex_unlock(&wr->round_lock);
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_writer_suspend);
 
-/* The flusher of cache @c, its thread started; @delay_ms is the flush delay. */
+/* Every epoch up to the result is on every started writer's disk. */
+u64 dcache_flusher_durable(struct dcache_flusher *fl)
+{
+	struct dcache_writer *wr;
+	u64 durable = dcache_current_epoch(fl->cache) - 1;
+
+	spin_lock(&fl->writers_lock);
+	list_for_each_entry(wr, &fl->writers, link)
+		durable = min_t(u64, durable, atomic64_read(&wr->durable_epoch));
+	spin_unlock(&fl->writers_lock);
+	return durable;
+}
+
+/* The flusher of cache @c; @delay_ms is the flush delay knob. */
 struct dcache_flusher *dcache_flusher_create(struct dcache *c,
 					     const unsigned int *delay_ms)
 {
@@ -564,18 +600,16 @@ struct dcache_flusher *dcache_flusher_create(struct dcache *c,
 
 	if (!fl)
 		return ERR_PTR(-ENOMEM);
-	mutex_init(&fl->devs_lock);
+	mutex_init(&fl->writers_mutex);
+	spin_lock_init(&fl->writers_lock);
 	INIT_LIST_HEAD(&fl->writers);
-	dcache_kick_init(&fl->kick);
 	fl->cache = c;
 	fl->delay_ms = delay_ms;
-	fl->backoff_ms = WB_BACKOFF_MIN_MS;
-	fl->task = kthread_run(flusher_thread, fl, "dcache_flush");
-	if (IS_ERR(fl->task)) {
-		int r = PTR_ERR(fl->task);
-
+	/* Rounds write back for reclaim too; many parts' rounds at once. */
+	fl->wq = alloc_workqueue("dcache_flush", WQ_MEM_RECLAIM | WQ_UNBOUND, 0);
+	if (!fl->wq) {
 		kfree(fl);
-		return ERR_PTR(r);
+		return ERR_PTR(-ENOMEM);
 	}
 	c->flusher = fl;
 	c->flush_ops = &flusher_ops;
@@ -592,7 +626,7 @@ void dcache_flusher_destroy(struct dcache_flusher *fl)
 	mutex_lock(&c->lock);
 	c->flush_ops = NULL;
 	mutex_unlock(&c->lock);
-	kthread_stop(fl->task);
+	destroy_workqueue(fl->wq);
 	c->flusher = NULL;
 	kfree(fl);
 }

@@ -81,8 +81,8 @@ static int write_back_into(struct dcache_dev *dd, struct bio *bio,
 
 	r = dcache_dirty_now(b, ordered);
 	if (r) {
-		/* A block got for a whole write may hold no data yet. */
-		if (r != -EAGAIN && mode == DCACHE_WRITE)
+		/* A clean block got for a whole write may hold no data yet. */
+		if (mode == DCACHE_WRITE && !dcache_block_dirty(b))
 			dcache_invalidate(b);
 		dcache_put(b, mode);
 		return r;
@@ -95,7 +95,7 @@ static int write_back_into(struct dcache_dev *dd, struct bio *bio,
 			dcache_close_epoch(dd->part->cache);
 		max_age = READ_ONCE(dd->max_age_ms);
 		if (max_age)
-			dcache_flusher_kick_within(dd->wr->flusher, max_age);
+			dcache_writer_kick_within(dd->wr, max_age);
 	}
 	bio_endio(bio);
 	return 0;
@@ -220,6 +220,7 @@ static void io_discard(struct dcache_dev *dd, struct bio *bio)
 	struct dcache *c = dd->part->cache;
 	struct dcache_discard *queued = NULL;
 	unsigned long since = jiffies;
+	u64 epoch;
 	int r = 0, gen;
 
 	if (last <= first)
@@ -232,7 +233,7 @@ static void io_discard(struct dcache_dev *dd, struct bio *bio)
 	}
 	for (;;) {
 		gen = atomic_read(&c->stage_gen);
-		if (dcache_discard_range(dd->part, first, last - first, queued) != -EAGAIN)
+		if (dcache_discard_range(dd->part, first, last - first, queued, &epoch) != -EAGAIN)
 			break;
 		if (!ordered) {
 			/* A block in use: its holder lets go soon. */

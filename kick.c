@@ -38,21 +38,25 @@ void dcache_kick_now(struct dcache_kick *k)
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_kick_now);
 
-/* A round is due at @deadline (jiffies), unless one is due sooner. */
-void dcache_kick_at(struct dcache_kick *k, unsigned long deadline)
+/*
+ * A round is due at @deadline (jiffies), unless one is due sooner. Returns
+ * whether the deadline moved earlier (the caller re-arms its timer).
+ */
+bool dcache_kick_at(struct dcache_kick *k, unsigned long deadline)
 {
 	unsigned long flags;
-	bool wake = false;
+	bool earlier = false;
 
 	deadline = deadline ?: 1;	/* 0 means none */
 	spin_lock_irqsave(&k->lock, flags);
 	if (!k->deadline || time_before(deadline, k->deadline)) {
 		k->deadline = deadline;
-		wake = true;	/* the flusher recomputes its timeout */
+		earlier = true;
 	}
 	spin_unlock_irqrestore(&k->lock, flags);
-	if (wake)
+	if (earlier)
 		wake_up(&k->wake);
+	return earlier;
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_kick_at);
 

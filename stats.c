@@ -81,7 +81,7 @@ static struct kobj_attribute epoch_attr = __ATTR_RO(epoch);
 static ssize_t durable_epoch_show(struct kobject *kobj, struct kobj_attribute *attr,
 				  char *buf)
 {
-	return sysfs_emit(buf, "%llu\n", (u64)atomic64_read(&stats_cache->flusher->durable));
+	return sysfs_emit(buf, "%llu\n", dcache_flusher_durable(stats_cache->flusher));
 }
 
 static struct kobj_attribute durable_epoch_attr = __ATTR_RO(durable_epoch);

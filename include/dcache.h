@@ -75,6 +75,7 @@ struct dcache_block {
 	u32 copied_gen;			/* dirty_gen when the copy was taken */
 	u16 part_id;
 	u8 hashed;			/* on the hash table, not the free list */
+	u8 copy_void;			/* discarded while its copy was in flight */
 };
 
 struct dcache_writer;
@@ -139,12 +140,14 @@ struct dcache_load_waiter {
 };
 
 /*
- * What the flusher (flush.c) offers the core: kick a round now, kick one
- * after the flush delay, wait for a round that starts after the call.
+ * What the flusher (flush.c) offers the core, called under dcache.lock:
+ * kick a round of @part's write-back now (NULL: of every part), kick one
+ * after the flush delay, and (without the lock) wait for a round of every
+ * part that starts after the call.
  */
 struct dcache_flush_ops {
-	void (*kick)(struct dcache *c);
-	void (*kick_delayed)(struct dcache *c);
+	void (*kick)(struct dcache *c, struct dcache_part *part);
+	void (*kick_delayed)(struct dcache *c, struct dcache_part *part);
 	int (*wait_round)(struct dcache *c);
 };
 
@@ -261,7 +264,7 @@ unsigned int dcache_collect_stage(struct dcache_part *part, u64 epoch,
 				  u64 *addrs, unsigned int max);
 void dcache_invalidate(struct dcache_block *b);
 int dcache_discard_range(struct dcache_part *part, u64 addr, u64 nr,
-			 struct dcache_discard *queue);
+			 struct dcache_discard *queue, u64 *epoch);
 void dcache_take_discards(struct dcache_part *part, u64 epoch,
 			  struct list_head *out);
 u64 dcache_other_parts_dirty(struct dcache_part *part, bool failed_only);

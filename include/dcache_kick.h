@@ -24,7 +24,7 @@ struct dcache_kick {
 
 void dcache_kick_init(struct dcache_kick *k);
 void dcache_kick_now(struct dcache_kick *k);
-void dcache_kick_at(struct dcache_kick *k, unsigned long deadline);
+bool dcache_kick_at(struct dcache_kick *k, unsigned long deadline);
 bool dcache_kick_due(struct dcache_kick *k, unsigned long now);
 unsigned long dcache_kick_deadline(struct dcache_kick *k);
 u64 dcache_kick_begin_round(struct dcache_kick *k);

@@ -500,12 +500,12 @@ static struct kick_counter *kicks_of(struct dcache *c)
 	return container_of(c->flush_ops, struct kick_counter, ops);
 }
 
-static void count_kick(struct dcache *c)
+static void count_kick(struct dcache *c, struct dcache_part *part)
 {
 	atomic_inc(&kicks_of(c)->kicks);
 }
 
-static void count_delayed_kick(struct dcache *c)
+static void count_delayed_kick(struct dcache *c, struct dcache_part *part)
 {
 	atomic_inc(&kicks_of(c)->delayed_kicks);
 }

@@ -340,17 +340,18 @@ static void ordered_discard_waits_and_queues_test(struct kunit *test)
 	struct dcache_block *b;
 	struct page *copy;
 	LIST_HEAD(taken);
-	u64 e1, e2;
+	u64 e1, e2, qe;
 
 	KUNIT_ASSERT_NOT_NULL(test, q);
 	write_byte(test, d, 4, 0x44, true, 0);
 	e1 = dcache_close_epoch(c);
-	KUNIT_EXPECT_EQ(test, -EAGAIN, dcache_discard_range(d->part, 0, 16, q));
+	KUNIT_EXPECT_EQ(test, -EAGAIN, dcache_discard_range(d->part, 0, 16, q, &qe));
 	KUNIT_EXPECT_EQ(test, dcache_nr_dirty(c), 1ULL);
 	b = take_copy(test, d, 4, e1, &copy);
 	end_copy(b, 0, copy);
 	e2 = dcache_current_epoch(c);
-	KUNIT_EXPECT_EQ(test, 0, dcache_discard_range(d->part, 0, 16, q));
+	KUNIT_EXPECT_EQ(test, 0, dcache_discard_range(d->part, 0, 16, q, &qe));
+	KUNIT_EXPECT_EQ(test, qe, e2);
 	KUNIT_EXPECT_EQ(test, dcache_oldest_dirty_epoch(d->part), e2);
 	KUNIT_EXPECT_EQ(test, dcache_next_stage(c, e1, skip_nothing), 0ULL);
 	KUNIT_EXPECT_EQ(test, dcache_next_stage(c, e2, skip_nothing), e2);

@@ -52,7 +52,7 @@ static int fake_wait_round(struct dcache *c)
 	return 0;
 }
 
-static void fake_kick(struct dcache *c)
+static void fake_kick(struct dcache *c, struct dcache_part *part)
 {
 }
 

@@ -1,0 +1,703 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit: a model checker for the flusher. A seeded random schedule drives
+ * the core and the real flusher (its own thread, rounds and stage jobs)
+ * over fake disks that record every write, flush and discard, and can hold
+ * writes in flight, fail writes and fail flushes. A reference model of
+ * what was acknowledged checks, at every disk event and every step:
+ *
+ *  - ordered parts: the disk (what a power cut could leave, volatile cache
+ *    included) holds, block by block, the state after epoch k - 1 or a
+ *    version written in epoch k, where k is the stage under way; a stage
+ *    begins only on a durable image that is exactly the state after k - 1;
+ *  - write-back parts: a flush that returned 0 left every version
+ *    acknowledged before it on the durable image (or a newer one);
+ *  - durable epochs never shrink; reads return the newest acknowledged
+ *    version while the disks work; the cache's invariants hold.
+ *
+ * Every block carries its version in its first 8 bytes; version 0 is the
+ * initial (zeroed) content and what a discard leaves. The seed is in the
+ * failure message; dcache_model_steps and dcache_model_seed (module
+ * parameters of the test module) make longer runs (make soak).
+ */
+#include <kunit/test.h>
+#include <linux/delay.h>
+#include <linux/module.h>
+#include <linux/prandom.h>
+#include <linux/slab.h>
+#include <linux/workqueue.h>
+
+#include "dcache.h"
+#include "dcache_flush.h"
+#include "fake_disk.h"
+
+#define BS 512
+#define NR_DISKS 2
+#define NR_ADDRS 24
+#define HOT_ADDRS 4
+#define POOL_BLOCKS 20
+#define MAX_HIST 256
+#define MAX_DISCARDS 64
+
+static unsigned int dcache_model_steps = 3000;
+module_param(dcache_model_steps, uint, 0444);
+MODULE_PARM_DESC(dcache_model_steps, "Steps of each model-checker run");
+static unsigned int dcache_model_seed;
+module_param(dcache_model_seed, uint, 0444);
+MODULE_PARM_DESC(dcache_model_seed, "First seed of the model checker (0: fixed seeds)");
+
+struct hist_entry {
+	u64 epoch;
+	u64 version;
+};
+
+struct model_block {
+	u64 cur;		/* newest acknowledged version */
+	bool unknown;		/* discarded since: reads may return anything */
+	u32 discard_gen;	/* bumped by every discard */
+	u64 discard_epoch[4];	/* epochs of its last discards */
+	unsigned int nr_hist;	/* ordered parts: final version per epoch */
+	struct hist_entry hist[MAX_HIST];
+};
+
+struct queued_discard {
+	u64 addr, nr, epoch;
+};
+
+struct flush_snap {
+	u64 version[NR_ADDRS];
+	u32 discard_gen[NR_ADDRS];
+};
+
+struct model_part {
+	struct fake_disk *d;
+	struct dcache_writer *wr;
+	bool ordered;
+	u64 ordered_after;	/* prefix checks cover stages after it */
+	u64 stage;		/* highest stage epoch the disk has seen */
+	s64 durable_seen;
+	struct model_block blk[NR_ADDRS];
+	/* An asynchronous write-back flush and the versions it must cover. */
+	struct work_struct flush_work;
+	bool flushing;
+	int flush_result;
+	struct completion flush_done;
+	struct flush_snap snap;
+	/* A write-back discard the model sends down itself, not queued. */
+	struct queued_discard direct;
+	/* A write-back discard that had to wait: retried until done. */
+	struct queued_discard retry;
+	/* Ordered discards queued, oldest first, for the disk to match. */
+	struct queued_discard discards[MAX_DISCARDS];
+	unsigned int discard_head, discard_tail;
+};
+
+#define LOG_EVENTS 48
+
+struct model {
+	struct kunit *test;
+	/* The last events, printed with a violation. */
+	char log[LOG_EVENTS][64];
+	unsigned int nr_log;
+	struct dcache *c;
+	struct mutex lock;	/* the model; never held while calling the cache */
+	struct model_part parts[NR_DISKS];
+	u64 next_version;
+	u64 *version_epoch;	/* epoch of each version's write */
+	u64 max_versions;
+	u32 seed;
+	unsigned int step;
+	const char *failure;	/* first violation, set by a hook */
+	char why[160];
+};
+
+/* Under m->lock. */
+static __printf(2, 3) void log_event(struct model *m, const char *fmt, ...)
+{
+	va_list args;
+
+	va_start(args, fmt);
+	vsnprintf(m->log[m->nr_log++ % LOG_EVENTS], sizeof(m->log[0]), fmt, args);
+	va_end(args);
+}
+
+static u64 block_version(const u8 *data)
+{
+	return *(const u64 *)data;
+}
+
+/* The version of block @addr after epoch @e: the last entry up to @e. */
+static u64 state_after(const struct model_block *mb, u64 e)
+{
+	u64 v = 0;
+	unsigned int i;
+
+	for (i = 0; i < mb->nr_hist && mb->hist[i].epoch <= e; i++)
+		v = mb->hist[i].version;
+	return v;
+}
+
+/* @version of @mb was written (or discarded to) in epoch @e. */
+static bool written_in(const struct model *m, const struct model_block *mb,
+		       u64 version, u64 e)
+{
+	int i;
+
+	if (version)
+		return m->version_epoch[version] == e;
+	for (i = 0; i < ARRAY_SIZE(mb->discard_epoch); i++)
+		if (mb->discard_epoch[i] == e)
+			return true;
+	return false;
+}
+
+static __printf(2, 3) void violation(struct model *m, const char *fmt, ...)
+{
+	va_list args;
+
+	if (m->failure)
+		return;
+	va_start(args, fmt);
+	vsnprintf(m->why, sizeof(m->why), fmt, args);
+	va_end(args);
+	m->failure = m->why;
+}
+
+static struct model_part *part_of(struct model *m, struct fake_disk *d)
+{
+	int i;
+
+	for (i = 0; i < NR_DISKS; i++)
+		if (m->parts[i].d == d)
+			return &m->parts[i];
+	return NULL;
+}
+
+static bool checked(const struct model_part *mp, u64 e)
+{
+	return mp->ordered && e > mp->ordered_after;
+}
+
+/* Under m->lock: the ordered disk is the state after k - 1 plus some of k. */
+static void check_ordered_image(struct model *m, struct model_part *mp,
+				const u8 *image, const char *what)
+{
+	u64 k = mp->stage, addr, v;
+
+	if (!checked(mp, k))
+		return;
+	for (addr = 0; addr < NR_ADDRS; addr++) {
+		v = block_version(image + addr * BS);
+		if (v == state_after(&mp->blk[addr], k - 1) || written_in(m, &mp->blk[addr], v, k))
+			continue;
+		violation(m,
+			  "%s, part %d stage %llu: block %llu at v%llu (e%llu), after e%llu: v%llu",
+			  what, (int)(mp - m->parts), k, addr, v, m->version_epoch[v],
+			  k - 1, state_after(&mp->blk[addr], k - 1));
+		return;
+	}
+}
+
+/* Under m->lock: a disk event of epoch @e on an ordered part. */
+static void stage_event(struct model *m, struct model_part *mp, u64 e)
+{
+	struct fake_disk *d = mp->d;
+	u64 addr, v;
+
+	if (!checked(mp, e))
+		return;
+	if (e < mp->stage) {
+		violation(m, "part %d: epoch %llu reached the disk after stage %llu began",
+			  (int)(mp - m->parts), e, mp->stage);
+		return;
+	}
+	if (e == mp->stage)
+		return;
+	/* A new stage: every older one is durable, exactly. */
+	for (addr = 0; addr < NR_ADDRS; addr++) {
+		v = block_version(d->durable + addr * BS);
+		if (v == state_after(&mp->blk[addr], e - 1))
+			continue;
+		violation(m,
+			  "part %d: stage %llu began on durable block %llu at v%llu, not v%llu (e%llu)",
+			  (int)(mp - m->parts), e, addr, v,
+			  state_after(&mp->blk[addr], e - 1), e - 1);
+		return;
+	}
+	mp->stage = e;
+}
+
+static void hook_write(void *ctx, struct fake_disk *d, u64 addr, const void *data)
+{
+	struct model *m = ctx;
+	struct model_part *mp = part_of(m, d);
+	u64 v = block_version(data), e;
+
+	mutex_lock(&m->lock);
+	e = m->version_epoch[v];
+	log_event(m, "disk %d: write %llu v%llu (e%llu)", (int)(mp - m->parts), addr, v, e);
+	if (v && state_after(&mp->blk[addr], e) != v && checked(mp, e))
+		violation(m, "part %d: block %llu written at v%llu, not the last of e%llu",
+			  (int)(mp - m->parts), addr, v, e);
+	if (v)
+		stage_event(m, mp, e);
+	check_ordered_image(m, mp, d->data, "write");
+	mutex_unlock(&m->lock);
+}
+
+static void hook_flush(void *ctx, struct fake_disk *d)
+{
+	struct model *m = ctx;
+	struct model_part *mp = part_of(m, d);
+
+	mutex_lock(&m->lock);
+	log_event(m, "disk %d: flush", (int)(mp - m->parts));
+	check_ordered_image(m, mp, d->durable, "flush");
+	mutex_unlock(&m->lock);
+}
+
+/* Discards are issued only as ordered ones queued by the model. */
+static void hook_discard(void *ctx, struct fake_disk *d, u64 addr, u64 nr)
+{
+	struct model *m = ctx;
+	struct model_part *mp = part_of(m, d);
+	struct queued_discard *q;
+	u64 e = READ_ONCE(mp->wr->stage_epoch);
+
+	mutex_lock(&m->lock);
+	log_event(m, "disk %d: discard %llu+%llu in stage %llu", (int)(mp - m->parts), addr, nr, e);
+	if (mp->direct.nr && mp->direct.addr == addr && mp->direct.nr == nr) {
+		mp->direct.nr = 0;
+	} else if (mp->discard_head == mp->discard_tail) {
+		violation(m, "part %d: a discard of %llu+%llu that nobody queued",
+			  (int)(mp - m->parts), addr, nr);
+	} else {
+		q = &mp->discards[mp->discard_head++ % MAX_DISCARDS];
+		if (q->addr != addr || q->nr != nr || q->epoch != e)
+			violation(m,
+				  "part %d: discard %llu+%llu of e%llu issued in stage %llu as %llu+%llu",
+				  (int)(mp - m->parts), q->addr, q->nr, q->epoch, e, addr, nr);
+		stage_event(m, mp, q->epoch);
+	}
+	check_ordered_image(m, mp, d->data, "discard");
+	mutex_unlock(&m->lock);
+}
+
+static const struct fake_disk_hooks model_hooks = {
+	.write = hook_write,
+	.flush = hook_flush,
+	.discard = hook_discard,
+};
+
+/* Under m->lock: block @addr of @mp took @v in epoch @e. */
+static void record(struct model *m, struct model_part *mp, u64 addr, u64 v, u64 e)
+{
+	struct model_block *mb = &mp->blk[addr];
+
+	mb->cur = v;
+	mb->unknown = false;
+	if (mb->nr_hist && mb->hist[mb->nr_hist - 1].epoch == e) {
+		mb->hist[mb->nr_hist - 1].version = v;
+		return;
+	}
+	if (mb->nr_hist == MAX_HIST) {
+		unsigned int keep = 0;
+
+		/* Forget epochs the disk is past, keeping the base of stage - 1. */
+		while (keep + 1 < mb->nr_hist && mb->hist[keep + 1].epoch < mp->stage)
+			keep++;
+		if (!keep) {
+			violation(m, "history of block %llu full", addr);
+			return;
+		}
+		memmove(mb->hist, mb->hist + keep, (mb->nr_hist - keep) * sizeof(*mb->hist));
+		mb->nr_hist -= keep;
+	}
+	mb->hist[mb->nr_hist].epoch = e;
+	mb->hist[mb->nr_hist].version = v;
+	mb->nr_hist++;
+}
+
+static void op_write(struct model *m, struct model_part *mp, u64 addr)
+{
+	struct dcache_block *b;
+	u64 v;
+	int r;
+
+	r = dcache_get(mp->d->part, addr, DCACHE_WRITE, false, &b);
+	KUNIT_ASSERT_EQ(m->test, r, 0);
+	r = dcache_dirty_now(b, mp->ordered);
+	if (r) {
+		/* Held for a stage or over the share: not acknowledged. */
+		if (!dcache_block_dirty(b))
+			dcache_invalidate(b);
+		dcache_put(b, DCACHE_WRITE);
+		return;
+	}
+	mutex_lock(&m->lock);
+	v = ++m->next_version;
+	if (v < m->max_versions) {
+		log_event(m, "part %d: %s write %llu v%llu e%llu", (int)(mp - m->parts),
+			  mp->ordered ? "ordered" : "wb", addr, v, b->last_epoch);
+		m->version_epoch[v] = b->last_epoch;
+		record(m, mp, addr, v, b->last_epoch);
+	} else {
+		violation(m, "out of versions");
+	}
+	mutex_unlock(&m->lock);
+	memset(dcache_block_data(b), (u8)v, BS);
+	*(u64 *)dcache_block_data(b) = v;
+	dcache_put(b, DCACHE_WRITE);
+}
+
+static void op_read(struct model *m, struct model_part *mp, u64 addr)
+{
+	struct dcache_block *b;
+	u64 v;
+	int r;
+
+	r = dcache_get(mp->d->part, addr, DCACHE_READ, false, &b);
+	if (r) {
+		/* Only a failing disk may refuse a read. */
+		if (!mp->d->fail_reads)
+			violation(m, "read of %llu failed: %d", addr, r);
+		return;
+	}
+	v = block_version(dcache_block_data(b));
+	dcache_put(b, DCACHE_READ);
+	mutex_lock(&m->lock);
+	if (!mp->blk[addr].unknown && v != mp->blk[addr].cur)
+		violation(m, "part %d: read of block %llu gave version %llu, acknowledged %llu",
+			  (int)(mp - m->parts), addr, v, mp->blk[addr].cur);
+	mutex_unlock(&m->lock);
+}
+
+static void op_discard(struct model *m, struct model_part *mp, u64 addr, u64 nr)
+{
+	struct dcache_discard *q = NULL;
+	u64 e = 0, a;
+	int r;
+
+	/* Write-back ones are retried until done, as io.c does. */
+	if (mp->retry.nr && (addr != mp->retry.addr || nr != mp->retry.nr))
+		return;
+	if (mp->ordered && !mp->retry.nr) {
+		q = kzalloc(sizeof(*q), GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(m->test, q);
+	}
+	r = dcache_discard_range(mp->d->part, addr, nr, q, &e);
+	if (r) {
+		kfree(q);
+		if (q)
+			return;		/* ordered: nothing changed */
+		/* Write-back: some blocks are forgotten already. */
+		mutex_lock(&m->lock);
+		for (a = addr; a < addr + nr; a++)
+			mp->blk[a].unknown = true;
+		mp->retry = (struct queued_discard){ .addr = addr, .nr = nr };
+		mutex_unlock(&m->lock);
+		return;
+	}
+	mp->retry.nr = 0;
+	/* Write-back: no epoch of its own; the stages of a later switch see it. */
+	if (!q)
+		e = dcache_current_epoch(m->c);
+	mutex_lock(&m->lock);
+	for (a = addr; a < addr + nr; a++) {
+		struct model_block *mb = &mp->blk[a];
+
+		record(m, mp, a, 0, e);
+		mb->unknown = true;
+		mb->discard_gen++;
+		mb->discard_epoch[mb->discard_gen % ARRAY_SIZE(mb->discard_epoch)] = e;
+	}
+	if (!q)
+		mp->direct = (struct queued_discard){ .addr = addr, .nr = nr, .epoch = e };
+	if (q) {
+		if (mp->discard_tail - mp->discard_head == MAX_DISCARDS)
+			violation(m, "too many discards queued");
+		mp->discards[mp->discard_tail % MAX_DISCARDS] =
+			(struct queued_discard){ .addr = addr, .nr = nr, .epoch = e };
+		mp->discard_tail++;
+	}
+	mutex_unlock(&m->lock);
+	if (!q) {
+		/* Write-back mode sends it down at once, as io.c does. */
+		mp->d->part->ops->discard(mp->d->part, addr, nr);
+		dcache_writer_owe_flush(mp->wr);
+	}
+}
+
+static void snap_take(struct model *m, struct model_part *mp)
+{
+	int a;
+
+	mutex_lock(&m->lock);
+	for (a = 0; a < NR_ADDRS; a++) {
+		mp->snap.version[a] = mp->blk[a].cur;
+		mp->snap.discard_gen[a] = mp->blk[a].discard_gen;
+	}
+	mutex_unlock(&m->lock);
+}
+
+/* A write-back flush returned 0: what it covers is durable. */
+static void snap_check(struct model *m, struct model_part *mp)
+{
+	u64 v;
+	int a;
+
+	mutex_lock(&m->lock);
+	for (a = 0; a < NR_ADDRS; a++) {
+		if (mp->blk[a].discard_gen != mp->snap.discard_gen[a] ||
+		    mp->blk[a].unknown)
+			continue;
+		v = block_version(mp->d->durable + a * BS);
+		if (v < mp->snap.version[a])
+			violation(m,
+				  "part %d: flush gave 0, block %d durable at v%llu, acked v%llu",
+				  (int)(mp - m->parts), a, v, mp->snap.version[a]);
+	}
+	mutex_unlock(&m->lock);
+}
+
+static void flush_fn(struct work_struct *work)
+{
+	struct model_part *mp = container_of(work, struct model_part, flush_work);
+
+	mp->flush_result = dcache_writer_flush(mp->wr);
+	complete(&mp->flush_done);
+}
+
+static void dump_part(struct model_part *mp, int i)
+{
+	struct dcache_kick *k = &mp->wr->kick;
+
+	pr_notice("dcache model: part %d: kick %d %lu %llu/%llu %d held %d/%d fail %d/%d dirty %llu durable %lld stage %llu\n",
+		  i, k->kicked, k->deadline, k->started, k->done,
+		  delayed_work_pending(&mp->wr->round_work), atomic_read(&mp->d->held_writes),
+		  mp->d->hold_writes, mp->d->fail_writes, mp->d->fail_flushes,
+		  mp->d->part->nr_dirty, (s64)atomic64_read(&mp->wr->durable_epoch),
+		  mp->wr->stage_epoch);
+}
+
+static void heal(struct model *m, struct model_part *mp);
+
+static void flush_reap(struct model *m, struct model_part *mp, bool wait)
+{
+	int i;
+
+	if (!mp->flushing)
+		return;
+	if (wait && !wait_for_completion_timeout(&mp->flush_done, 60 * HZ)) {
+		violation(m, "part %d: a flush did not end in 60 s", (int)(mp - m->parts));
+		for (i = 0; i < NR_DISKS; i++) {
+			dump_part(&m->parts[i], i);
+			heal(m, &m->parts[i]);
+		}
+		/* Cleanup frees what the flush uses: it must end first. */
+		wait_for_completion(&mp->flush_done);
+	} else if (!wait && !completion_done(&mp->flush_done)) {
+		return;
+	}
+	mp->flushing = false;
+	if (!mp->flush_result && !mp->ordered)
+		snap_check(m, mp);
+}
+
+static void op_flush(struct model *m, struct model_part *mp)
+{
+	if (mp->ordered) {
+		u64 e = dcache_close_epoch(m->c);
+
+		mutex_lock(&m->lock);
+		log_event(m, "part %d: close e%llu", (int)(mp - m->parts), e);
+		mutex_unlock(&m->lock);
+		return;
+	}
+	if (mp->flushing)
+		return;
+	snap_take(m, mp);
+	mp->flushing = true;
+	reinit_completion(&mp->flush_done);
+	queue_work(system_unbound_wq, &mp->flush_work);
+}
+
+static void op_mode(struct model *m, struct model_part *mp)
+{
+	/* Not while a flush may wait for writes the disk holds. */
+	flush_reap(m, mp, false);
+	if (mp->flushing || mp->retry.nr)
+		return;
+	mutex_lock(&m->lock);
+	mp->ordered = !mp->ordered;
+	log_event(m, "part %d: mode %s", (int)(mp - m->parts),
+		  mp->ordered ? "ordered" : "writeback");
+	mutex_unlock(&m->lock);
+	if (mp->ordered) {
+		/* As the mode message: what was written before is closed. */
+		u64 closed = dcache_close_epoch(m->c);
+
+		mutex_lock(&m->lock);
+		mp->ordered_after = closed;
+		mp->stage = closed;
+		log_event(m, "part %d: ordered after e%llu", (int)(mp - m->parts), closed);
+		mutex_unlock(&m->lock);
+	}
+}
+
+static void check_durable(struct model *m, struct model_part *mp)
+{
+	s64 now = atomic64_read(&mp->wr->durable_epoch);
+
+	if (now < mp->durable_seen)
+		violation(m, "part %d: durable epoch went from %lld to %lld",
+			  (int)(mp - m->parts), mp->durable_seen, now);
+	mp->durable_seen = now;
+}
+
+static void heal(struct model *m, struct model_part *mp)
+{
+	mp->d->fail_writes = false;
+	mp->d->fail_flushes = false;
+	mp->d->hold_writes = false;
+	fake_disk_end_writes(mp->d, 0);
+}
+
+static void step_once(struct model *m, struct rnd_state *rnd)
+{
+	struct model_part *mp = &m->parts[prandom_u32_state(rnd) % NR_DISKS];
+	struct fake_disk *d = mp->d;
+	u32 op = prandom_u32_state(rnd) % 100;
+	u64 addr = prandom_u32_state(rnd) % 2 ? prandom_u32_state(rnd) % HOT_ADDRS :
+		   prandom_u32_state(rnd) % NR_ADDRS;
+
+	if (op < 40)
+		op_write(m, mp, addr);
+	else if (op < 52)
+		op_read(m, mp, addr);
+	else if (op < 64)
+		op_flush(m, mp);
+	else if (op < 70)
+		op_discard(m, mp, addr,
+			   1 + prandom_u32_state(rnd) % min_t(u64, 4, NR_ADDRS - addr));
+	else if (op < 76)
+		d->hold_writes = !d->hold_writes;
+	else if (op < 84)
+		fake_disk_end_writes(d, prandom_u32_state(rnd) % 4 ? 0 : -EIO);
+	else if (op < 86)
+		d->fail_writes = !d->fail_writes;
+	else if (op < 88)
+		d->fail_flushes = !d->fail_flushes;
+	else if (op < 89)
+		op_mode(m, mp);
+	else if (op < 94)
+		dcache_writer_kick_within(mp->wr, 0);
+	else if (op < 97)
+		heal(m, mp);
+	else
+		usleep_range(100, 1000);	/* let the flusher run */
+	if (mp->retry.nr)
+		op_discard(m, mp, mp->retry.addr, mp->retry.nr);
+	flush_reap(m, mp, false);
+	check_durable(m, mp);
+}
+
+static void model_run(struct kunit *test, u32 seed, unsigned int steps)
+{
+	struct dcache *c = fake_cache(test, POOL_BLOCKS, BS, 0);
+	struct dcache_flusher *fl = fake_flusher(test, c);
+	struct model *m = kunit_kzalloc(test, sizeof(*m), GFP_KERNEL);
+	struct rnd_state rnd;
+	int i, a;
+
+	KUNIT_ASSERT_NOT_NULL(test, m);
+	m->test = test;
+	m->c = c;
+	m->seed = seed;
+	mutex_init(&m->lock);
+	m->max_versions = steps + 2;
+	m->version_epoch = kunit_kcalloc(test, m->max_versions, sizeof(u64), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, m->version_epoch);
+	/* Each part's share keeps clean blocks in the pool: no get stalls. */
+	dcache_set_part_dirty_percent(c, 40);
+	prandom_seed_state(&rnd, seed);
+	for (i = 0; i < NR_DISKS; i++) {
+		struct model_part *mp = &m->parts[i];
+
+		mp->d = fake_disk_add(test, c, NR_ADDRS);
+		memset(mp->d->data, 0, NR_ADDRS * BS);
+		memset(mp->d->durable, 0, NR_ADDRS * BS);
+		mp->wr = fake_writer(test, fl, mp->d);
+		mp->ordered = i == 0;
+		mp->ordered_after = 0;
+		INIT_WORK(&mp->flush_work, flush_fn);
+		init_completion(&mp->flush_done);
+		mp->d->hooks_ctx = m;
+		mp->d->hooks = &model_hooks;
+	}
+
+	for (m->step = 0; m->step < steps && !m->failure; m->step++) {
+		step_once(m, &rnd);
+		if (dcache_check(c))
+			violation(m, "cache invariants broken");
+	}
+	/* Heal everything; then every acknowledged version reaches the disk. */
+	for (i = 0; i < NR_DISKS && !m->failure; i++) {
+		struct model_part *mp = &m->parts[i];
+
+		heal(m, mp);
+		flush_reap(m, mp, true);
+		while (mp->retry.nr && !m->failure) {
+			op_discard(m, mp, mp->retry.addr, mp->retry.nr);
+			usleep_range(1000, 2000);
+		}
+		if (mp->ordered)
+			dcache_close_epoch(c);
+		snap_take(m, mp);
+		KUNIT_EXPECT_EQ_MSG(test, 0, dcache_writer_flush(mp->wr), "seed %u", seed);
+		for (a = 0; a < NR_ADDRS; a++)
+			if (!mp->blk[a].unknown &&
+			    block_version(mp->d->durable + a * BS) != mp->blk[a].cur)
+				violation(m,
+					  "part %d: block %d durable at v%llu after the end, acked v%llu",
+					  i, a, block_version(mp->d->durable + a * BS),
+					  mp->blk[a].cur);
+		check_durable(m, mp);
+	}
+	for (i = 0; i < NR_DISKS; i++) {
+		struct model_part *mp = &m->parts[i];
+
+		heal(m, mp);
+		flush_reap(m, mp, true);
+		cancel_work_sync(&mp->flush_work);
+		mp->d->hooks = NULL;
+	}
+	KUNIT_EXPECT_FALSE_MSG(test, m->failure, "seed %u, step %u: %s", seed,
+			       m->step, m->failure ?: "");
+	if (m->failure)
+		for (i = min_t(unsigned int, m->nr_log, LOG_EVENTS); i > 0; i--)
+			pr_notice("dcache model: %s\n", m->log[(m->nr_log - i) % LOG_EVENTS]);
+	kunit_info(test, "seed %u: %u steps, %llu versions, epoch %llu\n", seed,
+		   m->step, m->next_version, dcache_current_epoch(c));
+}
+
+static void model_checker_test(struct kunit *test)
+{
+	u32 seed = dcache_model_seed ?: 1;
+	unsigned int runs = 3, i;
+
+	for (i = 0; i < runs; i++)
+		model_run(test, seed + i, dcache_model_steps);
+}
+
+static struct kunit_case dcache_model_cases[] = {
+	KUNIT_CASE(model_checker_test),
+	{}
+};
+
+static struct kunit_suite dcache_model_suite = {
+	.name = "dcache_model",
+	.test_cases = dcache_model_cases,
+};
+
+kunit_test_suites(&dcache_model_suite);
