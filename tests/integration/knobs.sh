@@ -47,6 +47,10 @@ set_ok flush_delay_ms 500 500
 set_ok default_mode ordered ordered
 set_ok debug_check 1 Y
 set_ok debug_check 0 N
+set_ok trace_stages 1 Y
+set_ok trace_stages 0 N
+set_ok device_dirty_percent 40 40
+set_ok device_dirty_percent 50 50
 
 step "invalid values are refused and change nothing"
 for v in abc -1 0 1.5 "" 99999999 4294967296; do set_bad pool_mb "$v"; done
@@ -54,6 +58,10 @@ for v in 0 91 x -5; do set_bad dirty_percent "$v"; done
 for v in 0 3600001 1e3 ""; do set_bad flush_delay_ms "$v"; done
 for v in fast "" writeback2; do set_bad default_mode "$v"; done
 set_bad debug_check maybe
+# The kernel's bool parser reads one character; these knobs read the word.
+set_bad debug_check "1 2"
+set_bad trace_stages "yes please"
+for v in 0 101 x ""; do set_bad device_dirty_percent "$v"; done
 
 step "a new device takes the default mode; messages change it and show in the table"
 echo "0 $(sectors $DISK0) dcache $DISK0 4096" | dmsetup create kn
