@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# kernels: stock
+# kernels: stock612
 # disks: 160M 64M
 # timeout: 300
 # One sick disk never stops the others. A device over dm-flakey

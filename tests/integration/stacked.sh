@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# kernels: stock
+# kernels: stock612
 # disks: 128M 192M
 # timeout: 400
 # dcache stacked on dcache must not deadlock: an upper device's write-back

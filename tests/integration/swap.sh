@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# kernels: stock
+# kernels: stock612
 # disks: 512M
 # timeout: 300
 # Swap on a dcache device: a memory hog in a memory cgroup of 96 MiB
