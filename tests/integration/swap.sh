@@ -18,7 +18,7 @@ swapon /dev/mapper/sw || fail "swapon on a dcache device failed"
 
 mkdir -p /sys/fs/cgroup
 mountpoint -q /sys/fs/cgroup || mount -t cgroup2 none /sys/fs/cgroup
-echo +memory >/sys/fs/cgroup/cgroup.subtree_control 2>/dev/null || true
+echo +memory >/sys/fs/cgroup/cgroup.subtree_control || fail "no memory controller"
 mkdir -p /sys/fs/cgroup/hog
 echo 96M >/sys/fs/cgroup/hog/memory.max || fail "no memory cgroup"
 
@@ -41,10 +41,9 @@ print("pages checked:", 320 * 256, "bad:", bad)
 sys.exit(1 if bad else 0)
 EOF
 start=$(date +%s)
-(
-	echo $$ >/sys/fs/cgroup/hog/cgroup.procs
-	timeout 240 python3 /tmp/hog.py
-) || fail "the hog failed (OOM kill, timeout or a bad page): $?"
+# The hog alone goes into the cgroup (a subshell's $$ is its parent's).
+timeout 240 sh -c 'echo $$ >/sys/fs/cgroup/hog/cgroup.procs && exec python3 /tmp/hog.py' ||
+	fail "the hog failed (OOM kill, timeout or a bad page): $?"
 echo "hog done in $(($(date +%s) - start)) s"
 swapped=$(awk '/^\/dev/ { print $4 }' /proc/swaps | head -n 1)
 echo "swap used at the end: ${swapped:-0} KiB; $(dmsetup status sw)"
