@@ -17,12 +17,10 @@
  *
  * Every block carries its version in its first 8 bytes; version 0 is the
  * initial (zeroed) content and what a discard leaves. The seed is in the
- * failure message; dcache_model_steps and dcache_model_seed (module
- * parameters of the test module) make longer runs (make soak).
+ * failure message; make soak builds longer runs with other seeds.
  */
 #include <kunit/test.h>
 #include <linux/delay.h>
-#include <linux/module.h>
 #include <linux/prandom.h>
 #include <linux/slab.h>
 #include <linux/workqueue.h>
@@ -39,12 +37,17 @@
 #define MAX_HIST 256
 #define MAX_DISCARDS 64
 
-static unsigned int dcache_model_steps = 3000;
-module_param(dcache_model_steps, uint, 0444);
-MODULE_PARM_DESC(dcache_model_steps, "Steps of each model-checker run");
-static unsigned int dcache_model_seed;
-module_param(dcache_model_seed, uint, 0444);
-MODULE_PARM_DESC(dcache_model_seed, "First seed of the model checker (0: fixed seeds)");
+/*
+ * Steps per run and the first seed; make soak builds the module with
+ * larger values (module parameters would come too late: kernels before
+ * 6.4 run a module's suites before they parse its parameters).
+ */
+#ifndef DCACHE_MODEL_STEPS
+#define DCACHE_MODEL_STEPS 3000
+#endif
+#ifndef DCACHE_MODEL_SEED
+#define DCACHE_MODEL_SEED 1
+#endif
 
 struct hist_entry {
 	u64 epoch;
@@ -683,11 +686,10 @@ static void model_run(struct kunit *test, u32 seed, unsigned int steps)
 
 static void model_checker_test(struct kunit *test)
 {
-	u32 seed = dcache_model_seed ?: 1;
 	unsigned int runs = 3, i;
 
 	for (i = 0; i < runs; i++)
-		model_run(test, seed + i, dcache_model_steps);
+		model_run(test, DCACHE_MODEL_SEED + i, DCACHE_MODEL_STEPS);
 }
 
 static struct kunit_case dcache_model_cases[] = {
