@@ -51,7 +51,11 @@
 /* Log every stage's start and end (a knob, params.c). */
 bool dcache_trace_stages;
 
-/* An epoch only grows: racing publishers keep the largest. */
+/*
+ * A published epoch only grows. The writer's rounds publish under its
+ * round_lock, so this is a guard for the code that may publish next, not
+ * a race today.
+ */
 static void advance_epoch(atomic64_t *v, u64 epoch)
 {
 	s64 old = atomic64_read(v);

@@ -164,6 +164,8 @@ static __printf(2, 3) void violation(struct model *m, const char *fmt, ...)
 	vsnprintf(m->why, sizeof(m->why), fmt, args);
 	va_end(args);
 	m->failure = m->why;
+	/* Now, in case what follows hangs: seed, step and what broke. */
+	pr_notice("dcache model: seed %u, step %u: %s\n", m->seed, m->step, m->why);
 }
 
 static struct model_part *part_of(struct model *m, struct fake_disk *d)
@@ -496,6 +498,7 @@ static void flush_reap(struct model *m, struct model_part *mp, bool wait)
 		for (i = 0; i < NR_DISKS; i++) {
 			dump_part(&m->parts[i], i);
 			heal(m, &m->parts[i]);
+			dcache_writer_kick_within(m->parts[i].wr, 0);
 		}
 		/* Cleanup frees what the flush uses: it must end first. */
 		wait_for_completion(&mp->flush_done);

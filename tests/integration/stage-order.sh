@@ -18,12 +18,15 @@ python3 - /dev/mapper/so0 /dev/mapper/so1 <<'PY'
 import mmap, os, random, sys
 fds = [os.open(p, os.O_WRONLY | os.O_DIRECT) for p in sys.argv[1:]]
 buf = mmap.mmap(-1, 4096)
+# Distinct blocks: a block written again in a later epoch would hold its
+# writer for the older stage, and that wait starts the device's round.
+blocks = {fd: random.sample(range(16384), 20) for fd in fds}
 for epoch in range(5):
     for fd in fds:
         for _ in range(4):
             buf.seek(0)
             buf.write(os.urandom(4096))
-            os.pwritev(fd, [buf], random.randrange(16384) * 4096)
+            os.pwritev(fd, [buf], blocks[fd].pop() * 4096)
         os.fsync(fd)
 PY
 dirty=$(dmsetup status so0 | awk '{ print $6 }')
