@@ -845,26 +845,41 @@ static bool discard_block(struct dcache *c, struct dcache_block *b, bool ordered
 	return false;
 }
 
-/* Whether some cached block of the range must wait; nothing changes. */
-static bool discard_range_must_wait(struct dcache *c, struct dcache_part *part,
-				    u64 addr, u64 end)
+/*
+ * Call @fn(c, b, @ordered) on each cached block of @part in [@addr, @end);
+ * returns whether any call returned true. It walks the part's blocks or
+ * looks up each address, whichever is fewer; without @ordered the mutex
+ * is dropped every DISCARD_BATCH lookups, with it held throughout.
+ */
+static bool walk_discard_range(struct dcache *c, struct dcache_part *part,
+			       u64 addr, u64 end,
+			       bool (*fn)(struct dcache *c, struct dcache_block *b,
+					  bool ordered),
+			       bool ordered)
 {
-	struct dcache_block *b;
+	struct dcache_block *b, *tmp;
+	unsigned int seen = 0;
+	bool any = false;
 	u64 a;
 
 	if (end - addr > part->nr_blocks) {
-		list_for_each_entry(b, &part->blocks, part_link)
-			if (b->addr >= addr && b->addr < end &&
-			    discard_must_wait(c, b, true))
-				return true;
-		return false;
+		list_for_each_entry_safe(b, tmp, &part->blocks, part_link)
+			if (b->addr >= addr && b->addr < end)
+				any |= fn(c, b, ordered);
+		return any;
 	}
 	for (a = addr; a < end; a++) {
+		if (!ordered && ++seen == DISCARD_BATCH) {
+			mutex_unlock(&c->lock);
+			cond_resched();
+			mutex_lock(&c->lock);
+			seen = 0;
+		}
 		b = cache_lookup(c, part->id, a);
-		if (b && discard_must_wait(c, b, true))
-			return true;
+		if (b)
+			any |= fn(c, b, ordered);
 	}
-	return false;
+	return any;
 }
 
 /*
@@ -889,32 +904,14 @@ int dcache_discard_range(struct dcache_part *part, u64 addr, u64 nr,
 			 struct dcache_discard *queue, u64 *epoch)
 {
 	struct dcache *c = part->cache;
-	struct dcache_block *b, *tmp;
-	u64 a, end = addr + nr, seen = 0;
-	bool ordered = queue, wait = false;
+	bool ordered = queue, wait;
 
 	mutex_lock(&c->lock);
-	if (ordered && discard_range_must_wait(c, part, addr, end)) {
+	if (ordered && walk_discard_range(c, part, addr, addr + nr, discard_must_wait, true)) {
 		mutex_unlock(&c->lock);
 		return -EAGAIN;
 	}
-	if (nr > part->nr_blocks) {
-		list_for_each_entry_safe(b, tmp, &part->blocks, part_link)
-			if (b->addr >= addr && b->addr < end)
-				wait |= discard_block(c, b, ordered);
-	} else {
-		for (a = addr; a < end; a++) {
-			if (!ordered && ++seen == DISCARD_BATCH) {
-				mutex_unlock(&c->lock);
-				cond_resched();
-				mutex_lock(&c->lock);
-				seen = 0;
-			}
-			b = cache_lookup(c, part->id, a);
-			if (b)
-				wait |= discard_block(c, b, ordered);
-		}
-	}
+	wait = walk_discard_range(c, part, addr, addr + nr, discard_block, ordered);
 	if (queue) {
 		queue->addr = addr;
 		queue->nr = nr;

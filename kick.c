@@ -4,8 +4,10 @@
  * flag scanned forever; here a kick is consumed by the round it starts,
  * kicks during a round make exactly one more, and an idle cache sleeps.
  *
- * Locking: dcache_kick.lock, irq-safe, innermost: taken under the cache
- * mutex by the kick callbacks and never held while sleeping.
+ * Locking: dcache_kick.lock, irq-safe, the innermost of ours: taken under
+ * the cache mutex by the kick callbacks and never held while sleeping;
+ * flush.c holds it across mod_delayed_work(), which takes only the
+ * workqueue's and timers' own locks.
  */
 #include <linux/jiffies.h>
 #include <linux/export.h>
@@ -21,7 +23,6 @@ void dcache_kick_init(struct dcache_kick *k)
 	k->deadline = 0;
 	k->started = 0;
 	k->done = 0;
-	init_waitqueue_head(&k->wake);
 	init_waitqueue_head(&k->round_done);
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_kick_init);
@@ -34,7 +35,6 @@ void dcache_kick_now(struct dcache_kick *k)
 	spin_lock_irqsave(&k->lock, flags);
 	k->kicked = true;
 	spin_unlock_irqrestore(&k->lock, flags);
-	wake_up(&k->wake);
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_kick_now);
 
@@ -54,8 +54,6 @@ bool dcache_kick_at(struct dcache_kick *k, unsigned long deadline)
 		earlier = true;
 	}
 	spin_unlock_irqrestore(&k->lock, flags);
-	if (earlier)
-		wake_up(&k->wake);
 	return earlier;
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_kick_at);
@@ -123,7 +121,6 @@ u64 dcache_kick_request_round(struct dcache_kick *k)
 	round = k->started + 1;
 	k->kicked = true;
 	spin_unlock_irqrestore(&k->lock, flags);
-	wake_up(&k->wake);
 	return round;
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_kick_request_round);

@@ -13,12 +13,11 @@
 #include <linux/types.h>
 
 struct dcache_kick {
-	spinlock_t lock;		/* everything below but the queues */
+	spinlock_t lock;		/* everything below but the queue */
 	bool kicked;			/* a round is due now */
 	unsigned long deadline;		/* a round is due then; 0: none */
 	u64 started;			/* rounds begun */
 	u64 done;			/* rounds ended */
-	wait_queue_head_t wake;		/* the flusher waits here */
 	wait_queue_head_t round_done;	/* synchronous callers wait here */
 };
 
