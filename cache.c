@@ -491,21 +491,50 @@ EXPORT_SYMBOL_IF_KUNIT(dcache_put);
  * of one epoch) is a run from its head. Blocks are nearly always added with
  * the newest epoch, so the walk back from the tail is short.
  */
-static void dirty_list_insert(struct dcache_part *part, struct dcache_block *b)
+/*
+ * Equal epochs go right, so a tree walk meets one epoch's blocks in the
+ * order they were first dirtied. A tree and not a sorted list: a block
+ * left dirty after its copy re-enters at an older epoch than blocks
+ * dirtied meanwhile, and a list insert would walk back past all of them.
+ */
+static bool dirty_before(struct rb_node *a, const struct rb_node *b)
 {
-	struct list_head *pos = part->dirty.prev;
-
-	while (pos != &part->dirty &&
-	       list_entry(pos, struct dcache_block, link)->epoch > b->epoch)
-		pos = pos->prev;
-	list_add(&b->link, pos);
+	return rb_entry(a, struct dcache_block, dirty_node)->epoch <
+	       rb_entry(b, struct dcache_block, dirty_node)->epoch;
 }
 
-static void dirty_list_move(struct dcache *c, struct dcache_block *b, u64 epoch)
+static void dirty_tree_insert(struct dcache_part *part, struct dcache_block *b)
 {
+	rb_add_cached(&b->dirty_node, &part->dirty, dirty_before);
+}
+
+static void dirty_tree_erase(struct dcache_part *part, struct dcache_block *b)
+{
+	rb_erase_cached(&b->dirty_node, &part->dirty);
+	RB_CLEAR_NODE(&b->dirty_node);
+}
+
+static struct dcache_block *first_dirty(struct dcache_part *part)
+{
+	struct rb_node *n = rb_first_cached(&part->dirty);
+
+	return n ? rb_entry(n, struct dcache_block, dirty_node) : NULL;
+}
+
+static struct dcache_block *next_dirty(struct dcache_block *b)
+{
+	struct rb_node *n = rb_next(&b->dirty_node);
+
+	return n ? rb_entry(n, struct dcache_block, dirty_node) : NULL;
+}
+
+static void dirty_tree_move(struct dcache *c, struct dcache_block *b, u64 epoch)
+{
+	struct dcache_part *part = xa_load(&c->parts, b->part_id);
+
+	dirty_tree_erase(part, b);
 	b->epoch = epoch;
-	list_del(&b->link);
-	dirty_list_insert(xa_load(&c->parts, b->part_id), b);
+	dirty_tree_insert(part, b);
 }
 
 /* A write-back copy of the block is in flight or kept for its retry. */
@@ -526,7 +555,7 @@ static void dirty_locked(struct dcache *c, struct dcache_block *b, u64 epoch)
 		b->next_epoch = epoch;
 		b->last_epoch = epoch;
 		part = xa_load(&c->parts, b->part_id);
-		dirty_list_insert(part, b);
+		dirty_tree_insert(part, b);
 		c->nr_dirty++;
 		part->nr_dirty++;
 	} else {
@@ -535,7 +564,7 @@ static void dirty_locked(struct dcache *c, struct dcache_block *b, u64 epoch)
 			b->next_epoch = epoch;
 		b->last_epoch = max(b->last_epoch, epoch);
 		if (epoch < b->epoch)
-			dirty_list_move(c, b, epoch);
+			dirty_tree_move(c, b, epoch);
 	}
 	b->dirty_gen++;
 	full = c->nr_dirty >= c->max_dirty;
@@ -688,9 +717,9 @@ static void clean_locked(struct dcache *c, struct dcache_block *b)
 	lockdep_assert_held(&c->lock);
 	drop_kept(b);
 	if (test_and_clear_bit(DCACHE_B_DIRTY, &b->flags)) {
-		list_del_init(&b->link);
-		c->nr_dirty--;
 		part = xa_load(&c->parts, b->part_id);
+		dirty_tree_erase(part, b);
+		c->nr_dirty--;
 		part->nr_dirty--;
 		cache_release(c, b);
 	}
@@ -775,7 +804,7 @@ bool dcache_writeback_end(struct dcache_block *b, int error, struct page **copy)
 	if (!dcache_block_dirty(b) || b->copy_void) {
 		/* Discarded since the copy: what is dirty now is newer. */
 		if (dcache_block_dirty(b) && !error)
-			dirty_list_move(c, b, b->next_epoch);
+			dirty_tree_move(c, b, b->next_epoch);
 	} else if (b->dirty_gen == b->copied_gen) {
 		if (!error) {
 			clean_locked(c, b);
@@ -785,7 +814,7 @@ bool dcache_writeback_end(struct dcache_block *b, int error, struct page **copy)
 		b->kept = *copy;
 		*copy = NULL;
 	} else {
-		dirty_list_move(c, b, b->next_epoch);
+		dirty_tree_move(c, b, b->next_epoch);
 		redirty = true;
 	}
 	/* Every dirty block has a round due within the flush delay. */
@@ -996,7 +1025,7 @@ u64 dcache_next_stage(struct dcache *c, u64 max_epoch,
 		d = list_first_entry_or_null(&part->discards, struct dcache_discard, link);
 		if (d && d->epoch <= max_epoch && (!epoch || d->epoch < epoch))
 			epoch = d->epoch;
-		list_for_each_entry(b, &part->dirty, link) {
+		for (b = first_dirty(part); b; b = next_dirty(b)) {
 			if (b->epoch > max_epoch)
 				break;
 			if (test_bit(DCACHE_B_WRITING, &b->flags))
@@ -1020,7 +1049,7 @@ u64 dcache_oldest_dirty_epoch(struct dcache_part *part)
 	u64 epoch;
 
 	mutex_lock(&c->lock);
-	b = list_first_entry_or_null(&part->dirty, struct dcache_block, link);
+	b = first_dirty(part);
 	d = list_first_entry_or_null(&part->discards, struct dcache_discard, link);
 	epoch = min(b ? b->epoch : U64_MAX, d ? d->epoch : U64_MAX);
 	mutex_unlock(&c->lock);
@@ -1040,7 +1069,7 @@ unsigned int dcache_collect_stage(struct dcache_part *part, u64 epoch,
 	unsigned int n = 0;
 
 	mutex_lock(&c->lock);
-	list_for_each_entry(b, &part->dirty, link) {
+	for (b = first_dirty(part); b; b = next_dirty(b)) {
 		if (n == max || b->epoch > epoch)
 			break;
 		if (b->epoch == epoch && !test_bit(DCACHE_B_WRITING, &b->flags))
@@ -1062,7 +1091,8 @@ u64 dcache_drop_part_dirty(struct dcache_part *part)
 	u64 lost = 0;
 
 	mutex_lock(&c->lock);
-	list_for_each_entry_safe(b, tmp, &part->dirty, link) {
+	for (b = first_dirty(part); b; b = tmp) {
+		tmp = next_dirty(b);
 		if (b->refs)
 			continue;
 		clean_locked(c, b);
@@ -1121,7 +1151,7 @@ struct dcache_part *dcache_add_part(struct dcache *c, struct block_device *bdev,
 	part->block_size = block_size;
 	part->ops = ops ?: &dcache_bio_part_ops;
 	part->private = private;
-	INIT_LIST_HEAD(&part->dirty);
+	part->dirty = RB_ROOT_CACHED;
 	INIT_LIST_HEAD(&part->blocks);
 	INIT_LIST_HEAD(&part->discards);
 
@@ -1283,15 +1313,17 @@ static int check_locked(struct dcache *c)
 	xa_for_each(&c->parts, id, part) {
 		u64 part_list = 0;
 
-		list_for_each_entry(b, &part->dirty, link) {
+		for (b = first_dirty(part); b; b = next_dirty(b)) {
+			struct dcache_block *prev = rb_entry_safe(rb_prev(&b->dirty_node),
+								  struct dcache_block, dirty_node);
+
 			if (!invariant(dcache_block_dirty(b) && b->part_id == part->id,
 				       "block %u on part %u's dirty list", b->index, part->id))
 				return -EUCLEAN;
 			if (!invariant(b->epoch <= b->last_epoch, "block %u epochs %llu..%llu",
 				       b->index, b->epoch, b->last_epoch))
 				return -EUCLEAN;
-			if (!invariant(b->link.prev == &part->dirty ||
-				       list_prev_entry(b, link)->epoch <= b->epoch,
+			if (!invariant(!prev || prev->epoch <= b->epoch,
 				       "dirty list not in epoch order at block %u", b->index))
 				return -EUCLEAN;
 			part_list++;
@@ -1313,7 +1345,8 @@ static int check_locked(struct dcache *c)
 		if (!b->hashed) {
 			if (test_bit(DCACHE_B_RETIRED, &b->flags)) {
 				nr_retired++;
-				if (!invariant(block_retiring(c, b) && list_empty(&b->link),
+				if (!invariant(block_retiring(c, b) && list_empty(&b->link) &&
+					       RB_EMPTY_NODE(&b->dirty_node),
 					       "retired block %llu listed or not retiring", i))
 					return -EUCLEAN;
 			} else {

@@ -76,6 +76,7 @@ static struct dcache_chunk *chunk_alloc(struct dcache *c, u32 first, u32 nr)
 		init_rwsem(&b->lock);
 		INIT_HLIST_NODE(&b->hash);
 		INIT_LIST_HEAD(&b->link);
+		RB_CLEAR_NODE(&b->dirty_node);
 		INIT_LIST_HEAD(&b->load_waiters);
 		b->lru.heap_index = DCACHE_NOT_IN_HEAP;
 		b->cache = c;

@@ -12,6 +12,7 @@
 
 #include <linux/types.h>
 #include <linux/list.h>
+#include <linux/rbtree.h>
 #include <linux/mutex.h>
 #include <linux/rwsem.h>
 #include <linux/spinlock.h>
@@ -50,7 +51,8 @@ enum {
 struct dcache_block {
 	struct rw_semaphore lock;	/* the block's data and its VALID bit */
 	struct hlist_node hash;		/* in dcache.hash when hashed */
-	struct list_head link;		/* free list, or its part's dirty list */
+	struct list_head link;		/* dcache.free while free */
+	struct rb_node dirty_node;	/* its part's dirty tree while dirty */
 	struct list_head part_link;	/* dcache_part.blocks while hashed */
 	struct list_head load_waiters;	/* dcache_load_waiter.entry */
 	struct dcache_lru lru;		/* LRU-2 history and heap slot */
@@ -125,7 +127,8 @@ struct dcache_part {
 	/* Under dcache.lock: */
 	u64 nr_blocks;		/* blocks cached for this part */
 	u64 nr_dirty;		/* dirty blocks of this part */
-	struct list_head dirty;	/* its dirty blocks, in epoch order */
+	/* Its dirty blocks by epoch, first dirtied first within one epoch. */
+	struct rb_root_cached dirty;
 	struct list_head blocks;	/* its hashed blocks */
 	struct list_head discards;	/* ordered discards, in epoch order */
 	int wb_error;		/* write-back failing: new dirt refused at the share */

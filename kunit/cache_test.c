@@ -693,8 +693,8 @@ static void write_back_one(struct kunit *test, struct dcache *c,
 
 	mutex_lock(&c->lock);
 	for (i = 0; i < nr_disks && !first; i++) {
-		first = list_first_entry_or_null(&disks[i]->part->dirty,
-						 struct dcache_block, link);
+		first = rb_entry_safe(rb_first_cached(&disks[i]->part->dirty),
+				      struct dcache_block, dirty_node);
 		d = disks[i];
 	}
 	if (first)

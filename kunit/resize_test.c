@@ -25,8 +25,9 @@ static struct dcache *resizable_cache(struct kunit *test, u64 nr, u64 max)
 /* A round of the fake flusher: every dirty block reaches the "disk". */
 static int fake_wait_round(struct dcache *c)
 {
-	struct dcache_block *b, *batch[16];
+	struct dcache_block *batch[16];
 	struct dcache_part *part;
+	struct rb_node *node;
 	unsigned int n, i;
 	struct page *copy;
 	unsigned long id;
@@ -35,10 +36,10 @@ static int fake_wait_round(struct dcache *c)
 		n = 0;
 		mutex_lock(&c->lock);
 		xa_for_each(&c->parts, id, part)
-			list_for_each_entry(b, &part->dirty, link) {
+			for (node = rb_first_cached(&part->dirty); node; node = rb_next(node)) {
 				if (n == ARRAY_SIZE(batch))
 					break;
-				batch[n++] = b;
+				batch[n++] = rb_entry(node, struct dcache_block, dirty_node);
 			}
 		mutex_unlock(&c->lock);
 		/* Dirty blocks are never evicted, so the pointers stay good. */
