@@ -6,10 +6,13 @@
 # and tests/tools/logwrites.py replaying the log.
 #   writeback: after each round of writes, fsync, then a log mark; at every
 #     mark each write acknowledged before that fsync is already in the log,
-#     i.e. written and flushed on the backing device.
+#     i.e. written and flushed on the backing device. On the debug kernel
+#     again with random write and flush failures injected under the cache:
+#     an fsync that returned 0 still means all of it is flushed.
 #   ordered: fsync returns at once; at every flush entry of the log the
 #     backing device holds exactly the state after some prefix of the
-#     writes, and that prefix never shrinks.
+#     writes, and that prefix never shrinks; again over a slow disk (20 ms
+#     writes) with hot blocks rewritten in every round.
 . "$DCACHE_TOP/tests/guest-lib.sh"
 
 # The debug kernel's smaller sizes on the second stock kernel (6.12) too.
@@ -23,17 +26,35 @@ modprobe dm-mod 2>/dev/null || true
 modprobe dm-log-writes 2>/dev/null || true  # built in on the test kernel
 modprobe dm-dcache pool_mb=$pool flush_delay_ms=50
 
+# $4 "slow": the disk under the log takes 20 ms per write, so write-back
+# copies stay in flight while hot blocks are rewritten in later epochs.
 run_mode() {
-	local mode=$1 disk=$2 log=$3
+	local mode=$1 disk=$2 log=$3 slow=${4:-} inject=${5:-} hot=() r=$rounds w=$writes lw=fc_log
+	if [ -n "$slow" ]; then
+		echo "0 $(sectors $disk) delay $disk 0 0 $disk 0 20" | dmsetup create fc_slow
+		# Short rounds, no marks: many epochs per copy in flight.
+		disk=/dev/mapper/fc_slow hot=(--hot 4) r=150 w=4 lw=""
+	fi
 	echo "0 $(sectors $disk) log-writes $disk $log" | dmsetup create fc_log
 	dcache_create fc /dev/mapper/fc_log 4096 1 $mode
+	if [ -n "$inject" ]; then
+		# Fail one in twenty of the cache's writes and flushes to the
+		# log device: a failed flush never reaches the log.
+		echo 0 >/sys/kernel/debug/fail_make_request/verbose
+		echo 5 >/sys/kernel/debug/fail_make_request/probability
+		echo -1 >/sys/kernel/debug/fail_make_request/times
+		echo 1 >"/sys/block/$(dm_kname fc_log)/make-it-fail"
+		r=30 w=8
+	fi
 	# 4096 blocks (16 MiB) through a $pool MiB pool: eviction and
 	# background write-back run between the fsyncs.
-	python3 "$tool" stamp /dev/mapper/fc /tmp/history-$mode.json --rounds $rounds \
-		--writes $writes --blocks 4096 --lw fc_log
+	python3 "$tool" stamp /dev/mapper/fc /tmp/history-$mode.json --rounds $r \
+		--writes $w --blocks 4096 --lw "$lw" "${hot[@]}"
+	[ -z "$inject" ] || echo 0 >"/sys/block/$(dm_kname fc_log)/make-it-fail"
 	dmsetup status fc
 	dmsetup remove fc
 	dmsetup remove fc_log
+	[ -z "$slow" ] || dmsetup remove fc_slow
 	python3 "$tool" dump $log | awk '{ n[$3]++ } END { for (k in n) print "  " k, n[k] }'
 }
 
@@ -41,8 +62,21 @@ step "writeback: stamped writes, fsync and a log mark per round ($rounds x $writ
 run_mode writeback $DISK0 $DISK1
 python3 "$tool" check $DISK1 /tmp/history-writeback.json || fail "the flush contract was broken"
 
+if on_test_kernel; then
+	step "writeback with random write and flush failures under the cache"
+	run_mode writeback $DISK0 $DISK1 "" inject
+	python3 "$tool" check $DISK1 /tmp/history-writeback.json ||
+		fail "an fsync returned 0 without a flush that succeeded"
+	echo 0 >/sys/kernel/debug/fail_make_request/probability
+fi
+
 step "ordered: the same workload; every backing flush is an epoch boundary"
 run_mode ordered $DISK2 $DISK3
+python3 "$tool" check-ordered $DISK3 /tmp/history-ordered.json ||
+	fail "the backing device left an epoch boundary"
+
+step "ordered over a 20 ms disk, hot blocks rewritten while their copies are in flight"
+run_mode ordered $DISK2 $DISK3 slow
 python3 "$tool" check-ordered $DISK3 /tmp/history-ordered.json ||
 	fail "the backing device left an epoch boundary"
 rmmod dm_dcache

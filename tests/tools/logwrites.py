@@ -1,11 +1,13 @@
 #!/usr/bin/python3
 """Stamp workload and dm-log-writes log reader for the flush-contract tests.
 
-  logwrites.py stamp DEV HISTORY --rounds N --writes K --blocks B --lw NAME
-      Write K random 4 KiB blocks per round with O_DIRECT, each stamped with
+  logwrites.py stamp DEV HISTORY --rounds N --writes K --blocks B --lw NAME [--hot H]
+      Write K random 4 KiB blocks per round with O_DIRECT (with --hot, a
+      third of them to blocks 0..H-1, rewritten every round), each stamped with
       (sequence number, block), fsync DEV, then put the mark "round-<i>" into
       the log-writes device NAME. The model (what each round wrote) goes to
-      HISTORY as JSON.
+      HISTORY as JSON. With --lw "" no marks (the ordered check needs none,
+      and a mark per round slows short rounds down).
 
   logwrites.py check LOGDEV HISTORY
       Replay the log entry by entry. At each mark "round-<i>", every block
@@ -85,34 +87,55 @@ def apply_write(state, offset, length, payload):
     return True
 
 
-def stamp(dev, history, rounds, writes, blocks, lw):
+def stamp(dev, history, rounds, writes, blocks, lw, hot=0):
+    """With failures injected a write or fsync may fail: a failed write
+    leaves its block undefined (its seq is kept negated), and a round whose
+    fsync failed gets no mark; a later mark covers it."""
     buf = mmap.mmap(-1, BLOCK)
     fd = os.open(dev, os.O_RDWR | os.O_DIRECT)
     seq = 0
     model = []
     order = []
+    marked = []
     for r in range(1, rounds + 1):
         wrote = {}
         for _ in range(writes):
             seq += 1
-            b = random.randrange(blocks)
+            b = random.randrange(hot if hot and random.random() < 1 / 3 else blocks)
             buf.seek(0)
             buf.write(struct.pack("<QQ", seq, b) * (BLOCK // 16))
-            if os.pwritev(fd, [buf], b * BLOCK) != BLOCK:
-                sys.exit("short write")
-            wrote[b] = seq
+            try:
+                if os.pwritev(fd, [buf], b * BLOCK) != BLOCK:
+                    sys.exit("short write")
+                wrote[b] = seq
+            except OSError:
+                wrote[b] = -seq
             order.append(b)
-        os.fsync(fd)
-        subprocess.run(["dmsetup", "message", lw, "0", "mark", f"round-{r}"], check=True)
+        try:
+            os.fsync(fd)
+        except OSError:
+            model.append(wrote)
+            continue
+        if lw:
+            subprocess.run(["dmsetup", "message", lw, "0", "mark", f"round-{r}"], check=True)
+        marked.append(r)
         model.append(wrote)
     os.close(fd)
     with open(history, "w") as f:
-        json.dump({"rounds": model, "order": order}, f)
+        json.dump({"rounds": model, "order": order, "marked": marked}, f)
+    failed = sum(1 for w in model for s in w.values() if s < 0)
+    print(f"stamp: {seq} writes ({failed} failed), {len(marked)} of {rounds} fsyncs returned 0")
 
 
 def check(logdev, history):
     with open(history) as f:
-        model = [{int(b): s for b, s in wrote.items()} for wrote in json.load(f)["rounds"]]
+        saved = json.load(f)
+    model = [{int(b): s for b, s in wrote.items()} for wrote in saved["rounds"]]
+    marked = saved.get("marked", range(1, len(model) + 1))
+    if not marked:
+        print("FAIL: no fsync returned 0, so nothing was checked")
+        return 1
+    last_mark = marked[-1]
     state = {}
     expect = {}
     rounds_seen = 0
@@ -124,7 +147,8 @@ def check(logdev, history):
             for i in range(rounds_seen, r):
                 expect.update(model[i])
             rounds_seen = r
-            bad = [(b, s, state.get(b)) for b, s in expect.items() if state.get(b, (0,))[0] != s]
+            bad = [(b, s, state.get(b)) for b, s in expect.items()
+                   if s > 0 and state.get(b, (0,))[0] != s]
             if bad:
                 b, s, got = bad[0]
                 print(f"FAIL at mark {payload}: {len(bad)} acknowledged and flushed "
@@ -134,7 +158,7 @@ def check(logdev, history):
             continue
         elif not apply_write(state, offset, length, payload):
             return 1
-    if rounds_seen != len(model):
+    if rounds_seen != last_mark:
         print(f"FAIL: the log has marks up to round {rounds_seen} of {len(model)}")
         return 1
     print(f"ok: {rounds_seen} rounds, {sum(len(w) for w in model)} writes checked")
@@ -207,6 +231,19 @@ def selftest():
     import tempfile
     with tempfile.TemporaryDirectory() as tmp:
         hist, log = os.path.join(tmp, "h"), os.path.join(tmp, "log")
+        # A failed write leaves its block undefined; the failed fsync of
+        # round 1 got no mark, round 2's covers both.
+        with open(hist, "w") as f:
+            json.dump({"rounds": [{"3": -1, "7": 2}, {"5": 3}], "order": [3, 7, 5],
+                       "marked": [2]}, f)
+        for name, items, want in (("failed", [("w", 7, 2), ("w", 5, 3), ("flush",),
+                                              ("mark", "round-2")], 0),
+                                  ("unflushed", [("w", 7, 2), ("mark", "round-2"),
+                                                 ("w", 5, 3), ("flush",)], 1)):
+            make_log(log, items)
+            if check(log, hist) != want:
+                print(f"selftest: {name} log: check did not return {want}")
+                return 1
         with open(hist, "w") as f:
             json.dump({"rounds": [{"3": 1, "7": 2}, {"3": 3}], "order": [3, 7, 3]}, f)
         good = [("w", 7, 2), ("w", 3, 1), ("flush",), ("mark", "round-1"),
@@ -241,7 +278,7 @@ def main(argv):
     if len(argv) >= 3 and argv[0] == "stamp":
         opts = dict(zip(argv[3::2], argv[4::2]))
         stamp(argv[1], argv[2], int(opts["--rounds"]), int(opts["--writes"]),
-              int(opts["--blocks"]), opts["--lw"])
+              int(opts["--blocks"]), opts["--lw"], int(opts.get("--hot", 0)))
         return 0
     if len(argv) == 3 and argv[0] == "check-ordered":
         return check_ordered(argv[1], argv[2])
