@@ -89,8 +89,9 @@ def apply_write(state, offset, length, payload):
 
 def stamp(dev, history, rounds, writes, blocks, lw, hot=0):
     """With failures injected a write or fsync may fail: a failed write
-    leaves its block undefined (its seq is kept negated), and a round whose
-    fsync failed gets no mark; a later mark covers it."""
+    leaves its block undefined (its seq is kept negated), a failed fsync is
+    retried twice, and a round whose fsyncs all failed gets no mark; a
+    later mark covers it."""
     buf = mmap.mmap(-1, BLOCK)
     fd = os.open(dev, os.O_RDWR | os.O_DIRECT)
     seq = 0
@@ -111,9 +112,15 @@ def stamp(dev, history, rounds, writes, blocks, lw, hot=0):
             except OSError:
                 wrote[b] = -seq
             order.append(b)
-        try:
-            os.fsync(fd)
-        except OSError:
+        # An application retries a failed fsync with nothing new to write:
+        # a 0 then must still mean a flush that succeeded.
+        for _ in range(3):
+            try:
+                os.fsync(fd)
+                break
+            except OSError:
+                pass
+        else:
             model.append(wrote)
             continue
         if lw:
