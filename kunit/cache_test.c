@@ -8,6 +8,7 @@
 #include <linux/kthread.h>
 #include <linux/delay.h>
 #include <linux/prandom.h>
+#include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 
@@ -196,6 +197,30 @@ static void remove_part_busy_test(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, 3, DCACHE_READ, false, &b));
 	dcache_clean(b);
 	dcache_put(b, DCACHE_READ);
+	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
+}
+
+/*
+ * Swap on a dcache device: reclaim writes through the cache, so the cache
+ * mutex is taken under reclaim. Tell lockdep so, then add and remove parts
+ * and load blocks: an allocation that may reclaim under the mutex (as
+ * idr_alloc(GFP_KERNEL) once did) is a lockdep report, which fails check.
+ */
+static void mutex_taken_under_reclaim_test(struct kunit *test)
+{
+	struct dcache *c = fake_cache(test, 16, BS, 0);
+	struct fake_disk *d1, *d2;
+
+	fs_reclaim_acquire(GFP_KERNEL);
+	mutex_lock(&c->lock);
+	mutex_unlock(&c->lock);
+	fs_reclaim_release(GFP_KERNEL);
+	d1 = fake_disk_add(test, c, 16);
+	d2 = fake_disk_add(test, c, 16);
+	get_read_put(test, d1, 1);
+	get_read_put(test, d2, 1);
+	KUNIT_ASSERT_EQ(test, 0, dcache_remove_part(d1->part));
+	d1->part = NULL;
 	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
 }
 
@@ -827,6 +852,7 @@ static struct kunit_case dcache_core_test_cases[] = {
 	KUNIT_CASE(hash_same_addr_two_parts_test),
 	KUNIT_CASE(remove_part_keeps_others_test),
 	KUNIT_CASE(remove_part_busy_test),
+	KUNIT_CASE(mutex_taken_under_reclaim_test),
 	KUNIT_CASE(get_read_loads_test),
 	KUNIT_CASE(get_rdwr_loads_test),
 	KUNIT_CASE(get_write_does_not_read_test),
