@@ -32,7 +32,7 @@ lint:
 	scripts/lint
 
 bench:
-	scripts/bench
+	scripts/bench $(BENCH_ONLY)
 
 soak:
 	scripts/soak $(SOAK_STEPS)

@@ -1,12 +1,20 @@
 # Guest side of make bench (stock kernel, one boot): the same virtio disk
 # behind every system, brd as the memory-speed bound. Writes one JSON line
-# per measurement to $DCACHE_RESULTS/bench.jsonl.
+# per measurement to $DCACHE_RESULTS/bench.jsonl. An argument names the one
+# part to run (fio, slow, drain, pgbench); none runs them all.
 #   disks: DISK0 (backing, 512 MiB)
 . "$DCACHE_TOP/tests/guest-lib.sh"
+. "$DCACHE_TOP/tests/pg-lib.sh"
 set +e
+only=${1:-}
+
+want() {
+	[ -z "$only" ] || [ "$only" = "$1" ]
+}
 
 POOL_MB=128
 RUNTIME=${BENCH_RUNTIME:-8}
+PG_RUNTIME=30
 out=$DCACHE_RESULTS/bench.jsonl
 : >"$out"
 modprobe dm-mod 2>/dev/null
@@ -109,19 +117,50 @@ bench_system() {
 	teardown
 }
 
-step "the systems over the virtio disk ($((n / 2048)) MiB, pool $POOL_MB MiB, ${RUNTIME}s per job)"
-for sys in raw brd linear writecache dcache-wb dcache-ord; do
-	bench_system $sys $DISK0 virtio
-done
+# PostgreSQL's pgbench (TPC-B, scale 2, 4 clients) on ext4 on system $1
+# over $2: transactions per second and average latency.
+pgbench_system() {
+	local sys=$1 backing=$2 label=$3 dev tps lat
+	dev=$(setup $sys $backing) || return
+	mkfs.ext4 -q -F $dev
+	mkdir -p /tmp/pgb
+	mount $dev /tmp/pgb
+	pg_data=/tmp/pgb/data
+	if pg_make_bench 2; then
+		as_pg "$pgbin/pgbench" -h $pg_sock -c 4 -j 2 -T "$PG_RUNTIME" -n bench >/tmp/pgbench.out 2>&1
+		tps=$(awk '/^tps/ { print $3 }' /tmp/pgbench.out)
+		lat=$(awk '/^latency average/ { print $4 }' /tmp/pgbench.out)
+		pg_stop
+	fi
+	umount /tmp/pgb
+	teardown
+	printf '{"system": "%s", "workload": "pgbench-s2-c4", "tps": %s, "latency_ms": %s, "backing": "%s"}\n' \
+		"$sys" "${tps:-0}" "${lat:-0}" "$label" >>"$out"
+	printf '%-12s %-22s %10s tps %9s ms average latency\n' "$sys" pgbench-s2-c4 "${tps:-?}" "${lat:-?}"
+}
 
-step "4k random writes with fsync=1 over the disk slowed by dm-delay (2 ms)"
+if want fio; then
+	step "the systems over the virtio disk ($((n / 2048)) MiB, pool $POOL_MB MiB, ${RUNTIME}s per job)"
+	for sys in raw brd linear writecache dcache-wb dcache-ord; do
+		bench_system $sys $DISK0 virtio
+	done
+fi
+
 echo "0 $n delay $DISK0 0 2" | dmsetup create b_slow
+if want pgbench && pg_found; then
+	step "PostgreSQL pgbench (scale 2, 4 clients, ${PG_RUNTIME}s) on ext4 over the disk slowed by dm-delay (2 ms)"
+	for sys in raw linear dcache-wb dcache-ord; do
+		pgbench_system $sys /dev/mapper/b_slow delay2ms
+	done
+fi
+
+want slow && step "4k random writes with fsync=1 over the disk slowed by dm-delay (2 ms)"
 # Over 64 MiB the job rewrites blocks whose older epoch is still being
 # drained (ordered mode then holds the writer until its stage is copied);
 # over the whole device it does not within the run. That run is short
 # (2 s): ordered mode drains about one epoch per backing round trip, and
 # removing the device waits for the backlog.
-for sys in raw dcache-wb dcache-ord; do
+want slow && for sys in raw dcache-wb dcache-ord; do
 	dev=$(setup $sys /dev/mapper/b_slow)
 	res=$(run_fio $dev rw-fsync --rw=randwrite --bs=4k --size=64m --iodepth=1 --fsync=1)
 	record $sys randwrite-4k-fsync "$res" "" delay2ms
@@ -132,10 +171,14 @@ for sys in raw dcache-wb dcache-ord; do
 	teardown
 done
 
-step "drain: N random dirty blocks written back against the same bytes written sequentially"
-blocks=4096
-dev=$(setup dcache-wb /dev/mapper/b_slow)
-python3 - "$dev" $blocks <<'EOF'
+# Writing back N random dirty blocks against the same bytes written
+# sequentially.
+drain_bench() {
+	local blocks dev t0 t1 t2 t3 drain_ms seq_ms
+	step "drain: N random dirty blocks written back against the same bytes written sequentially"
+	blocks=4096
+	dev=$(setup dcache-wb /dev/mapper/b_slow)
+	python3 - "$dev" $blocks <<'EOF'
 import mmap, os, random, sys
 dev, count = sys.argv[1], int(sys.argv[2])
 fd = os.open(dev, os.O_WRONLY | os.O_DIRECT)
@@ -145,19 +188,22 @@ nblocks = os.lseek(fd, 0, os.SEEK_END) // 4096
 for b in random.sample(range(nblocks), count):
     os.pwritev(fd, [buf], b * 4096)
 EOF
-t0=$(date +%s%N)
-dmsetup message b_dc 0 flush
-t1=$(date +%s%N)
-teardown
-dd if=/dev/urandom of=/tmp/seq bs=1M count=$((blocks * 4096 / 1048576)) status=none
-t2=$(date +%s%N)
-dd if=/tmp/seq of=/dev/mapper/b_slow bs=1M oflag=direct conv=fsync status=none
-t3=$(date +%s%N)
-drain_ms=$(((t1 - t0) / 1000000))
-seq_ms=$(((t3 - t2) / 1000000))
-printf '{"system": "dcache-wb", "workload": "drain-%d-random-blocks", "ms": %d, "sequential_ms": %d, "backing": "delay2ms"}\n' \
-	$blocks $drain_ms $seq_ms >>"$out"
-echo "drain of $blocks random dirty blocks: $drain_ms ms; the same bytes sequentially: $seq_ms ms"
+	t0=$(date +%s%N)
+	dmsetup message b_dc 0 flush
+	t1=$(date +%s%N)
+	teardown
+	dd if=/dev/urandom of=/tmp/seq bs=1M count=$((blocks * 4096 / 1048576)) status=none
+	t2=$(date +%s%N)
+	dd if=/tmp/seq of=/dev/mapper/b_slow bs=1M oflag=direct conv=fsync status=none
+	t3=$(date +%s%N)
+	drain_ms=$(((t1 - t0) / 1000000))
+	seq_ms=$(((t3 - t2) / 1000000))
+	printf '{"system": "dcache-wb", "workload": "drain-%d-random-blocks", "ms": %d, "sequential_ms": %d, "backing": "delay2ms"}\n' \
+		$blocks $drain_ms $seq_ms >>"$out"
+	echo "drain of $blocks random dirty blocks: $drain_ms ms; the same bytes sequentially: $seq_ms ms"
+}
+
+want drain && drain_bench
 dmsetup remove b_slow
 rmmod dm_dcache
 echo PASS

@@ -12,32 +12,17 @@
 # are whole or absent). Committed transactions may be lost: ordered mode
 # keeps a consistent earlier state, not the latest one.
 . "$DCACHE_TOP/tests/guest-lib.sh"
+. "$DCACHE_TOP/tests/pg-lib.sh"
 
-pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
-[ -x "$pgbin/postgres" ] || fail "PostgreSQL is not installed (scripts/setup installs it)"
+pg_found || fail "PostgreSQL is not installed (scripts/setup installs it)"
 cuts=3
 n=$(sectors $DISK0)
-data=/tmp/pg/data
-sock=/run/postgresql
+pg_data=/tmp/pg/data
 modprobe dm-mod 2>/dev/null || true
 modprobe dm-delay 2>/dev/null || true
 modprobe dm-flakey 2>/dev/null || true
 modprobe dm-dcache pool_mb=64 flush_delay_ms=100
-mkdir -p /tmp/pg $sock
-chown postgres:postgres $sock
-
-as_pg() {
-	runuser -u postgres -- "$@"
-}
-
-pg_start() {
-	as_pg "$pgbin/pg_ctl" -D $data -l /tmp/pg.log -w -t 300 start \
-		-o "-k $sock -c listen_addresses= -c dynamic_shared_memory_type=mmap"
-}
-
-sql() {
-	as_pg "$pgbin/psql" -h $sock -d bench -XAtq -v ON_ERROR_STOP=1 -c "$1"
-}
+mkdir -p /tmp/pg
 
 stack_up() {
 	echo "0 $n delay $DISK0 0 0 $DISK0 0 2" | dmsetup create pg_slow
@@ -55,16 +40,9 @@ step "a pgbench database (scale 1) on ext4 on an ordered dcache device"
 stack_up
 mkfs.ext4 -q -F /dev/mapper/pg
 mount /dev/mapper/pg /tmp/pg
-mkdir $data
-chown postgres:postgres $data
-as_pg "$pgbin/initdb" -D $data -E UTF8 --locale=C -A trust >/tmp/initdb.log 2>&1 ||
-	{ cat /tmp/initdb.log; fail "initdb failed"; }
-pg_start || { cat /tmp/pg.log; fail "PostgreSQL does not start"; }
-as_pg "$pgbin/createdb" -h $sock bench
-sql "CREATE EXTENSION amcheck"
-as_pg "$pgbin/pgbench" -h $sock -i -s 1 -q bench >/tmp/pgbench-init.log 2>&1 ||
-	{ cat /tmp/pgbench-init.log; fail "pgbench -i failed"; }
-as_pg "$pgbin/pg_ctl" -D $data -w stop
+pg_make_bench 1 || fail "no pgbench database"
+pg_sql "CREATE EXTENSION amcheck"
+pg_stop
 umount /tmp/pg
 stack_down
 
@@ -73,9 +51,9 @@ for cut in $(seq $cuts); do
 	stack_up
 	mount /dev/mapper/pg /tmp/pg
 	pg_start || { tail -n 20 /tmp/pg.log; fail "cut $cut: PostgreSQL does not start"; }
-	as_pg "$pgbin/pgbench" -h $sock -c 4 -j 2 -T 60 -n bench >/tmp/pgbench.log 2>&1 &
+	as_pg "$pgbin/pgbench" -h $pg_sock -c 4 -j 2 -T 60 -n bench >/tmp/pgbench.log 2>&1 &
 	sleep "$((RANDOM % 6 + 3)).$((RANDOM % 10))"
-	before=$(sql "SELECT count(*) FROM pgbench_history" 2>/dev/null || echo "?")
+	before=$(pg_sql "SELECT count(*) FROM pgbench_history" 2>/dev/null || echo "?")
 	# The power cut: nothing written from now on reaches the disk.
 	echo "0 $n flakey /dev/mapper/pg_slow 0 0 3600 1 drop_writes" | dmsetup load pg_cut
 	dmsetup resume pg_cut
@@ -92,23 +70,22 @@ for cut in $(seq $cuts); do
 	e2fsck -fn $DISK0 >/tmp/fsck.out 2>&1 || { cat /tmp/fsck.out; fail "cut $cut: e2fsck found errors"; }
 	stack_up
 	mount /dev/mapper/pg /tmp/pg
-	rm -f $data/postmaster.pid
 	pg_start || { tail -n 30 /tmp/pg.log; fail "cut $cut: PostgreSQL does not recover"; }
 	grep -q "redo done\|database system is ready" /tmp/pg.log ||
 		fail "cut $cut: no end of recovery in the server log"
-	as_pg "$pgbin/pg_amcheck" -h $sock --heapallindexed bench >/tmp/amcheck.log 2>&1 ||
+	as_pg "$pgbin/pg_amcheck" -h $pg_sock --heapallindexed bench >/tmp/amcheck.log 2>&1 ||
 		{ cat /tmp/amcheck.log; fail "cut $cut: pg_amcheck found corruption"; }
-	sums=$(sql "SELECT (SELECT sum(abalance) FROM pgbench_accounts) || ' ' ||
+	sums=$(pg_sql "SELECT (SELECT sum(abalance) FROM pgbench_accounts) || ' ' ||
 		(SELECT sum(tbalance) FROM pgbench_tellers) || ' ' ||
 		(SELECT sum(bbalance) FROM pgbench_branches) || ' ' ||
 		(SELECT coalesce(sum(delta), 0) FROM pgbench_history)")
-	after=$(sql "SELECT count(*) FROM pgbench_history")
+	after=$(pg_sql "SELECT count(*) FROM pgbench_history")
 	echo "cut $cut: $before transactions before the cut, $after after recovery; sums $sums"
 	set -- $sums
 	[ "$1" = "$2" ] && [ "$2" = "$3" ] && [ "$3" = "$4" ] ||
 		fail "cut $cut: balances disagree: $sums"
 	[ "$after" -gt 0 ] || fail "cut $cut: no transaction survived"
-	as_pg "$pgbin/pg_ctl" -D $data -w stop
+	pg_stop
 	umount /tmp/pg
 	stack_down
 done
