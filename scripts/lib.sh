@@ -1,3 +1,5 @@
+# shellcheck shell=bash
+# SPDX-License-Identifier: GPL-2.0
 # Shared paths for the scripts; sourced, not run.
 # The caches live outside the checkout so that "git clean" and a fresh clone
 # keep the expensive test kernel.
@@ -31,7 +33,7 @@ stock_kernel_release() {
 	stock612) glob=$STOCK612_KVER_GLOB ;;
 	*) return 1 ;;
 	esac
-	# shellcheck disable=SC2086
+	# shellcheck disable=SC2086,SC2012 # the glob expands here; names are plain
 	newest=$(ls -1 $glob 2>/dev/null | sort -V | tail -n 1)
 	[ -n "$newest" ] || return 1
 	basename "$newest" | sed 's/^vmlinuz-//'

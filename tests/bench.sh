@@ -1,3 +1,5 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Guest side of make bench (stock kernel, one boot): the same virtio disk
 # behind every system, brd as the memory-speed bound. Writes one JSON line
 # per measurement to $DCACHE_RESULTS/bench.jsonl. An argument names the one
@@ -22,8 +24,7 @@ modprobe dm-delay
 modprobe dm-writecache
 modprobe brd rd_nr=2 rd_size=$((512 * 1024)) max_part=0
 modprobe dm-dcache pool_mb=$POOL_MB
-n=$(sectors $DISK0)
-wc_blocks=$((128 * 1024 * 1024 / 4096))
+n=$(sectors "$DISK0")
 
 # Build system $1 over backing device $2; prints the device to test.
 setup() {
@@ -37,7 +38,7 @@ setup() {
 		echo "0 $n writecache s $dev /dev/ram1 4096 0" | dmsetup create b_wc &&
 			echo /dev/mapper/b_wc ;;
 	dcache-wb | dcache-ord)
-		[ $sys = dcache-wb ] && m=writeback || m=ordered
+		[ "$sys" = dcache-wb ] && m=writeback || m=ordered
 		echo "0 $n dcache $dev 4096 1 $m" | dmsetup create b_dc && echo /dev/mapper/b_dc ;;
 	esac
 }
@@ -61,8 +62,8 @@ hit_ratio() {
 run_fio() {
 	local dev=$1 job=$2
 	shift 2
-	fio --name=$job --filename=$dev --direct=1 --ioengine=libaio --time_based \
-		--runtime=$RUNTIME --group_reporting --output-format=json "$@" >/tmp/fio.json 2>/tmp/fio.err ||
+	fio --name="$job" --filename="$dev" --direct=1 --ioengine=libaio --time_based \
+		--runtime="$RUNTIME" --group_reporting --output-format=json "$@" >/tmp/fio.json 2>/tmp/fio.err ||
 		{ echo "fio failed: $(cat /tmp/fio.err)" >&2; return 1; }
 	python3 -c '
 import json, sys
@@ -74,6 +75,7 @@ print(f"{iops:.1f} {mbs:.2f}")'
 
 record() {
 	local sys=$1 work=$2 res=$3 hit=$4 backing=$5
+	# shellcheck disable=SC2086 # split into its fields
 	set -- $res
 	printf '{"system": "%s", "workload": "%s", "iops": %s, "mbs": %s, "hit_ratio": "%s", "backing": "%s"}\n' \
 		"$sys" "$work" "${1:-0}" "${2:-0}" "$hit" "$backing" >>"$out"
@@ -84,36 +86,36 @@ bench_system() {
 	local sys=$1 backing=$2 label=$3 dev res
 	# 4k random read, working set (64 MiB) cached: read it twice first so
 	# that LRU-2 keeps it.
-	dev=$(setup $sys $backing) || return
-	dd if=$dev of=/dev/null bs=1M count=64 iflag=direct status=none
-	dd if=$dev of=/dev/null bs=1M count=64 iflag=direct status=none
-	res=$(run_fio $dev rr-cached --rw=randread --bs=4k --size=64m --iodepth=16)
-	record $sys randread-4k-cached "$res" "$(hit_ratio $dev)" $label
+	dev=$(setup "$sys" "$backing") || return
+	dd if="$dev" of=/dev/null bs=1M count=64 iflag=direct status=none
+	dd if="$dev" of=/dev/null bs=1M count=64 iflag=direct status=none
+	res=$(run_fio "$dev" rr-cached --rw=randread --bs=4k --size=64m --iodepth=16)
+	record "$sys" randread-4k-cached "$res" "$(hit_ratio "$dev")" "$label"
 	teardown
 
-	dev=$(setup $sys $backing) || return
-	res=$(run_fio $dev rr-cold --rw=randread --bs=4k --iodepth=32)
-	record $sys randread-4k-cold-qd32 "$res" "$(hit_ratio $dev)" $label
+	dev=$(setup "$sys" "$backing") || return
+	res=$(run_fio "$dev" rr-cold --rw=randread --bs=4k --iodepth=32)
+	record "$sys" randread-4k-cold-qd32 "$res" "$(hit_ratio "$dev")" "$label"
 	teardown
 
-	dev=$(setup $sys $backing) || return
-	res=$(run_fio $dev seq-cold --rw=read --bs=1M --iodepth=4)
-	record $sys seqread-1M-cold "$res" "$(hit_ratio $dev)" $label
+	dev=$(setup "$sys" "$backing") || return
+	res=$(run_fio "$dev" seq-cold --rw=read --bs=1M --iodepth=4)
+	record "$sys" seqread-1M-cold "$res" "$(hit_ratio "$dev")" "$label"
 	teardown
 
-	dev=$(setup $sys $backing) || return
-	res=$(run_fio $dev rw-qd32 --rw=randwrite --bs=4k --size=64m --iodepth=32)
-	record $sys randwrite-4k-qd32 "$res" "" $label
+	dev=$(setup "$sys" "$backing") || return
+	res=$(run_fio "$dev" rw-qd32 --rw=randwrite --bs=4k --size=64m --iodepth=32)
+	record "$sys" randwrite-4k-qd32 "$res" "" "$label"
 	teardown
 
-	dev=$(setup $sys $backing) || return
-	res=$(run_fio $dev rw-fsync --rw=randwrite --bs=4k --size=64m --iodepth=1 --fsync=1)
-	record $sys randwrite-4k-fsync "$res" "" $label
+	dev=$(setup "$sys" "$backing") || return
+	res=$(run_fio "$dev" rw-fsync --rw=randwrite --bs=4k --size=64m --iodepth=1 --fsync=1)
+	record "$sys" randwrite-4k-fsync "$res" "" "$label"
 	teardown
 
-	dev=$(setup $sys $backing) || return
-	res=$(run_fio $dev zipf --rw=randrw --bs=4k --iodepth=16 --random_distribution=zipf:0.8)
-	record $sys zipf0.8-randrw-4x-pool "$res" "$(hit_ratio $dev)" $label
+	dev=$(setup "$sys" "$backing") || return
+	res=$(run_fio "$dev" zipf --rw=randrw --bs=4k --iodepth=16 --random_distribution=zipf:0.8)
+	record "$sys" zipf0.8-randrw-4x-pool "$res" "$(hit_ratio "$dev")" "$label"
 	teardown
 }
 
@@ -121,10 +123,10 @@ bench_system() {
 # over $2: transactions per second and average latency.
 pgbench_system() {
 	local sys=$1 backing=$2 label=$3 dev tps lat
-	dev=$(setup $sys $backing) || return
-	mkfs.ext4 -q -F $dev
+	dev=$(setup "$sys" "$backing") || return
+	mkfs.ext4 -q -F "$dev"
 	mkdir -p /tmp/pgb
-	mount $dev /tmp/pgb
+	mount "$dev" /tmp/pgb
 	pg_data=/tmp/pgb/data
 	if pg_make_bench 2; then
 		as_pg "$pgbin/pgbench" -h $pg_sock -c 4 -j 2 -T "$PG_RUNTIME" -n bench >/tmp/pgbench.out 2>&1
@@ -142,7 +144,7 @@ pgbench_system() {
 if want fio; then
 	step "the systems over the virtio disk ($((n / 2048)) MiB, pool $POOL_MB MiB, ${RUNTIME}s per job)"
 	for sys in raw brd linear writecache dcache-wb dcache-ord; do
-		bench_system $sys $DISK0 virtio
+		bench_system $sys "$DISK0" virtio
 	done
 fi
 
@@ -162,11 +164,11 @@ want slow && step "4k random writes with fsync=1 over the disk slowed by dm-dela
 # removing the device waits for the backlog.
 want slow && for sys in raw dcache-wb dcache-ord; do
 	dev=$(setup $sys /dev/mapper/b_slow)
-	res=$(run_fio $dev rw-fsync --rw=randwrite --bs=4k --size=64m --iodepth=1 --fsync=1)
+	res=$(run_fio "$dev" rw-fsync --rw=randwrite --bs=4k --size=64m --iodepth=1 --fsync=1)
 	record $sys randwrite-4k-fsync "$res" "" delay2ms
 	teardown
 	dev=$(setup $sys /dev/mapper/b_slow)
-	res=$(run_fio $dev rw-fsync-all --rw=randwrite --bs=4k --iodepth=1 --fsync=1 --runtime=2)
+	res=$(run_fio "$dev" rw-fsync-all --rw=randwrite --bs=4k --iodepth=1 --fsync=1 --runtime=2)
 	record $sys randwrite-4k-fsync-whole-device "$res" "" delay2ms
 	teardown
 done

@@ -1,3 +1,5 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # The guest side of "make demo": one dcache device over /dev/vda (1 GiB),
 # a short fio job, the table and status before and after.
 . "$DCACHE_TOP/tests/guest-lib.sh"
@@ -29,6 +31,7 @@ echo "\$ cat /sys/module/dm_dcache/parameters/pool_mb"
 cat /sys/module/dm_dcache/parameters/pool_mb
 dmsetup remove demo
 echo
+# shellcheck disable=SC2086 # split into its fields
 set -- $status_after
 echo "What you saw: the target loaded by itself (modprobe through dmsetup) and"
 echo "served a verified random read/write load. Of $7 reads, $8 were hits served"

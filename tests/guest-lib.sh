@@ -1,3 +1,5 @@
+# shellcheck shell=bash
+# SPDX-License-Identifier: GPL-2.0
 # Helpers for guest test scripts; sourced. Tests run as root in a qemu guest
 # booted by scripts/qemu-run; the disks are /dev/vda, /dev/vdb, ...
 set -euo pipefail

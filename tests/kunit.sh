@@ -1,3 +1,5 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Guest side of the KUnit run: load dm-dcache and its KUnit module (the
 # suites run at load), then copy each suite's debugfs results for the host.
 . "$DCACHE_TOP/tests/guest-lib.sh"

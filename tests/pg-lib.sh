@@ -1,8 +1,11 @@
+# shellcheck shell=bash
+# SPDX-License-Identifier: GPL-2.0
 # PostgreSQL in the guest, for the tests and the bench: the server of the
 # host's newest PostgreSQL, run as user postgres with its socket in /run
 # and its log in /tmp, over a data directory that the caller mounts.
 # Callers set pg_data before use.
-pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+pgbin=$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+pg_data=${pg_data:-/tmp/pg/data}
 pg_sock=/run/postgresql
 
 pg_found() {
@@ -37,7 +40,9 @@ pg_make_bench() {
 	as_pg "$pgbin/initdb" -D "$pg_data" -E UTF8 --locale=C -A trust >/tmp/initdb.log 2>&1 ||
 		{ cat /tmp/initdb.log; return 1; }
 	pg_start || { tail -n 20 /tmp/pg.log; return 1; }
-	as_pg "$pgbin/createdb" -h $pg_sock bench &&
-		as_pg "$pgbin/pgbench" -h $pg_sock -i -s "$1" -q bench >/tmp/pgbench-init.log 2>&1 ||
-		{ cat /tmp/pgbench-init.log; return 1; }
+	if ! as_pg "$pgbin/createdb" -h $pg_sock bench ||
+		! as_pg "$pgbin/pgbench" -h $pg_sock -i -s "$1" -q bench >/tmp/pgbench-init.log 2>&1; then
+		cat /tmp/pgbench-init.log
+		return 1
+	fi
 }

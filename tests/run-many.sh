@@ -1,3 +1,5 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Guest side of a boot shared by several tests (the slow debug kernel):
 #   run-many.sh NAME=SCRIPT[:DISK0[,DISK1]] ...
 # Each test runs in its own bash with its own disks; its output goes to

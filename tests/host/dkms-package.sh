@@ -69,7 +69,7 @@ pids=()
 for i in "${!kinds[@]}"; do
 	"$DCACHE_TOP/scripts/qemu-run" --kernel "${kinds[$i]}" --host-modules \
 		--out "$out/${kinds[$i]}" --disk 64M --timeout 300 \
-		"$DCACHE_TOP/tests/host/dkms-smoke.sh" "$version" >/dev/null 2>&1 &
+		"$DCACHE_TOP/tests/host/dkms-package-guest.sh" "$version" >/dev/null 2>&1 &
 	pids+=($!)
 done
 for i in "${!kinds[@]}"; do

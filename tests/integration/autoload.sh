@@ -1,3 +1,5 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # kernels: stock stock612
 # disks: 64M
 # The dcache target autoloads through modprobe on first use and is listed
@@ -9,7 +11,7 @@ lsmod | grep -q '^dm_dcache' && fail "dm_dcache loaded before the test"
 dmsetup targets | grep -q '^dcache' && fail "dcache listed before autoload"
 
 step "create triggers the autoload"
-dcache_create auto0 $DISK0 4096
+dcache_create auto0 "$DISK0" 4096
 lsmod | grep -q '^dm_dcache' || fail "dm_dcache was not autoloaded"
 dmsetup targets | grep -E '^dcache +v[0-9]+\.[0-9]+\.[0-9]+$' || fail "dcache not in dmsetup targets"
 grep -q . /sys/module/dm_dcache/version || fail "module has no version"

@@ -1,3 +1,5 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # kernels: test stock stock612
 # disks: 64M 64M:4096
 # Malformed table lines are refused with a specific error and leave no
@@ -5,7 +7,7 @@
 . "$DCACHE_TOP/tests/guest-lib.sh"
 
 dev=$DISK0
-n=$(sectors $dev)
+n=$(sectors "$dev")
 modprobe dm-mod 2>/dev/null || true
 modprobe dm-dcache
 
@@ -27,11 +29,11 @@ expect_refused bad "0 $((n + 8)) dcache $dev 4096" "Target length exceeds the ba
 expect_refused bad "0 $((n - 1)) dcache $dev 4096" "Target start and length must be multiples of the block size"
 
 step "block size below the backing device's logical block size"
-[ "$(blockdev --getss $DISK1)" = 4096 ] || fail "$DISK1 should have 4 KiB logical blocks"
-expect_refused bad "0 $(sectors $DISK1) dcache $DISK1 512" \
+[ "$(blockdev --getss "$DISK1")" = 4096 ] || fail "$DISK1 should have 4 KiB logical blocks"
+expect_refused bad "0 $(sectors "$DISK1") dcache $DISK1 512" \
 	"Block size smaller than the backing device's logical block size"
 
 dmsetup remove bad
-[ -z "$(dmsetup ls | grep -v 'No devices found')" ] || fail "devices left: $(dmsetup ls)"
+! dmsetup ls | grep -qv 'No devices found' || fail "devices left: $(dmsetup ls)"
 rmmod dm_dcache
 echo PASS

@@ -1,3 +1,5 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # kernels: test stock stock612
 # disks: 512M
 # test-boot: 2
@@ -10,23 +12,21 @@
 # The debug kernel under TCG is ~10x slower: a smaller tree there, and on
 # the second stock kernel (6.12) to save check's time.
 if on_test_kernel || on_stock612; then
-	trees="usr/share/zoneinfo/America usr/share/zoneinfo/Europe" pool=2
+	trees=(usr/share/zoneinfo/America usr/share/zoneinfo/Europe) pool=2
 else
-	trees="usr/share/zoneinfo usr/share/man/man3 usr/include/linux" pool=8
+	trees=(usr/share/zoneinfo usr/share/man/man3 usr/include/linux) pool=8
 fi
 modprobe dm-mod 2>/dev/null || true
 modprobe dm-dcache pool_mb=$pool
-dcache_create fs $DISK0 4096
+dcache_create fs "$DISK0" 4096
 mkfs.ext4 -q -F /dev/mapper/fs
 mkdir -p /tmp/mnt
 mount /dev/mapper/fs /tmp/mnt
 
-# shellcheck disable=SC2086
-(cd / && find $trees -type f -print0 | sort -z | xargs -0 sha1sum) >/tmp/src.sums
-step "copy $(wc -l </tmp/src.sums) files ($(cd / && du -scm $trees | tail -n 1 | cut -f1) MiB) through a $pool MiB pool"
+(cd / && find "${trees[@]}" -type f -print0 | sort -z | xargs -0 sha1sum) >/tmp/src.sums
+step "copy $(wc -l </tmp/src.sums) files ($(cd / && du -scm "${trees[@]}" | tail -n 1 | cut -f1) MiB) through a $pool MiB pool"
 mkdir /tmp/mnt/tree
-# shellcheck disable=SC2086
-(cd / && cp -a --parents $trees /tmp/mnt/tree)
+(cd / && cp -a --parents "${trees[@]}" /tmp/mnt/tree)
 sync
 (cd /tmp/mnt/tree && sha1sum --quiet -c /tmp/src.sums) || fail "checksums differ through the cache"
 umount /tmp/mnt
@@ -34,8 +34,8 @@ dmsetup status fs
 dmsetup remove fs
 
 step "the backing device alone: fsck and checksums"
-e2fsck -fn $DISK0 || fail "e2fsck found errors on the backing device"
-mount -o ro $DISK0 /tmp/mnt
+e2fsck -fn "$DISK0" || fail "e2fsck found errors on the backing device"
+mount -o ro "$DISK0" /tmp/mnt
 (cd /tmp/mnt/tree && sha1sum --quiet -c /tmp/src.sums) || fail "checksums differ on the backing device"
 umount /tmp/mnt
 rmmod dm_dcache

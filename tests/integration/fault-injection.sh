@@ -1,3 +1,5 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # kernels: test
 # disks: 64M
 # timeout: 600
@@ -10,49 +12,51 @@
 . "$DCACHE_TOP/tests/guest-lib.sh"
 
 dbg=/sys/kernel/debug
-[ -d $dbg/failslab ] && [ -d $dbg/fail_make_request ] || fail "fault injection not in debugfs"
+[ -d $dbg/failslab ] || fail "fault injection not in debugfs"
+[ -d $dbg/fail_make_request ] || fail "fault injection not in debugfs"
 modprobe dm-mod 2>/dev/null || true
 modprobe dm-dcache flush_delay_ms=3600000
-n=$(sectors $DISK0)
-disk=$(basename $DISK0)
+n=$(sectors "$DISK0")
+disk=$(basename "$DISK0")
 
 step "failslab: every allocation of a table load fails once"
 echo N >$dbg/failslab/ignore-gfp-wait
 echo 0 >$dbg/failslab/verbose
-dmsetup create fi --notable
-python3 "$DCACHE_TOP/tests/tools/dm_fail_nth.py" fi "0 $n dcache $DISK0 4096 1 writeback" ||
+dmsetup create finj --notable
+python3 "$DCACHE_TOP/tests/tools/dm_fail_nth.py" finj "0 $n dcache $DISK0 4096 1 writeback" ||
 	fail "a failed allocation was not handled cleanly"
-dmsetup resume fi
+dmsetup resume finj
 dd if=/dev/urandom of=/tmp/a bs=64k count=4 status=none
-dd if=/tmp/a of=/dev/mapper/fi bs=64k oflag=direct status=none
-cmp_direct /tmp/a /dev/mapper/fi 262144 || fail "device loaded after the failures misbehaves"
-dmsetup remove fi
+dd if=/tmp/a of=/dev/mapper/finj bs=64k oflag=direct status=none
+cmp_direct /tmp/a /dev/mapper/finj 262144 || fail "device loaded after the failures misbehaves"
+dmsetup remove finj
 echo Y >$dbg/failslab/ignore-gfp-wait
 
 step "fail_make_request: read errors are returned, then retried"
 echo 0 >$dbg/fail_make_request/verbose
 echo 100 >$dbg/fail_make_request/probability
 echo -1 >$dbg/fail_make_request/times
-dcache_create fi $DISK0 4096
-dd if=/dev/urandom of=$DISK0 bs=64k count=4 oflag=direct status=none
-echo 1 >/sys/block/$disk/make-it-fail
-dd if=/dev/mapper/fi of=/dev/null bs=4k count=1 iflag=direct status=none 2>/dev/null &&
+dcache_create finj "$DISK0" 4096
+dd if=/dev/urandom of="$DISK0" bs=64k count=4 oflag=direct status=none
+echo 1 >/sys/block/"$disk"/make-it-fail
+dd if=/dev/mapper/finj of=/dev/null bs=4k count=1 iflag=direct status=none 2>/dev/null &&
 	fail "a read miss succeeded while every bio fails"
-echo 0 >/sys/block/$disk/make-it-fail
-dd if=$DISK0 of=/tmp/b bs=64k count=4 iflag=direct status=none
-cmp_direct /tmp/b /dev/mapper/fi 262144 || fail "the read after the error did not reload"
+echo 0 >/sys/block/"$disk"/make-it-fail
+dd if="$DISK0" of=/tmp/b bs=64k count=4 iflag=direct status=none
+cmp_direct /tmp/b /dev/mapper/finj 262144 || fail "the read after the error did not reload"
 
 step "fail_make_request: failed write-back keeps the blocks dirty"
-dd if=/tmp/a of=/dev/mapper/fi bs=64k oflag=direct status=none
-echo 1 >/sys/block/$disk/make-it-fail
-dmsetup message fi 0 flush 2>/dev/null && fail "flush succeeded while every bio fails"
-set -- $(dmsetup status fi)
+dd if=/tmp/a of=/dev/mapper/finj bs=64k oflag=direct status=none
+echo 1 >/sys/block/"$disk"/make-it-fail
+dmsetup message finj 0 flush 2>/dev/null && fail "flush succeeded while every bio fails"
+# shellcheck disable=SC2046 # split into its fields
+set -- $(dmsetup status finj)
 [ "$6" -eq 64 ] || fail "dirty blocks lost: $*"
 [ "$4" = write_error ] || fail "error not shown: $*"
-echo 0 >/sys/block/$disk/make-it-fail
-dmsetup message fi 0 flush || fail "flush fails after the device recovered"
-cmp_direct /tmp/a $DISK0 262144 || fail "backing device differs after recovery"
+echo 0 >/sys/block/"$disk"/make-it-fail
+dmsetup message finj 0 flush || fail "flush fails after the device recovered"
+cmp_direct /tmp/a "$DISK0" 262144 || fail "backing device differs after recovery"
 echo 0 >$dbg/fail_make_request/probability
-dmsetup remove fi
+dmsetup remove finj
 rmmod dm_dcache
 echo PASS

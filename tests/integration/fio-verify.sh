@@ -1,3 +1,5 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # kernels: test stock stock612
 # disks: 256M
 # timeout: 900
@@ -12,7 +14,7 @@ if on_test_kernel; then pool=4; else pool=16; fi
 size=$((pool * 2))m
 modprobe dm-mod 2>/dev/null || true
 modprobe dm-dcache pool_mb=$pool
-dcache_create fv $DISK0 4096
+dcache_create fv "$DISK0" 4096
 dm=$(dm_kname fv)
 [ "$(cat /sys/block/"$dm"/queue/write_cache)" = "write back" ] || fail "flushes do not reach the target"
 
@@ -25,13 +27,14 @@ fio --name=fv --filename=/dev/mapper/fv --direct=1 --ioengine=libaio \
 grep -E "READ:|WRITE:" /tmp/fio.out
 status=$(dmsetup status fv)
 echo "status: $status"
+# shellcheck disable=SC2086 # split into its fields
 set -- $status
 [ "$4" = ok ] || fail "error state: $4"
 [ "$9" -gt 0 ] || fail "no write hits counted"
 
 step "remove writes everything back; verify the backing device alone"
 dmsetup remove fv
-fio --name=fv --filename=$DISK0 --direct=1 --ioengine=libaio \
+fio --name=fv --filename="$DISK0" --direct=1 --ioengine=libaio \
 	--rw=randrw --bsrange=512-128k --blockalign=512 --iodepth=16 --numjobs=2 \
 	--offset_increment=128m --size=$size --verify=crc32c --verify_only=1 \
 	--verify_fatal=1 --group_reporting --output=/tmp/fio2.out ||

@@ -1,3 +1,5 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # kernels: test stock stock612
 # disks: 64M 128M 64M 128M
 # timeout: 900
@@ -31,12 +33,12 @@ modprobe dm-dcache pool_mb=$pool flush_delay_ms=50
 run_mode() {
 	local mode=$1 disk=$2 log=$3 slow=${4:-} inject=${5:-} hot=() r=$rounds w=$writes lw=fc_log
 	if [ -n "$slow" ]; then
-		echo "0 $(sectors $disk) delay $disk 0 0 $disk 0 20" | dmsetup create fc_slow
+		echo "0 $(sectors "$disk") delay $disk 0 0 $disk 0 20" | dmsetup create fc_slow
 		# Short rounds, no marks: many epochs per copy in flight.
 		disk=/dev/mapper/fc_slow hot=(--hot 4) r=150 w=4 lw=""
 	fi
-	echo "0 $(sectors $disk) log-writes $disk $log" | dmsetup create fc_log
-	dcache_create fc /dev/mapper/fc_log 4096 1 $mode
+	echo "0 $(sectors "$disk") log-writes $disk $log" | dmsetup create fc_log
+	dcache_create fc /dev/mapper/fc_log 4096 1 "$mode"
 	if [ -n "$inject" ]; then
 		# Fail one in twenty of the cache's writes and flushes to the
 		# log device: a failed flush never reaches the log.
@@ -48,36 +50,36 @@ run_mode() {
 	fi
 	# 4096 blocks (16 MiB) through a $pool MiB pool: eviction and
 	# background write-back run between the fsyncs.
-	python3 "$tool" stamp /dev/mapper/fc /tmp/history-$mode.json --rounds $r \
+	python3 "$tool" stamp /dev/mapper/fc /tmp/history-"$mode".json --rounds $r \
 		--writes $w --blocks 4096 --lw "$lw" "${hot[@]}"
 	[ -z "$inject" ] || echo 0 >"/sys/block/$(dm_kname fc_log)/make-it-fail"
 	dmsetup status fc
 	dmsetup remove fc
 	dmsetup remove fc_log
 	[ -z "$slow" ] || dmsetup remove fc_slow
-	python3 "$tool" dump $log | awk '{ n[$3]++ } END { for (k in n) print "  " k, n[k] }'
+	python3 "$tool" dump "$log" | awk '{ n[$3]++ } END { for (k in n) print "  " k, n[k] }'
 }
 
 step "writeback: stamped writes, fsync and a log mark per round ($rounds x $writes)"
-run_mode writeback $DISK0 $DISK1
-python3 "$tool" check $DISK1 /tmp/history-writeback.json || fail "the flush contract was broken"
+run_mode writeback "$DISK0" "$DISK1"
+python3 "$tool" check "$DISK1" /tmp/history-writeback.json || fail "the flush contract was broken"
 
 if on_test_kernel; then
 	step "writeback with random write and flush failures under the cache"
-	run_mode writeback $DISK0 $DISK1 "" inject
-	python3 "$tool" check $DISK1 /tmp/history-writeback.json ||
+	run_mode writeback "$DISK0" "$DISK1" "" inject
+	python3 "$tool" check "$DISK1" /tmp/history-writeback.json ||
 		fail "an fsync returned 0 without a flush that succeeded"
 	echo 0 >/sys/kernel/debug/fail_make_request/probability
 fi
 
 step "ordered: the same workload; every backing flush is an epoch boundary"
-run_mode ordered $DISK2 $DISK3
-python3 "$tool" check-ordered $DISK3 /tmp/history-ordered.json ||
+run_mode ordered "$DISK2" "$DISK3"
+python3 "$tool" check-ordered "$DISK3" /tmp/history-ordered.json ||
 	fail "the backing device left an epoch boundary"
 
 step "ordered over a 20 ms disk, hot blocks rewritten while their copies are in flight"
-run_mode ordered $DISK2 $DISK3 slow
-python3 "$tool" check-ordered $DISK3 /tmp/history-ordered.json ||
+run_mode ordered "$DISK2" "$DISK3" slow
+python3 "$tool" check-ordered "$DISK3" /tmp/history-ordered.json ||
 	fail "the backing device left an epoch boundary"
 rmmod dm_dcache
 echo PASS

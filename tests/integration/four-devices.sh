@@ -1,3 +1,5 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # kernels: test stock
 # disks: 128M 128M 128M 128M
 # timeout: 900
@@ -8,7 +10,7 @@
 if on_test_kernel; then size=1m keep=64; else size=32m keep=256; fi
 modprobe dm-mod 2>/dev/null || true
 modprobe dm-dcache pool_mb=16
-disks=($DISK0 $DISK1 $DISK2 $DISK3)
+disks=("$DISK0" "$DISK1" "$DISK2" "$DISK3")
 for i in 0 1 2 3; do
 	dcache_create four$i "${disks[$i]}" 4096
 done

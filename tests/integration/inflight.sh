@@ -1,3 +1,5 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # kernels: stock
 # disks: 256M
 # timeout: 600
@@ -15,7 +17,7 @@
 modprobe dm-mod 2>/dev/null || true
 modprobe dm-dcache pool_mb=64
 # A slow backing device, so that queued misses are visible in inflight.
-echo "0 $(sectors $DISK0) delay $DISK0 0 20" | dmsetup create slow
+echo "0 $(sectors "$DISK0") delay $DISK0 0 20" | dmsetup create slow
 dcache_create cold /dev/mapper/slow 4096
 slow=$(dm_kname slow)
 

@@ -1,3 +1,5 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # kernels: stock stock612
 # disks: 64M
 # timeout: 300
@@ -15,17 +17,17 @@ S=/sys/kernel/dm_dcache
 refused=0
 
 set_ok() {
-	echo "$2" >$P/$1 || fail "$1=$2 refused"
-	[ "$(cat $P/$1)" = "$3" ] || fail "$1 reads $(cat $P/$1) after writing $2"
+	echo "$2" >$P/"$1" || fail "$1=$2 refused"
+	[ "$(cat $P/"$1")" = "$3" ] || fail "$1 reads $(cat $P/"$1") after writing $2"
 }
 set_bad() {
 	local before
-	before=$(cat $P/$1)
-	if echo "$2" >$P/$1 2>/tmp/err; then
+	before=$(cat $P/"$1")
+	if echo "$2" >$P/"$1" 2>/tmp/err; then
 		fail "$1='$2' was accepted"
 	fi
 	grep -q "Invalid argument" /tmp/err || { cat /tmp/err; fail "$1='$2': not EINVAL"; }
-	[ "$(cat $P/$1)" = "$before" ] || fail "$1 changed to $(cat $P/$1) by the refused '$2'"
+	[ "$(cat $P/"$1")" = "$before" ] || fail "$1 changed to $(cat $P/"$1") by the refused '$2'"
 	refused=$((refused + 1))
 }
 msg_bad() {
@@ -64,7 +66,7 @@ set_bad trace_stages "yes please"
 for v in 0 101 x ""; do set_bad device_dirty_percent "$v"; done
 
 step "a new device takes the default mode; messages change it and show in the table"
-echo "0 $(sectors $DISK0) dcache $DISK0 4096" | dmsetup create kn
+echo "0 $(sectors "$DISK0") dcache $DISK0 4096" | dmsetup create kn
 dmsetup table kn | grep -q " 1 ordered$" || fail "default mode not applied: $(dmsetup table kn)"
 dmsetup message kn 0 mode writethrough
 dmsetup table kn | grep -q " 1 writethrough$" || fail "mode message: $(dmsetup table kn)"

@@ -1,3 +1,5 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # kernels: stock stock612
 # disks: 16M
 # A random pattern written through the target reads back identical through
@@ -6,7 +8,7 @@
 
 dev=$DISK0
 dd if=/dev/urandom of=/tmp/pattern bs=1M count=16 status=none
-dcache_create pat0 $dev 4096
+dcache_create pat0 "$dev" 4096
 dm=$(dm_kname pat0)
 wc=$(cat /sys/block/"$dm"/queue/write_cache)
 [ "$wc" = "write back" ] || fail "write_cache of $dm is '$wc', flushes would not reach the target"
@@ -24,5 +26,5 @@ step "read back through the target"
 cmp /tmp/pattern /dev/mapper/pat0 || fail "read back through dcache differs"
 dmsetup remove pat0
 step "compare the backing device"
-cmp_direct /tmp/pattern $dev $((16 * mib)) || fail "backing device differs from what was written"
+cmp_direct /tmp/pattern "$dev" $((16 * mib)) || fail "backing device differs from what was written"
 echo PASS

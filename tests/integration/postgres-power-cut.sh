@@ -1,3 +1,5 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # kernels: stock612
 # disks: 384M
 # timeout: 900
@@ -16,7 +18,7 @@
 
 pg_found || fail "PostgreSQL is not installed (scripts/setup installs it)"
 cuts=3
-n=$(sectors $DISK0)
+n=$(sectors "$DISK0")
 pg_data=/tmp/pg/data
 modprobe dm-mod 2>/dev/null || true
 modprobe dm-delay 2>/dev/null || true
@@ -64,10 +66,10 @@ for cut in $(seq $cuts); do
 	stack_down
 
 	# Mount once to replay the journal, then check the file system.
-	blockdev --flushbufs $DISK0
-	mount $DISK0 /tmp/pg || fail "cut $cut: the file system does not mount"
+	blockdev --flushbufs "$DISK0"
+	mount "$DISK0" /tmp/pg || fail "cut $cut: the file system does not mount"
 	umount /tmp/pg
-	e2fsck -fn $DISK0 >/tmp/fsck.out 2>&1 || { cat /tmp/fsck.out; fail "cut $cut: e2fsck found errors"; }
+	e2fsck -fn "$DISK0" >/tmp/fsck.out 2>&1 || { cat /tmp/fsck.out; fail "cut $cut: e2fsck found errors"; }
 	stack_up
 	mount /dev/mapper/pg /tmp/pg
 	pg_start || { tail -n 30 /tmp/pg.log; fail "cut $cut: PostgreSQL does not recover"; }
@@ -81,9 +83,11 @@ for cut in $(seq $cuts); do
 		(SELECT coalesce(sum(delta), 0) FROM pgbench_history)")
 	after=$(pg_sql "SELECT count(*) FROM pgbench_history")
 	echo "cut $cut: $before transactions before the cut, $after after recovery; sums $sums"
+	# shellcheck disable=SC2086 # split into its fields
 	set -- $sums
-	[ "$1" = "$2" ] && [ "$2" = "$3" ] && [ "$3" = "$4" ] ||
+	if [ "$1" != "$2" ] || [ "$2" != "$3" ] || [ "$3" != "$4" ]; then
 		fail "cut $cut: balances disagree: $sums"
+	fi
 	[ "$after" -gt 0 ] || fail "cut $cut: no transaction survived"
 	pg_stop
 	umount /tmp/pg

@@ -1,3 +1,5 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # kernels: test stock612
 # disks: 64M
 # timeout: 900
@@ -32,12 +34,12 @@ modprobe dm-mod 2>/dev/null || true
 modprobe dm-delay 2>/dev/null || true
 modprobe dm-flakey 2>/dev/null || true
 modprobe dm-dcache pool_mb=16 flush_delay_ms=50
-n=$(sectors $DISK0)
+n=$(sectors "$DISK0")
 
 step "the disk's discards zero what they discard"
-head -c 4096 /dev/urandom | dd of=$DISK0 bs=4096 seek=5 oflag=direct status=none
-blkdiscard -o $((5 * 4096)) -l 4096 $DISK0
-[ "$(dd if=$DISK0 bs=4096 skip=5 count=1 iflag=direct status=none | tr -d '\0' | wc -c)" = 0 ] ||
+head -c 4096 /dev/urandom | dd of="$DISK0" bs=4096 seek=5 oflag=direct status=none
+blkdiscard -o $((5 * 4096)) -l 4096 "$DISK0"
+[ "$(dd if="$DISK0" bs=4096 skip=5 count=1 iflag=direct status=none | tr -d '\0' | wc -c)" = 0 ] ||
 	fail "a discarded block of the test disk does not read back as zeros"
 
 stopped() {
@@ -47,17 +49,17 @@ stopped() {
 # One cut: $1 mode, $2 cut number, $3 "inject" for failures under the cache.
 cut_once() {
 	local mode=$1 cut=$2 inject=${3:-} opts=() pid kname
-	blkdiscard $DISK0
+	blkdiscard "$DISK0"
 	rm -f /tmp/history
 	echo "0 $n delay $DISK0 0 0 $DISK0 0 20" | dmsetup create pw_slow
 	echo "0 $n flakey /dev/mapper/pw_slow 0 3600 0" | dmsetup create pw_cut
-	dcache_create pw /dev/mapper/pw_cut 4096 1 $mode
+	dcache_create pw /dev/mapper/pw_cut 4096 1 "$mode"
 	if [ -n "$inject" ]; then
 		kname=$(dm_kname pw_cut)
 		echo 0 >$dbg/fail_make_request/verbose
 		echo 5 >$dbg/fail_make_request/probability
 		echo -1 >$dbg/fail_make_request/times
-		echo 1 >/sys/block/$kname/make-it-fail
+		echo 1 >/sys/block/"$kname"/make-it-fail
 	fi
 	[ "$mode" = ordered ] && opts=(--discards)
 	python3 "$tool" run /dev/mapper/pw /tmp/history --blocks $blocks --hot 4 "${opts[@]}" &
@@ -74,7 +76,7 @@ cut_once() {
 	# Ordered: cut while the workload runs and copies are in flight.
 	echo "0 $n flakey /dev/mapper/pw_slow 0 0 3600 1 drop_writes" | dmsetup load pw_cut
 	dmsetup resume pw_cut
-	[ -n "$inject" ] && echo 0 >/sys/block/$kname/make-it-fail
+	[ -n "$inject" ] && echo 0 >/sys/block/"$kname"/make-it-fail
 	kill -KILL $pid
 	wait $pid 2>/dev/null || true
 	dmsetup status pw
@@ -82,24 +84,24 @@ cut_once() {
 	dmsetup remove pw_cut
 	dmsetup remove pw_slow
 	echo "cut $cut ($mode${inject:+, failures injected}): $(grep -c '^[wdf]' /tmp/history) operations"
-	python3 "$tool" check-$mode $DISK0 /tmp/history --blocks $blocks ||
+	python3 "$tool" check-"$mode" "$DISK0" /tmp/history --blocks $blocks ||
 		fail "cut $cut: $mode guarantee broken"
 }
 
 step "ordered: hot blocks rewritten every epoch, discards, $cuts cuts"
 for cut in $(seq $cuts); do
-	cut_once ordered $cut
+	cut_once ordered "$cut"
 done
 
 step "writeback: the flush contract, $cuts cuts"
 for cut in $(seq $cuts); do
-	cut_once writeback $cut
+	cut_once writeback "$cut"
 done
 
 if on_test_kernel; then
 	step "writeback with write and flush failures injected, $cuts cuts"
 	for cut in $(seq $cuts); do
-		cut_once writeback $cut inject
+		cut_once writeback "$cut" inject
 	done
 	echo 0 >$dbg/fail_make_request/probability
 fi

@@ -1,3 +1,5 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # kernels: test stock
 # disks: 128M
 # timeout: 600
@@ -9,8 +11,8 @@
 if on_test_kernel; then pool=1 size=4m; else pool=8 size=32m; fi
 modprobe dm-mod 2>/dev/null || true
 modprobe dm-dcache pool_mb=$pool
-dcache_create rl $DISK0 4096
-n=$(sectors $DISK0)
+dcache_create rl "$DISK0" 4096
+n=$(sectors "$DISK0")
 fio_job() {
 	fio --name=rl --filename="$1" --direct=1 --ioengine=libaio --rw=randwrite \
 		--bsrange=4k-32k --iodepth=8 --size=$size --verify=crc32c \
@@ -42,7 +44,7 @@ echo "$cycles suspend/reload cycles"
 
 step "after remove the backing device verifies alone"
 dmsetup remove rl
-fio_job $DISK0 --verify_only=1 --output=/tmp/fio2.out ||
+fio_job "$DISK0" --verify_only=1 --output=/tmp/fio2.out ||
 	{ cat /tmp/fio2.out; fail "backing device lost data"; }
 rmmod dm_dcache
 echo PASS

@@ -1,3 +1,5 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # kernels: test stock
 # disks: 256M
 # timeout: 600
@@ -10,7 +12,7 @@ if on_test_kernel; then pool=4 size=16m; else pool=16 size=64m; fi
 P=/sys/module/dm_dcache/parameters
 modprobe dm-mod 2>/dev/null || true
 modprobe dm-dcache pool_mb=$pool flush_delay_ms=5000
-dcache_create rs $DISK0 4096
+dcache_create rs "$DISK0" 4096
 fio_job() {
 	fio --name=rs --filename="$1" --direct=1 --ioengine=libaio --rw=randwrite \
 		--bsrange=4k-64k --iodepth=16 --size=$size --verify=crc32c --verify_fatal=1 "${@:2}"
@@ -22,7 +24,7 @@ fio_pid=$!
 cycles=0
 while kill -0 $fio_pid 2>/dev/null; do
 	for mb in $((pool * 2)) $((pool / 2)) $pool; do
-		echo $mb >$P/pool_mb || fail "resize to $mb MiB failed"
+		echo "$mb" >$P/pool_mb || fail "resize to $mb MiB failed"
 		[ "$(cat /sys/kernel/dm_dcache/blocks_total)" -eq $((mb * 256)) ] ||
 			fail "blocks_total $(cat /sys/kernel/dm_dcache/blocks_total) after pool_mb=$mb"
 		sleep 0.3
@@ -37,7 +39,7 @@ echo 0 >$P/debug_check
 
 step "after remove the backing device verifies alone"
 dmsetup remove rs
-fio_job $DISK0 --verify_only=1 --output=/tmp/fio2.out ||
+fio_job "$DISK0" --verify_only=1 --output=/tmp/fio2.out ||
 	{ cat /tmp/fio2.out; fail "backing device lost data"; }
 rmmod dm_dcache
 echo PASS

@@ -1,3 +1,5 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # kernels: test stock
 # disks: 64M 64M
 # timeout: 300
@@ -10,8 +12,8 @@
 
 modprobe dm-mod 2>/dev/null || true
 modprobe dm-dcache flush_delay_ms=3600000 trace_stages=1
-dcache_create so0 $DISK0 4096 1 ordered
-dcache_create so1 $DISK1 4096 1 ordered
+dcache_create so0 "$DISK0" 4096 1 ordered
+dcache_create so1 "$DISK1" 4096 1 ordered
 # Five rounds of 4 random blocks per device, each device's fsync closing
 # an epoch (in ordered mode it returns at once): one process, few forks.
 python3 - /dev/mapper/so0 /dev/mapper/so1 <<'PY'

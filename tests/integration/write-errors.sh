@@ -1,3 +1,5 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # kernels: test stock stock612
 # disks: 64M
 # timeout: 600
@@ -12,7 +14,7 @@ modprobe dm-mod 2>/dev/null || true
 modprobe dm-flakey 2>/dev/null || true  # built in on the test kernel
 # No background write-back unless a flush or a retry asks for it.
 modprobe dm-dcache flush_delay_ms=3600000
-n=$(sectors $DISK0)
+n=$(sectors "$DISK0")
 healthy="0 $n flakey $DISK0 0 3600 0"
 failing="0 $n flakey $DISK0 0 0 3600 1 error_writes"
 set_flakey() {
@@ -58,7 +60,7 @@ for _ in $(seq 200); do
 done
 [ "$(field $DIRTY)" -eq 0 ] || fail "no retry wrote the blocks back: $(dmsetup status we)"
 [ "$(field $ERR)" = ok ] || fail "error state stuck: $(dmsetup status we)"
-cmp_direct /tmp/a $DISK0 1048576 || fail "backing device differs after recovery"
+cmp_direct /tmp/a "$DISK0" 1048576 || fail "backing device differs after recovery"
 fsync_dev /dev/mapper/we || fail "fsync fails after recovery"
 
 step "ordered: a write held for an older stage of a dead device fails, not hangs"
@@ -76,7 +78,7 @@ set_flakey "$healthy"
 dmsetup message we 0 flush || fail "flush fails after the device recovered"
 dd if=/tmp/b of=/dev/mapper/we bs=4k count=1 oflag=direct status=none || fail "write fails after recovery"
 dmsetup message we 0 flush
-cmp_direct /tmp/b $DISK0 4096 || fail "backing device differs after recovery"
+cmp_direct /tmp/b "$DISK0" 4096 || fail "backing device differs after recovery"
 dmsetup message we 0 mode writeback
 
 step "remove with a dead device completes and says what was lost"

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0
 """Load a dm table with the n-th allocation of the load failing, n = 1, 2, ...
 
   dm_fail_nth.py NAME "START LEN TARGET ARGS..."

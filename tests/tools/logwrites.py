@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0
 """Stamp workload and dm-log-writes log reader for the flush-contract tests.
 
   logwrites.py stamp DEV HISTORY --rounds N --writes K --blocks B --lw NAME [--hot H]

@@ -3,7 +3,7 @@
 # Guest side of tests/host/dkms-package.sh: the module DKMS installed on
 # the host (qemu-run --host-modules) loads with a plain "modprobe
 # dm-dcache", has the package's version, and caches a disk:
-#   dkms-smoke.sh VERSION
+#   dkms-package-guest.sh VERSION
 . "$DCACHE_TOP/tests/guest-lib.sh"
 
 want=$1
