@@ -19,6 +19,28 @@ step() {
 	echo "== $*"
 }
 
+# deadline SECS CMD...: run CMD and return its status, or 124 once SECS
+# have passed. Unlike timeout(1) it does not wait for a CMD stuck in
+# uninterruptible sleep (a hung device), so the test fails at once and
+# the console gets the blocked tasks' stacks for the report.
+deadline() {
+	local secs=$1 pid ticks=0
+	shift
+	"$@" &
+	pid=$!
+	while kill -0 $pid 2>/dev/null; do
+		if [ $ticks -ge $((secs * 5)) ]; then
+			echo "deadline: '$*' still running after ${secs}s" >&2
+			echo w >/proc/sysrq-trigger 2>/dev/null || true
+			kill $pid 2>/dev/null || true
+			return 124
+		fi
+		sleep 0.2
+		ticks=$((ticks + 1))
+	done
+	wait $pid
+}
+
 on_test_kernel() {
 	[ "${DCACHE_KERNEL_KIND:-}" = test ]
 }

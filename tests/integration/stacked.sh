@@ -17,7 +17,7 @@ modprobe dm-dcache pool_mb=8 flush_delay_ms=200
 
 verify() {
 	local dev=$1 size=$2
-	timeout 240 fio --name=st --filename="$dev" --direct=1 --ioengine=libaio \
+	deadline 240 fio --name=st --filename="$dev" --direct=1 --ioengine=libaio \
 		--rw=randrw --bsrange=4k-64k --iodepth=8 --numjobs=1 --size="$size" \
 		--verify=crc32c --verify_fatal=1 --do_verify=1 --fsync=16 \
 		--output=/tmp/fio.out || { cat /tmp/fio.out; fail "fio verify on $dev failed or hung"; }
@@ -28,9 +28,9 @@ step "writeback dcache over writeback dcache"
 dcache_create lower "$DISK0" 4096
 dcache_create upper /dev/mapper/lower 4096
 verify /dev/mapper/upper 48m
-timeout 60 dmsetup message upper 0 flush || fail "flush of the upper device failed or hung"
-timeout 60 dmsetup remove upper || fail "remove of the upper device hung"
-timeout 60 dmsetup remove lower || fail "remove of the lower device hung"
+deadline 60 dmsetup message upper 0 flush || fail "flush of the upper device failed or hung"
+deadline 60 dmsetup remove upper || fail "remove of the upper device hung"
+deadline 60 dmsetup remove lower || fail "remove of the lower device hung"
 
 step "ordered dcache over a loop file on ext4 on a dcache device"
 dcache_create fsdev "$DISK1" 4096
@@ -41,9 +41,9 @@ truncate -s 64M /tmp/stack/file
 loopdev=$(losetup --find --show /tmp/stack/file)
 dcache_create looped "$loopdev" 4096 1 ordered
 verify /dev/mapper/looped 48m
-timeout 60 dmsetup remove looped || fail "remove of the loop-backed device hung"
+deadline 60 dmsetup remove looped || fail "remove of the loop-backed device hung"
 losetup -d "$loopdev"
 umount /tmp/stack
-timeout 60 dmsetup remove fsdev || fail "remove of the file system's device hung"
+deadline 60 dmsetup remove fsdev || fail "remove of the file system's device hung"
 rmmod dm_dcache
 echo PASS

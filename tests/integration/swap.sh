@@ -42,7 +42,7 @@ sys.exit(1 if bad else 0)
 EOF
 start=$(date +%s)
 # The hog alone goes into the cgroup (a subshell's $$ is its parent's).
-timeout 240 sh -c 'echo $$ >/sys/fs/cgroup/hog/cgroup.procs && exec python3 /tmp/hog.py' ||
+deadline 240 sh -c 'echo $$ >/sys/fs/cgroup/hog/cgroup.procs && exec python3 /tmp/hog.py' ||
 	fail "the hog failed (OOM kill, timeout or a bad page): $?"
 echo "hog done in $(($(date +%s) - start)) s"
 swapped=$(awk '/^\/dev/ { print $4 }' /proc/swaps | head -n 1)

@@ -46,7 +46,7 @@ cmp_direct /tmp/a /dev/mapper/we 1048576 || fail "cached data changed after fail
 
 step "suspend with a dead device completes and keeps the dirty blocks"
 dmesg -C
-timeout 60 dmsetup suspend we || fail "suspend did not complete"
+deadline 60 dmsetup suspend we || fail "suspend did not complete"
 dmesg | grep -q "write-back at suspend failed.*256 dirty blocks kept" ||
 	{ dmesg | tail; fail "no log line for the blocks kept at suspend"; }
 dmsetup resume we
@@ -71,7 +71,7 @@ set_flakey "$failing"
 dd if=/tmp/a of=/dev/mapper/we bs=4k count=1 oflag=direct status=none
 fsync_dev /dev/mapper/we	# ordered: closes the epoch, returns at once
 dmsetup message we 0 flush 2>/dev/null && fail "flush succeeded while every write fails"
-timeout 60 dd if=/tmp/b of=/dev/mapper/we bs=4k count=1 oflag=direct status=none 2>/tmp/dd.err &&
+deadline 60 dd if=/tmp/b of=/dev/mapper/we bs=4k count=1 oflag=direct status=none 2>/tmp/dd.err &&
 	fail "a write over data of an unwritten stage succeeded on a dead device"
 grep -q "Input/output error" /tmp/dd.err || { cat /tmp/dd.err; fail "held write did not fail with EIO"; }
 set_flakey "$healthy"
@@ -85,7 +85,7 @@ step "remove with a dead device completes and says what was lost"
 dd if=/tmp/b of=/dev/mapper/we bs=64k oflag=direct status=none
 set_flakey "$failing"
 dmesg -C
-timeout 60 dmsetup remove we || fail "remove did not complete"
+deadline 60 dmsetup remove we || fail "remove did not complete"
 dmesg | grep -q "256 dirty blocks (1048576 bytes) lost" ||
 	{ dmesg | tail; fail "no log line for the lost blocks"; }
 dmsetup remove fl
