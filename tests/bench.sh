@@ -70,16 +70,27 @@ import json, sys
 j = json.load(open("/tmp/fio.json"))["jobs"][0]
 iops = j["read"]["iops"] + j["write"]["iops"]
 mbs = (j["read"]["bw_bytes"] + j["write"]["bw_bytes"]) / 1e6
-print(f"{iops:.1f} {mbs:.2f}")'
+sync = j["sync"]["lat_ns"] if j["sync"]["total_ios"] else None
+p = (sync or j["write"]["clat_ns"] if j["write"]["total_ios"] else j["read"]["clat_ns"]).get("percentile", {})
+print(f"{iops:.1f} {mbs:.2f} {p.get(\"50.000000\", 0) / 1e6:.3f} {p.get(\"99.000000\", 0) / 1e6:.3f}")'
 }
 
+# One result: IOPS, MB/s and the latency percentiles p50/p99 in ms (of
+# the fsyncs when the job has them, else of its I/Os) as run_fio prints.
 record() {
 	local sys=$1 work=$2 res=$3 hit=$4 backing=$5
 	# shellcheck disable=SC2086 # split into its fields
 	set -- $res
-	printf '{"system": "%s", "workload": "%s", "iops": %s, "mbs": %s, "hit_ratio": "%s", "backing": "%s"}\n' \
-		"$sys" "$work" "${1:-0}" "${2:-0}" "$hit" "$backing" >>"$out"
-	printf '%-12s %-22s %10s IOPS %9s MB/s %s\n' "$sys" "$work" "${1:-?}" "${2:-?}" "${hit:+hit $hit}"
+	printf '{"system": "%s", "workload": "%s", "iops": %s, "mbs": %s, "p50_ms": %s, "p99_ms": %s, "hit_ratio": "%s", "backing": "%s"}\n' \
+		"$sys" "$work" "${1:-0}" "${2:-0}" "${3:-0}" "${4:-0}" "$hit" "$backing" >>"$out"
+	printf '%-12s %-24s %10s IOPS %9s MB/s p50 %8s ms p99 %8s ms %s\n' "$sys" "$work" \
+		"${1:-?}" "${2:-?}" "${3:-?}" "${4:-?}" "${hit:+hit $hit}"
+}
+
+# dcache's read and read-hit counters (reads + writes) for hit ratios
+# over a part of a run.
+dcache_counts() {
+	dmsetup status b_dc | awk '{ print $7 + $9, $8 + $10 }'
 }
 
 bench_system() {
@@ -103,6 +114,14 @@ bench_system() {
 	record "$sys" seqread-1M-cold "$res" "$(hit_ratio "$dev")" "$label"
 	teardown
 
+	# 1 MiB sequential re-reads of 64 MiB read twice before (cached).
+	dev=$(setup "$sys" "$backing") || return
+	dd if="$dev" of=/dev/null bs=1M count=64 iflag=direct status=none
+	dd if="$dev" of=/dev/null bs=1M count=64 iflag=direct status=none
+	res=$(run_fio "$dev" seq-cached --rw=read --bs=1M --size=64m --iodepth=4)
+	record "$sys" seqread-1M-cached "$res" "$(hit_ratio "$dev")" "$label"
+	teardown
+
 	dev=$(setup "$sys" "$backing") || return
 	res=$(run_fio "$dev" rw-qd32 --rw=randwrite --bs=4k --size=64m --iodepth=32)
 	record "$sys" randwrite-4k-qd32 "$res" "" "$label"
@@ -113,9 +132,18 @@ bench_system() {
 	record "$sys" randwrite-4k-fsync "$res" "" "$label"
 	teardown
 
+	# zipf:0.8 over 4x the pool after a warm-up pass of the same job; the
+	# hit ratio counts the measured pass only.
+	local before after hit=""
 	dev=$(setup "$sys" "$backing") || return
+	run_fio "$dev" zipf-warm --rw=randrw --bs=4k --iodepth=16 --random_distribution=zipf:0.8 >/dev/null
+	[ "$dev" = /dev/mapper/b_dc ] && before=$(dcache_counts)
 	res=$(run_fio "$dev" zipf --rw=randrw --bs=4k --iodepth=16 --random_distribution=zipf:0.8)
-	record "$sys" zipf0.8-randrw-4x-pool "$res" "$(hit_ratio "$dev")" "$label"
+	if [ "$dev" = /dev/mapper/b_dc ]; then
+		after=$(dcache_counts)
+		hit=$(echo "$before $after" | awk '{ if ($3 > $1) printf "%.3f", ($4 - $2) / ($3 - $1) }')
+	fi
+	record "$sys" zipf0.8-randrw-4x-pool "$res" "$hit" "$label"
 	teardown
 }
 
@@ -146,7 +174,39 @@ if want fio; then
 	for sys in raw brd linear writecache dcache-wb dcache-ord; do
 		bench_system $sys "$DISK0" virtio
 	done
+	step "dm-linear over brd: the ceiling for any dm target"
+	bench_system linear /dev/ram0 brd
 fi
+
+# One device's fsync latency alone, and while a neighbour over a 20 ms
+# disk takes random writes as fast as it can (so that it always has a
+# backlog to drain): both halves of the one virtio disk, both writeback.
+neighbour_bench() {
+	local half=$((n / 2)) res burst
+	step "fsync latency of a device alone and beside a busy neighbour on a 20 ms disk"
+	echo "0 $half linear $DISK0 0" | dmsetup create b_fast
+	echo "0 $half delay $DISK0 $half 20" | dmsetup create b_sick
+	echo "0 $half dcache /dev/mapper/b_fast 4096 1 writeback" | dmsetup create b_nA
+	echo "0 $half dcache /dev/mapper/b_sick 4096 1 writeback" | dmsetup create b_nB
+	res=$(run_fio /dev/mapper/b_nA nb-alone --rw=randwrite --bs=4k --size=64m --iodepth=1 --fsync=1)
+	record dcache-wb fsync-4k-alone "$res" "" half-virtio
+	fio --name=burst --filename=/dev/mapper/b_nB --direct=1 --ioengine=libaio --rw=randwrite \
+		--bs=4k --iodepth=16 --time_based --runtime=$((RUNTIME + 4)) >/dev/null 2>&1 &
+	burst=$!
+	sleep 2
+	echo "neighbour: $(dmsetup status b_nB)"
+	res=$(run_fio /dev/mapper/b_nA nb-beside --rw=randwrite --bs=4k --size=64m --iodepth=1 --fsync=1)
+	record dcache-wb fsync-4k-beside-busy-neighbour "$res" "" half-virtio
+	echo "neighbour: $(dmsetup status b_nB)"
+	wait $burst
+	dmsetup message b_nB 0 flush
+	dmsetup remove b_nA
+	dmsetup remove b_nB
+	dmsetup remove b_sick
+	dmsetup remove b_fast
+}
+
+want neighbour && neighbour_bench
 
 echo "0 $n delay $DISK0 0 2" | dmsetup create b_slow
 if want pgbench && pg_found; then
