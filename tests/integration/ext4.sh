@@ -14,7 +14,7 @@
 if on_test_kernel || on_stock612; then
 	trees=(usr/share/zoneinfo/America usr/share/zoneinfo/Europe) pool=2
 else
-	trees=(usr/share/zoneinfo usr/share/man/man3 usr/include/linux) pool=8
+	trees=(usr/share/zoneinfo usr/include/linux) pool=4
 fi
 modprobe dm-mod 2>/dev/null || true
 modprobe dm-dcache pool_mb=$pool

@@ -28,7 +28,7 @@ blocks=2048
 if on_test_kernel; then
 	cuts=4
 else
-	cuts=12
+	cuts=10
 fi
 modprobe dm-mod 2>/dev/null || true
 modprobe dm-delay 2>/dev/null || true

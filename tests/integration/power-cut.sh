@@ -3,14 +3,14 @@
 # kernels: stock stock612
 # disks: 256M
 # timeout: 900
-# Power cuts under ext4 in ordered mode: dcache over dm-flakey. At 20
+# Power cuts under ext4 in ordered mode: dcache over dm-flakey. At 12
 # random moments of a file-creating workload (8 on the second stock kernel,
 # 6.12, to save check's time) flakey starts dropping every write (the power
 # is gone); after each cut, mounting the backing device (journal replay) and
 # e2fsck -fn must find a clean file system.
 . "$DCACHE_TOP/tests/guest-lib.sh"
 
-cuts=20
+cuts=12
 on_stock612 && cuts=8
 
 modprobe dm-mod 2>/dev/null || true
