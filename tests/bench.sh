@@ -72,7 +72,9 @@ iops = j["read"]["iops"] + j["write"]["iops"]
 mbs = (j["read"]["bw_bytes"] + j["write"]["bw_bytes"]) / 1e6
 sync = j["sync"]["lat_ns"] if j["sync"]["total_ios"] else None
 p = (sync or j["write"]["clat_ns"] if j["write"]["total_ios"] else j["read"]["clat_ns"]).get("percentile", {})
-print(f"{iops:.1f} {mbs:.2f} {p.get(\"50.000000\", 0) / 1e6:.3f} {p.get(\"99.000000\", 0) / 1e6:.3f}")'
+p50 = p.get("50.000000", 0) / 1e6
+p99 = p.get("99.000000", 0) / 1e6
+print(f"{iops:.1f} {mbs:.2f} {p50:.3f} {p99:.3f}")'
 }
 
 # One result: IOPS, MB/s and the latency percentiles p50/p99 in ms (of
