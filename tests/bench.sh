@@ -180,32 +180,41 @@ if want fio; then
 	bench_system linear /dev/ram0 brd
 fi
 
-# One device's fsync latency alone, and while a neighbour over a 20 ms
-# disk takes random writes as fast as it can (so that it always has a
-# backlog to drain): both halves of the one virtio disk, both writeback.
+# One device's fsync latency alone, and while a neighbour takes random
+# writes as fast as it can (so that it always has a backlog to drain):
+# once over a 20 ms disk, once (the control: the same CPU load) over a
+# disk as fast as ours. Both halves of the one virtio disk, writeback.
 neighbour_bench() {
-	local half=$((n / 2)) res burst
-	step "fsync latency of a device alone and beside a busy neighbour on a 20 ms disk"
+	local half=$((n / 2)) res
+	step "fsync latency of a device alone and beside a busy neighbour"
 	echo "0 $half linear $DISK0 0" | dmsetup create b_fast
-	echo "0 $half delay $DISK0 $half 20" | dmsetup create b_sick
 	echo "0 $half dcache /dev/mapper/b_fast 4096 1 writeback" | dmsetup create b_nA
-	echo "0 $half dcache /dev/mapper/b_sick 4096 1 writeback" | dmsetup create b_nB
 	res=$(run_fio /dev/mapper/b_nA nb-alone --rw=randwrite --bs=4k --size=64m --iodepth=1 --fsync=1)
 	record dcache-wb fsync-4k-alone "$res" "" half-virtio
+	neighbour_run 20 sick
+	neighbour_run 0 fast
+	dmsetup remove b_nA
+	dmsetup remove b_fast
+}
+
+# Device A's fsync job beside neighbour B over the other half delayed by
+# $1 ms; $2 names the neighbour in the workload.
+neighbour_run() {
+	local half=$((n / 2)) res burst
+	echo "0 $half delay $DISK0 $half $1" | dmsetup create b_other
+	echo "0 $half dcache /dev/mapper/b_other 4096 1 writeback" | dmsetup create b_nB
 	fio --name=burst --filename=/dev/mapper/b_nB --direct=1 --ioengine=libaio --rw=randwrite \
 		--bs=4k --iodepth=16 --time_based --runtime=$((RUNTIME + 4)) >/dev/null 2>&1 &
 	burst=$!
 	sleep 2
-	echo "neighbour: $(dmsetup status b_nB)"
+	echo "neighbour ($1 ms): $(dmsetup status b_nB)"
 	res=$(run_fio /dev/mapper/b_nA nb-beside --rw=randwrite --bs=4k --size=64m --iodepth=1 --fsync=1)
-	record dcache-wb fsync-4k-beside-busy-neighbour "$res" "" half-virtio
-	echo "neighbour: $(dmsetup status b_nB)"
+	record dcache-wb "fsync-4k-beside-busy-$2-neighbour" "$res" "" half-virtio
+	echo "neighbour ($1 ms): $(dmsetup status b_nB)"
 	wait $burst
 	dmsetup message b_nB 0 flush
-	dmsetup remove b_nA
 	dmsetup remove b_nB
-	dmsetup remove b_sick
-	dmsetup remove b_fast
+	dmsetup remove b_other
 }
 
 want neighbour && neighbour_bench
