@@ -9,7 +9,7 @@
 #include <linux/mm.h>
 #include <linux/slab.h>
 
-#include "dcache.h"
+#include "dcache_core.h"
 #include "fake_disk.h"
 
 #define BS 512
@@ -20,7 +20,7 @@ static struct dcache_block *get_dirty(struct kunit *test, struct fake_disk *d,
 	struct dcache_block *b;
 
 	KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, addr, DCACHE_RDWR, false, &b));
-	dcache_dirty(b, epoch);
+	fake_mark_dirty_in(b, epoch);
 	return b;
 }
 
@@ -99,13 +99,13 @@ static void close_epoch_test(struct kunit *test)
 	u64 first = dcache_current_epoch(c);
 
 	KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, 1, DCACHE_RDWR, false, &b));
-	KUNIT_EXPECT_EQ(test, 0, dcache_dirty_now(b, false));
+	KUNIT_EXPECT_EQ(test, 0, dcache_mark_dirty(b, false));
 	KUNIT_EXPECT_EQ(test, b->epoch, first);
 	dcache_put(b, DCACHE_RDWR);
 	KUNIT_EXPECT_EQ(test, dcache_close_epoch(c), first);
 	KUNIT_EXPECT_EQ(test, dcache_current_epoch(c), first + 1);
 	KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, 2, DCACHE_RDWR, false, &b));
-	KUNIT_EXPECT_EQ(test, 0, dcache_dirty_now(b, false));
+	KUNIT_EXPECT_EQ(test, 0, dcache_mark_dirty(b, false));
 	KUNIT_EXPECT_EQ(test, b->epoch, first + 1);
 	dcache_put(b, DCACHE_RDWR);
 	KUNIT_EXPECT_EQ(test, dcache_next_stage(c, first, skip_nothing), first);
@@ -126,9 +126,9 @@ static void ordered_writer_held_test(struct kunit *test)
 	u64 e;
 
 	KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, 3, DCACHE_RDWR, false, &b));
-	KUNIT_ASSERT_EQ(test, 0, dcache_dirty_now(b, true));
+	KUNIT_ASSERT_EQ(test, 0, dcache_mark_dirty(b, true));
 	/* Same epoch: a writer may change it again. */
-	KUNIT_EXPECT_EQ(test, 0, dcache_dirty_now(b, true));
+	KUNIT_EXPECT_EQ(test, 0, dcache_mark_dirty(b, true));
 	dcache_put(b, DCACHE_RDWR);
 	e = dcache_close_epoch(c);
 	KUNIT_EXPECT_TRUE(test, dcache_write_must_wait(d->part, 3, true));
@@ -136,10 +136,10 @@ static void ordered_writer_held_test(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, dcache_write_must_wait(d->part, 3, false));
 
 	KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, 3, DCACHE_RDWR, false, &b));
-	KUNIT_EXPECT_EQ(test, -EAGAIN, dcache_dirty_now(b, true));
+	KUNIT_EXPECT_EQ(test, -EAGAIN, dcache_mark_dirty(b, true));
 	KUNIT_EXPECT_EQ(test, b->epoch, e);
 	/* Write-back mode does not wait: the block keeps its oldest epoch. */
-	KUNIT_EXPECT_EQ(test, 0, dcache_dirty_now(b, false));
+	KUNIT_EXPECT_EQ(test, 0, dcache_mark_dirty(b, false));
 	KUNIT_EXPECT_EQ(test, b->epoch, e);
 	dcache_unlock_block(b, DCACHE_RDWR);
 
@@ -150,7 +150,7 @@ static void ordered_writer_held_test(struct kunit *test)
 	dcache_unlock_block(b, DCACHE_READ);
 	KUNIT_EXPECT_FALSE(test, dcache_write_must_wait(d->part, 3, true));
 	KUNIT_ASSERT_EQ(test, 0, dcache_lock_block(b, DCACHE_RDWR));
-	KUNIT_EXPECT_EQ(test, 0, dcache_dirty_now(b, true));
+	KUNIT_EXPECT_EQ(test, 0, dcache_mark_dirty(b, true));
 	dcache_unlock_block(b, DCACHE_RDWR);
 	KUNIT_EXPECT_EQ(test, dcache_next_stage(c, e, skip_nothing), 0ULL);
 
@@ -158,11 +158,11 @@ static void ordered_writer_held_test(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, dcache_writeback_end(b, 0, &copy));
 	KUNIT_EXPECT_TRUE(test, dcache_block_dirty(b));
 	KUNIT_EXPECT_EQ(test, b->epoch, e + 1);
-	KUNIT_EXPECT_EQ(test, dcache_nr_dirty(c), 1ULL);
+	KUNIT_EXPECT_EQ(test, fake_nr_dirty(c), 1ULL);
 	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
 	dcache_clean(b);
 	dcache_unpin(b);
-	KUNIT_EXPECT_EQ(test, dcache_nr_dirty(c), 0ULL);
+	KUNIT_EXPECT_EQ(test, fake_nr_dirty(c), 0ULL);
 }
 
 /* A failed write-back keeps the block dirty in its stage; success cleans. */
@@ -188,14 +188,14 @@ static void writeback_end_test(struct kunit *test)
 
 	/* Discarded while its copy was in flight: it stays forgotten. */
 	KUNIT_ASSERT_EQ(test, 0, dcache_lock_block(b, DCACHE_RDWR));
-	dcache_dirty(b, 5);
+	fake_mark_dirty_in(b, 5);
 	copy = dcache_writeback_start(b);
 	dcache_invalidate(b);
 	dcache_unlock_block(b, DCACHE_RDWR);
 	KUNIT_EXPECT_FALSE(test, dcache_writeback_end(b, 0, &copy));
 	KUNIT_EXPECT_FALSE(test, dcache_block_dirty(b));
 	dcache_unpin(b);
-	KUNIT_EXPECT_EQ(test, dcache_nr_dirty(c), 0ULL);
+	KUNIT_EXPECT_EQ(test, fake_nr_dirty(c), 0ULL);
 	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
 }
 
@@ -206,7 +206,7 @@ static void write_byte(struct kunit *test, struct fake_disk *d, u64 addr,
 	int r;
 
 	KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, addr, DCACHE_WRITE, false, &b));
-	r = dcache_dirty_now(b, ordered);
+	r = dcache_mark_dirty(b, ordered);
 	KUNIT_EXPECT_EQ_MSG(test, r, expect, "write of %#x to block %llu", byte, addr);
 	if (!r)
 		memset(dcache_block_data(b), byte, BS);
@@ -349,7 +349,7 @@ static void ordered_discard_waits_and_queues_test(struct kunit *test)
 	write_byte(test, d, 4, 0x44, true, 0);
 	e1 = dcache_close_epoch(c);
 	KUNIT_EXPECT_EQ(test, -EAGAIN, dcache_discard_range(d->part, 0, 16, q, &qe));
-	KUNIT_EXPECT_EQ(test, dcache_nr_dirty(c), 1ULL);
+	KUNIT_EXPECT_EQ(test, fake_nr_dirty(c), 1ULL);
 	b = take_copy(test, d, 4, e1, &copy);
 	end_copy(b, 0, copy);
 	e2 = dcache_current_epoch(c);
