@@ -170,21 +170,10 @@ static int pool_check_config(const struct dcache_config *cfg)
 	return 0;
 }
 
-struct dcache *dcache_create(const struct dcache_config *cfg)
+/* The fields of a new cache that allocate nothing; returns the hash size. */
+static unsigned int pool_init_fields(struct dcache *c, const struct dcache_config *cfg)
 {
-	struct dcache *c;
 	unsigned int buckets;
-	int r;
-
-	r = pool_check_config(cfg);
-	if (r)
-		return ERR_PTR(r);
-	c = cfg->fail_alloc_nth == 1 ? NULL : kzalloc(sizeof(*c), GFP_KERNEL);
-	if (!c)
-		return ERR_PTR(-ENOMEM);
-	dcache_count_allocation(1);
-	c->allocs_done = 1;
-	c->fail_alloc_nth = cfg->fail_alloc_nth;
 
 	mutex_init(&c->lock);
 	mutex_init(&c->resize_lock);
@@ -203,6 +192,25 @@ struct dcache *dcache_create(const struct dcache_config *cfg)
 		roundup_pow_of_two(min_t(u64, cfg->nr_blocks, 1U << 30));
 	c->hash_bits = ilog2(buckets);
 	c->max_chunks = DIV_ROUND_UP(cfg->max_blocks ?: cfg->nr_blocks, DCACHE_CHUNK_BLOCKS);
+	return buckets;
+}
+
+struct dcache *dcache_create(const struct dcache_config *cfg)
+{
+	struct dcache *c;
+	unsigned int buckets;
+	int r;
+
+	r = pool_check_config(cfg);
+	if (r)
+		return ERR_PTR(r);
+	c = cfg->fail_alloc_nth == 1 ? NULL : kzalloc(sizeof(*c), GFP_KERNEL);
+	if (!c)
+		return ERR_PTR(-ENOMEM);
+	dcache_count_allocation(1);
+	c->allocs_done = 1;
+	c->fail_alloc_nth = cfg->fail_alloc_nth;
+	buckets = pool_init_fields(c, cfg);
 
 	r = -ENOMEM;
 	c->chunks = pool_alloc(c, c->max_chunks, sizeof(*c->chunks));
