@@ -49,6 +49,7 @@ struct dcache_block *dcache_first_dirty(struct dcache_part *part)
 
 	return n ? rb_entry(n, struct dcache_block, dirty_node) : NULL;
 }
+EXPORT_SYMBOL_IF_KUNIT(dcache_first_dirty);
 
 struct dcache_block *dcache_next_dirty(struct dcache_block *b)
 {
@@ -56,6 +57,7 @@ struct dcache_block *dcache_next_dirty(struct dcache_block *b)
 
 	return n ? rb_entry(n, struct dcache_block, dirty_node) : NULL;
 }
+EXPORT_SYMBOL_IF_KUNIT(dcache_next_dirty);
 
 static void dirty_tree_move(struct dcache *c, struct dcache_block *b, u64 epoch)
 {
@@ -72,6 +74,11 @@ static bool copy_taken(const struct dcache_block *b)
 	return test_bit(DCACHE_B_WRITING, &b->flags) || b->kept;
 }
 
+/*
+ * Mark @b dirty in @epoch and kick write-back as due. A block already
+ * dirty keeps its oldest epoch: its data must reach the device no later
+ * than that epoch's stage.
+ */
 static void dirty_locked(struct dcache *c, struct dcache_block *b, u64 epoch)
 {
 	struct dcache_part *part;
@@ -515,43 +522,6 @@ void dcache_free_discards(struct dcache_part *part)
 		kfree(d);
 	}
 }
-
-/*
- * The epoch of the next stage: the oldest epoch up to @max_epoch that holds
- * a dirty block not being written, of a part that @skip does not exclude.
- * 0 if there is none. Proportional to the number of parts.
- */
-u64 dcache_next_stage(struct dcache *c, u64 max_epoch,
-		      bool (*skip)(struct dcache_part *part))
-{
-	struct dcache_part *part;
-	struct dcache_block *b;
-	u64 epoch = 0;
-	unsigned long id;
-
-	mutex_lock(&c->lock);
-	xa_for_each(&c->parts, id, part) {
-		struct dcache_discard *d;
-
-		if (skip && skip(part))
-			continue;
-		d = list_first_entry_or_null(&part->discards, struct dcache_discard, link);
-		if (d && d->epoch <= max_epoch && (!epoch || d->epoch < epoch))
-			epoch = d->epoch;
-		for (b = dcache_first_dirty(part); b; b = dcache_next_dirty(b)) {
-			if (b->epoch > max_epoch)
-				break;
-			if (test_bit(DCACHE_B_WRITING, &b->flags))
-				continue;
-			if (!epoch || b->epoch < epoch)
-				epoch = b->epoch;
-			break;
-		}
-	}
-	mutex_unlock(&c->lock);
-	return epoch;
-}
-EXPORT_SYMBOL_IF_KUNIT(dcache_next_stage);
 
 /* The epoch of the oldest data of @part not on its disk; U64_MAX if none. */
 u64 dcache_oldest_dirty_epoch(struct dcache_part *part)

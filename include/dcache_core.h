@@ -37,8 +37,9 @@
  *
  * Block flags are atomic bits. DCACHE_B_LOADING is a bit lock owned by the
  * one getter filling the block from the device, which holds the block
- * lock shared. Every holder of the block lock waits for LOADING to clear
- * before it looks at the data, so a load never races a writer.
+ * lock (shared, or exclusive for a read-write get). Every holder of the
+ * block lock waits for LOADING to clear before it looks at the data, so a
+ * load never races a writer.
  *
  * A block is in exactly one of: the free list; retired; a policy
  * candidate (hashed, no pins, clean, not loading); pinned, dirty or
@@ -208,8 +209,6 @@ struct dcache_block *dcache_first_dirty(struct dcache_part *part);
 struct dcache_block *dcache_next_dirty(struct dcache_block *b);
 void dcache_free_discards(struct dcache_part *part);
 void dcache_update_max_dirty(struct dcache *c);
-u64 dcache_next_stage(struct dcache *c, u64 max_epoch,
-		      bool (*skip)(struct dcache_part *part));
 
 /* part.c */
 u64 dcache_retire_pass(struct dcache *c, u64 *dirty);
