@@ -7,6 +7,8 @@
 #   make demo       boot the stock Debian kernel in qemu and show the cache
 #   make check      static checks, KUnit and integration tests under qemu
 #   make lint       checkpatch --strict, sparse (C=2) and a W=1 build
+#   make bench-policies  hit ratio of each eviction policy (lru2, lru) on
+#                   zipf reads, with and without sequential scans
 #   make deb        build/dm-dcache-dkms_<VERSION>_all.deb (DKMS source package)
 #   make deb-test   build, install (dpkg -i, as root) and boot-test that
 #                   package on every installed kernel, then remove it
@@ -34,6 +36,9 @@ lint:
 bench:
 	scripts/bench $(BENCH_ONLY)
 
+bench-policies:
+	scripts/bench-policies
+
 soak:
 	scripts/soak $(SOAK_STEPS)
 
@@ -51,4 +56,4 @@ clean:
 		-o -name '.*.cmd' -o -name '*.symvers' -o -name 'modules.order' \
 		-o -name '.*.d' | grep -v '^./.git/' | xargs rm -f
 
-.PHONY: all modules check demo lint bench soak deb deb-test clean
+.PHONY: all modules check demo lint bench bench-policies soak deb deb-test clean

@@ -5,7 +5,7 @@
  * lack of memory.
  *
  * Locking: a load runs under the block's LOADING bit only, a write under
- * its writer's stage job (see cache.c and flush.c).
+ * its writer's round (see cache.c and flush.c).
  */
 #include <linux/bio.h>
 #include <linux/blkdev.h>
@@ -13,11 +13,6 @@
 
 #include "dcache.h"
 #include "dcache_export.h"
-
-static sector_t block_to_sector(struct dcache_part *part, u64 addr)
-{
-	return addr << (ilog2(part->block_size) - SECTOR_SHIFT);
-}
 
 static void dcache_bio_read_end(struct bio *bio)
 {
@@ -34,13 +29,13 @@ static void dcache_bio_submit_read(struct dcache_part *part, struct dcache_block
 	void *data = dcache_block_data(b);
 	struct bio *bio;
 
-	bio = bio_alloc_bioset(part->bdev, 1, REQ_OP_READ, GFP_NOIO, c->bio_set);
-	bio->bi_iter.bi_sector = block_to_sector(part, b->addr);
+	bio = bio_alloc_bioset(part->bdev, 1, REQ_OP_READ, GFP_NOIO, dcache_bio_set(c));
+	bio->bi_iter.bi_sector = dcache_block_sector(part, b);
 	__bio_add_page(bio, virt_to_page(data), part->block_size,
 		       offset_in_page(data));
 	bio->bi_private = b;
 	bio->bi_end_io = dcache_bio_read_end;
-	atomic64_add(part->block_size, &c->stats.bytes_read);
+	dcache_account_read(c, part->block_size);
 	submit_bio(bio);
 }
 
@@ -61,8 +56,8 @@ static void dcache_bio_submit_write(struct dcache_part *part,
 	unsigned int i;
 
 	bio = bio_alloc_bioset(part->bdev, n, REQ_OP_WRITE, GFP_NOIO,
-			       part->cache->bio_set);
-	bio->bi_iter.bi_sector = block_to_sector(part, first->b->addr);
+			       dcache_bio_set(part->cache));
+	bio->bi_iter.bi_sector = dcache_block_sector(part, first->b);
 	bio->bi_private = first;
 	bio->bi_end_io = dcache_bio_write_end;
 	for (i = 0; i < n; i++)
@@ -79,8 +74,8 @@ static int dcache_bio_discard(struct dcache_part *part, u64 addr, u64 nr)
 {
 	if (!bdev_max_discard_sectors(part->bdev))
 		return 0;
-	return blkdev_issue_discard(part->bdev, block_to_sector(part, addr),
-				    block_to_sector(part, nr), GFP_NOIO);
+	return blkdev_issue_discard(part->bdev, dcache_part_sector(part, addr),
+				    dcache_part_sector(part, nr), GFP_NOIO);
 }
 
 static bool dcache_bio_has_volatile_cache(struct dcache_part *part)

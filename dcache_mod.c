@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * dm-dcache: a device-mapper target that caches a backing device's blocks
- * in kernel memory (a port of the Plan 9 venti disk cache).
+ * in kernel memory.
  *
  * This file is the module and the dm target glue. The module owns the one
- * shared cache instance (cache.c), sized by the pool_mb parameter
- * (params.c), its flush thread (flush.c) and its statistics in sysfs
+ * shared cache instance (include/dcache.h), sized by the pool_mb
+ * parameter (params.c), its flusher (flush.c) and its statistics in sysfs
  * (stats.c). The bio paths are in io.c.
  *
  * Locking: dcache_shared is written only at module init and exit, under
@@ -18,15 +18,10 @@
 #include <linux/blkdev.h>
 #include <linux/bio.h>
 #include <linux/slab.h>
-#include <linux/device-mapper.h>
-
 #include <linux/log2.h>
 #include <linux/delay.h>
 
-#include "dcache.h"
 #include "dcache_target.h"
-
-#define DM_MSG_PREFIX "dcache"
 
 /* The module's one cache, shared by every device; see params.c for locking. */
 struct dcache *dcache_shared;
@@ -103,7 +98,7 @@ static int dcache_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		goto bad_part;
 	}
 	r = -ENOMEM;
-	dd->wr = dcache_writer_create(dcache_shared->flusher, dd->part,
+	dd->wr = dcache_writer_create(dcache_flusher(dcache_shared), dd->part,
 				      dm_table_device_name(ti->table));
 	if (!dd->wr) {
 		ti->error = "Cannot allocate the write-back batch";
@@ -129,26 +124,6 @@ bad:
 	return r;
 }
 
-#define WRITE_BACK_TRIES 4
-
-/*
- * Write back every dirty block of @dd, trying a few times with a growing
- * pause when the backing device fails; never waits longer than that.
- */
-static int dcache_write_back(struct dcache_dev *dd)
-{
-	unsigned int try, pause_ms = 100;
-	int r;
-
-	for (try = 1;; try++) {
-		r = dcache_writer_flush(dd->wr);
-		if (!r || try == WRITE_BACK_TRIES)
-			return r;
-		msleep(pause_ms);
-		pause_ms *= 4;
-	}
-}
-
 static void dcache_dtr(struct dm_target *ti)
 {
 	struct dcache_dev *dd = ti->private;
@@ -158,7 +133,7 @@ static void dcache_dtr(struct dm_target *ti)
 
 	flush_workqueue(dd->wq);
 	dcache_writer_suspend(dd->wr, false);
-	r = dcache_write_back(dd);
+	r = dcache_writer_drain(dd->wr);
 	/* After this no round touches the device. */
 	dcache_writer_stop(dd->wr);
 	if (r) {
@@ -197,7 +172,7 @@ static void dcache_postsuspend(struct dm_target *ti)
 	int r;
 
 	flush_workqueue(dd->wq);
-	r = dcache_write_back(dd);
+	r = dcache_writer_drain(dd->wr);
 	if (r)
 		DMERR("%s: write-back at suspend failed (%d): %llu dirty blocks kept",
 		      dm_table_device_name(ti->table), r, READ_ONCE(dd->part->nr_dirty));
@@ -342,6 +317,7 @@ static int __init dm_dcache_init(void)
 
 	cfg.nr_blocks = ((u64)dcache_pool_mb << 20) / PAGE_SIZE;
 	cfg.max_blocks = (dcache_pool_mb_max() << 20) / PAGE_SIZE;
+	cfg.policy = dcache_policy_param();
 	c = dcache_create(&cfg);
 	if (IS_ERR(c)) {
 		DMERR("cannot create a %u MiB pool: %ld", dcache_pool_mb, PTR_ERR(c));
@@ -349,7 +325,7 @@ static int __init dm_dcache_init(void)
 	}
 	dcache_set_dirty_percent(c, dcache_dirty_percent);
 	dcache_set_part_dirty_percent(c, dcache_device_dirty_percent);
-	c->debug_check = dcache_debug_check();
+	dcache_set_debug_check(c, dcache_debug_check());
 	fl = dcache_flusher_create(c, &dcache_flush_delay_ms);
 	if (IS_ERR(fl)) {
 		r = PTR_ERR(fl);
@@ -393,14 +369,14 @@ static void __exit dm_dcache_exit(void)
 	dcache_shared = NULL;
 	kernel_param_unlock(THIS_MODULE);
 	dcache_stats_exit();
-	dcache_flusher_destroy(c->flusher);
+	dcache_flusher_destroy(dcache_flusher(c));
 	dcache_destroy(c);
 }
 
 module_init(dm_dcache_init);
 module_exit(dm_dcache_exit);
 
-MODULE_DESCRIPTION(DM_NAME " target caching a block device in memory (venti disk cache)");
+MODULE_DESCRIPTION(DM_NAME " target caching a block device in memory");
 MODULE_AUTHOR("dm-dcache developers");
 MODULE_LICENSE("GPL");
 MODULE_VERSION(DCACHE_VERSION);

@@ -4,7 +4,7 @@
  *
  * A round of a writer closes the open epoch, then writes the part's dirty
  * data of every closed epoch stage by stage, oldest epoch first (each
- * part's dirty list is kept in epoch order by cache.c). In a stage the
+ * part's dirty tree is kept in epoch order by dirty.c). In a stage the
  * writer issues the part's discards queued for the epoch, then its blocks
  * in address order, merged into runs of adjacent blocks; the disk is then
  * flushed if it owes a flush (writes reached it since its last successful
@@ -21,7 +21,7 @@
  *
  * A block is written from a copy taken under its shared lock, so readers
  * and writers never wait for the disk; a block written again after its
- * copy stays dirty from the epoch of its first newer write (cache.c). A
+ * copy stays dirty from the epoch of its first newer write (dirty.c). A
  * failed write leaves its blocks dirty (the core keeps the failed copy of
  * a block written since, so the retry writes the stage's own data), ends
  * the round (later epochs wait, so the prefix still holds) and the writer
@@ -40,16 +40,26 @@
 #include <linux/mempool.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
+#include <linux/delay.h>
 #include <linux/module.h>
 
 #include "dcache_flush.h"
 #include "dcache_export.h"
 
+/*
+ * The one retry policy of write-back: after a failed round the writer
+ * tries again after WB_BACKOFF_MIN_MS, doubling the pause up to
+ * WB_BACKOFF_MAX_MS; a caller that must finish (suspend, remove) drains
+ * with the same pauses for at most WB_DRAIN_TRIES rounds.
+ */
 #define WB_BACKOFF_MIN_MS 100U
 #define WB_BACKOFF_MAX_MS 5000U
+#define WB_DRAIN_TRIES 5
 
-/* Log every stage's start and end (a knob, params.c). */
-bool dcache_trace_stages;
+static unsigned int backoff_next(unsigned int ms)
+{
+	return min(ms * 2, WB_BACKOFF_MAX_MS);
+}
 
 /*
  * A published epoch only grows. The writer's rounds publish under its
@@ -79,14 +89,9 @@ EXPORT_SYMBOL_IF_KUNIT(dcache_write_end);
 
 static void count_write(struct dcache_writer *wr, unsigned int blocks, int error)
 {
-	struct dcache *c = wr->part->cache;
-
-	atomic64_add(blocks, &c->stats.writes);
-	atomic64_add((u64)blocks * wr->part->block_size, &c->stats.bytes_written);
-	if (error) {
-		atomic64_add(blocks, &c->stats.write_errors);
+	dcache_account_write(wr->part->cache, blocks, wr->part->block_size, error);
+	if (error)
 		atomic64_add(blocks, &wr->write_errors);
-	}
 }
 
 static int cmp_addr(const void *a, const void *b)
@@ -370,15 +375,15 @@ static void round_work_fn(struct work_struct *work)
 	} else {
 		/* Failed blocks stay dirty: try again later, then less often. */
 		writer_kick_within(wr, wr->backoff_ms);
-		wr->backoff_ms = min(wr->backoff_ms * 2, WB_BACKOFF_MAX_MS);
+		wr->backoff_ms = backoff_next(wr->backoff_ms);
 	}
-	atomic64_inc(&wr->part->cache->stats.rounds);
+	dcache_account_round(wr->part->cache);
 	dcache_kick_end_round(k, round);
 }
 
 static void flusher_kick(struct dcache *c, struct dcache_part *part)
 {
-	struct dcache_flusher *fl = c->flusher;
+	struct dcache_flusher *fl = dcache_flusher(c);
 	struct dcache_writer *wr;
 
 	if (part) {
@@ -395,7 +400,7 @@ static void flusher_kick(struct dcache *c, struct dcache_part *part)
 static void flusher_kick_delayed(struct dcache *c, struct dcache_part *part)
 {
 	if (part && part->writer)
-		writer_kick_within(part->writer, READ_ONCE(*c->flusher->delay_ms));
+		writer_kick_within(part->writer, READ_ONCE(*dcache_flusher(c)->delay_ms));
 }
 
 /* Returns once a round of @wr that started after the call has completed. */
@@ -410,7 +415,7 @@ static void writer_wait_round(struct dcache_writer *wr)
 /* A round of every writer that starts after the call (pool shrink). */
 static int flusher_wait_round(struct dcache *c)
 {
-	struct dcache_flusher *fl = c->flusher;
+	struct dcache_flusher *fl = dcache_flusher(c);
 	struct dcache_writer *wr;
 
 	mutex_lock(&fl->writers_mutex);
@@ -444,6 +449,28 @@ int dcache_writer_flush(struct dcache_writer *wr)
 EXPORT_SYMBOL_IF_KUNIT(dcache_writer_flush);
 
 /*
+ * Write back everything the part holds dirty, for a caller that must go on
+ * (suspend, remove): dcache_writer_flush, tried again after the back-off
+ * pauses of failed rounds, at most WB_DRAIN_TRIES times. Unlike a flush
+ * request it does not fail at the first refusal of a sick disk, and unlike
+ * background write-back it gives up: 0 or the last error.
+ */
+int dcache_writer_drain(struct dcache_writer *wr)
+{
+	unsigned int try, pause_ms = WB_BACKOFF_MIN_MS;
+	int r;
+
+	for (try = 1;; try++) {
+		r = dcache_writer_flush(wr);
+		if (!r || try == WB_DRAIN_TRIES)
+			return r;
+		msleep(pause_ms);
+		pause_ms = backoff_next(pause_ms);
+	}
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_writer_drain);
+
+/*
  * Kick the part's rounds and wait up to a second for stage progress after
  * generation @gen (read before the caller looked at its condition). 0, or
  * the part's write-back error once the caller has waited a second since
@@ -459,7 +486,7 @@ int dcache_writer_wait_progress(struct dcache_writer *wr, int gen,
 	if (error && time_after(jiffies, since + HZ))
 		return error;
 	writer_kick(wr);
-	wait_event_timeout(c->stage_wait, atomic_read(&c->stage_gen) != gen, HZ);
+	dcache_wait_stage_progress(c, gen, HZ);
 	return 0;
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_writer_wait_progress);
@@ -473,7 +500,7 @@ int dcache_writer_wait(struct dcache_writer *wr, u64 addr, bool ordered)
 
 	for (;;) {
 		/* Read the generation first: a wake-up after it is not lost. */
-		gen = atomic_read(&c->stage_gen);
+		gen = dcache_stage_gen(c);
 		if (!dcache_write_must_wait(wr->part, addr, ordered))
 			return 0;
 		error = dcache_writer_wait_progress(wr, gen, since);
@@ -534,7 +561,6 @@ EXPORT_SYMBOL_IF_KUNIT(dcache_writer_destroy);
 void dcache_writer_start(struct dcache_writer *wr)
 {
 	struct dcache_flusher *fl = wr->flusher;
-	struct dcache *c = fl->cache;
 
 	mutex_lock(&fl->writers_mutex);
 	mutex_lock(&wr->round_lock);
@@ -543,9 +569,7 @@ void dcache_writer_start(struct dcache_writer *wr)
 	spin_lock(&fl->writers_lock);
 	list_add_tail(&wr->link, &fl->writers);
 	spin_unlock(&fl->writers_lock);
-	mutex_lock(&c->lock);
-	wr->part->writer = wr;
-	mutex_unlock(&c->lock);
+	dcache_part_set_writer(wr->part, wr);
 	mutex_unlock(&fl->writers_mutex);
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_writer_start);
@@ -554,12 +578,9 @@ EXPORT_SYMBOL_IF_KUNIT(dcache_writer_start);
 void dcache_writer_stop(struct dcache_writer *wr)
 {
 	struct dcache_flusher *fl = wr->flusher;
-	struct dcache *c = fl->cache;
 
 	mutex_lock(&fl->writers_mutex);
-	mutex_lock(&c->lock);
-	wr->part->writer = NULL;
-	mutex_unlock(&c->lock);
+	dcache_part_set_writer(wr->part, NULL);
 	spin_lock(&fl->writers_lock);
 	list_del_init(&wr->link);
 	spin_unlock(&fl->writers_lock);
@@ -615,8 +636,7 @@ struct dcache_flusher *dcache_flusher_create(struct dcache *c,
 		kfree(fl);
 		return ERR_PTR(-ENOMEM);
 	}
-	c->flusher = fl;
-	c->flush_ops = &flusher_ops;
+	dcache_set_flusher(c, &flusher_ops, fl);
 	return fl;
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_flusher_create);
@@ -627,11 +647,8 @@ void dcache_flusher_destroy(struct dcache_flusher *fl)
 	struct dcache *c = fl->cache;
 
 	WARN_ON(!list_empty(&fl->writers));
-	mutex_lock(&c->lock);
-	c->flush_ops = NULL;
-	mutex_unlock(&c->lock);
+	dcache_set_flusher(c, NULL, NULL);
 	destroy_workqueue(fl->wq);
-	c->flusher = NULL;
 	kfree(fl);
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_flusher_destroy);

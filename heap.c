@@ -1,16 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The LRU-2 victim heap (see include/dcache_heap.h). O(log n) insert,
- * delete and update; the slot array is allocated once, at cache creation,
- * so no heap operation allocates.
+ * The eviction policy interface (include/dcache_policy.h) and its default
+ * policy, LRU-2 over a victim heap (include/dcache_heap.h). O(log n)
+ * insert, delete and update; the slot array is allocated at cache creation
+ * and replaced only when the pool grows, so no heap operation allocates.
  *
- * Locking: none here; the caller holds the cache mutex.
+ * Locking: none here; the caller holds the cache mutex, which grow takes
+ * itself to publish the larger slot array.
  */
 #include <linux/slab.h>
 #include <linux/mm.h>
+#include <linux/string.h>
 #include <linux/module.h>
 
-#include "dcache_heap.h"
+#include "dcache_policy.h"
 #include "dcache_export.h"
 
 int dcache_heap_init(struct dcache_heap *heap, u32 capacity)
@@ -147,3 +150,146 @@ bool dcache_heap_check(const struct dcache_heap *heap)
 	return true;
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_heap_check);
+
+/* ---- LRU-2 as a dcache policy */
+
+static struct dcache_lru *lru2_of(struct dcache_policy_entry *e)
+{
+	return &e->lru2;
+}
+
+static int lru2_init(struct dcache_policy *p, u32 capacity)
+{
+	return dcache_heap_init(&p->heap, capacity);
+}
+
+static void lru2_exit(struct dcache_policy *p)
+{
+	dcache_heap_free(&p->heap);
+}
+
+/* The slot array grows outside @lock and is swapped under it. */
+static int lru2_grow(struct dcache_policy *p, u32 capacity, struct mutex *lock)
+{
+	struct dcache_heap *heap = &p->heap;
+	struct dcache_lru **slots, **old;
+
+	slots = kvcalloc(capacity, sizeof(*slots), GFP_KERNEL);
+	if (!slots)
+		return -ENOMEM;
+	mutex_lock(lock);
+	old = heap->slots;
+	memcpy(slots, old, heap->size * sizeof(*slots));
+	heap->slots = slots;
+	heap->capacity = capacity;
+	mutex_unlock(lock);
+	kvfree(old);
+	return 0;
+}
+
+static void lru2_init_entry(struct dcache_policy_entry *e)
+{
+	e->lru2.used = 0;
+	e->lru2.used2 = 0;
+	e->lru2.heap_index = DCACHE_NOT_IN_HEAP;
+}
+
+/* A first access has an infinitely old second-to-last one. */
+static void lru2_first_access(struct dcache_policy *p, struct dcache_policy_entry *e)
+{
+	e->lru2.used2 = 0;
+	e->lru2.used = p->tick++;
+}
+
+static void lru2_hit(struct dcache_policy *p, struct dcache_policy_entry *e)
+{
+	dcache_lru_touch(lru2_of(e), p->tick++);
+}
+
+static void lru2_evictable(struct dcache_policy *p, struct dcache_policy_entry *e)
+{
+	dcache_heap_insert(&p->heap, lru2_of(e));
+}
+
+static void lru2_forget(struct dcache_policy *p, struct dcache_policy_entry *e)
+{
+	if (dcache_lru_in_heap(lru2_of(e)))
+		dcache_heap_delete(&p->heap, lru2_of(e));
+}
+
+static struct dcache_policy_entry *lru2_victim(struct dcache_policy *p)
+{
+	struct dcache_lru *v = dcache_heap_pop(&p->heap);
+
+	return v ? container_of(v, struct dcache_policy_entry, lru2) : NULL;
+}
+
+/* In the heap, and its slot points back at it. */
+static bool lru2_is_candidate(const struct dcache_policy *p,
+			      const struct dcache_policy_entry *e)
+{
+	const struct dcache_heap *heap = &p->heap;
+	u32 i = e->lru2.heap_index;
+
+	return i != DCACHE_NOT_IN_HEAP && i < heap->size && heap->slots[i] == &e->lru2;
+}
+
+static u32 lru2_nr_candidates(const struct dcache_policy *p)
+{
+	return p->heap.size;
+}
+
+static bool lru2_check(const struct dcache_policy *p)
+{
+	return dcache_heap_check(&p->heap);
+}
+
+const struct dcache_policy_ops dcache_policy_lru2 = {
+	.name = "lru2",
+	.init = lru2_init,
+	.exit = lru2_exit,
+	.grow = lru2_grow,
+	.init_entry = lru2_init_entry,
+	.first_access = lru2_first_access,
+	.hit = lru2_hit,
+	.evictable = lru2_evictable,
+	.forget = lru2_forget,
+	.victim = lru2_victim,
+	.is_candidate = lru2_is_candidate,
+	.nr_candidates = lru2_nr_candidates,
+	.check = lru2_check,
+};
+EXPORT_SYMBOL_IF_KUNIT(dcache_policy_lru2);
+
+/* ---- the policies by name */
+
+static const struct dcache_policy_ops *const dcache_policies[] = {
+	&dcache_policy_lru2,
+	&dcache_policy_lru,
+};
+
+/* The policy called @name, or NULL. */
+const struct dcache_policy_ops *dcache_policy_find(const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(dcache_policies); i++)
+		if (!strcmp(name, dcache_policies[i]->name))
+			return dcache_policies[i];
+	return NULL;
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_policy_find);
+
+int dcache_policy_init(struct dcache_policy *p, const struct dcache_policy_ops *ops,
+		       u32 capacity, u64 first_tick)
+{
+	int r;
+
+	p->ops = ops ?: &dcache_policy_lru2;
+	p->tick = first_tick ?: 1;
+	r = p->ops->init(p, capacity);
+	if (r)
+		p->ops = NULL;
+	return r;
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_policy_init);

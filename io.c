@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The bio paths of a dcache device. dm splits every bio at block
- * boundaries (max_io_len), so a data bio touches exactly one block.
+ * boundaries (max_io_len), so a data bio touches exactly one block; map()
+ * computes that block and the bytes of it once (dcache_io) and warns if a
+ * bio ever crosses into the next block.
  *
  * map() serves what it can without waiting (dcache_try_get: a cached, valid
  * block whose lock is free; an ordered-mode flush, which only closes the
@@ -11,37 +13,101 @@
  * many misses wait on the backing device at once and the submitter never
  * does.
  *
+ * Both map() and the work item dispatch on the kind decided once in map,
+ * and every handler returns an io_result that one switch, io_finish(),
+ * acts on: the only place where a bio is ended, remapped or queued.
+ *
  * Locking: a bio holds at most one block lock, from get to put (cache.c).
  */
 #include <linux/bio.h>
 #include <linux/blkdev.h>
-#include <linux/device-mapper.h>
 #include <linux/slab.h>
 
 #include "dcache_target.h"
 
-static u64 bio_block(struct dcache_dev *dd, struct bio *bio)
+/* What becomes of a bio once its handler returns. */
+enum io_result {
+	IO_DONE,	/* complete: end it with its bi_status */
+	IO_REMAP,	/* send it on to the backing device */
+	IO_DEFER,	/* map() only: run it from the device's workqueue */
+	IO_KILL,	/* map() only: an operation dcache does not take */
+};
+
+static enum io_result io_status(struct bio *bio, int error)
 {
-	return dm_target_offset(dd->ti, bio->bi_iter.bi_sector) >> dd->block_shift;
+	bio->bi_status = errno_to_blk_status(error);
+	return IO_DONE;
 }
 
-/* Byte offset of the bio inside its block. */
-static unsigned int bio_offset_in_block(struct dcache_dev *dd, struct bio *bio)
-{
-	sector_t s = dm_target_offset(dd->ti, bio->bi_iter.bi_sector);
+static void io_work(struct work_struct *work);
 
-	return (s & ((1U << dd->block_shift) - 1)) << SECTOR_SHIFT;
+/*
+ * The one exit of every bio path. Returns what map() returns to dm; the
+ * work item submits a remapped bio itself.
+ */
+static int io_finish(struct dcache_dev *dd, struct bio *bio, enum io_result r)
+{
+	struct dcache_io *io;
+
+	switch (r) {
+	case IO_DONE:
+		bio_endio(bio);
+		return DM_MAPIO_SUBMITTED;
+	case IO_REMAP:
+		bio_set_dev(bio, dd->backing->bdev);
+		return DM_MAPIO_REMAPPED;
+	case IO_DEFER:
+		io = dm_per_bio_data(bio, sizeof(*io));
+		INIT_WORK(&io->work, io_work);
+		queue_work(dd->wq, &io->work);
+		return DM_MAPIO_SUBMITTED;
+	case IO_KILL:
+	default:
+		return DM_MAPIO_KILL;
+	}
 }
 
-static bool bio_covers_block(struct dcache_dev *dd, struct bio *bio)
+/* Decide once what @bio asks for and, for data, which bytes of which block. */
+static void io_classify(struct dcache_dev *dd, struct bio *bio, struct dcache_io *io)
 {
-	return !bio_offset_in_block(dd, bio) && bio->bi_iter.bi_size == dd->block_size;
+	sector_t sector;
+
+	io->dd = dd;
+	if (bio->bi_opf & REQ_PREFLUSH) {
+		io->kind = DCACHE_IO_FLUSH;
+		return;
+	}
+	switch (bio_op(bio)) {
+	case REQ_OP_READ:
+		io->kind = DCACHE_IO_READ;
+		break;
+	case REQ_OP_WRITE:
+		io->kind = DCACHE_IO_WRITE;
+		break;
+	case REQ_OP_DISCARD:
+		io->kind = DCACHE_IO_DISCARD;
+		return;
+	default:
+		io->kind = DCACHE_IO_UNSUPPORTED;
+		return;
+	}
+	sector = dm_target_offset(dd->ti, bio->bi_iter.bi_sector);
+	io->block = sector >> dd->block_shift;
+	io->offset = (sector & ((1U << dd->block_shift) - 1)) << SECTOR_SHIFT;
+	io->len = bio->bi_iter.bi_size;
+	/* max_io_len keeps bios inside one block; the paths below rely on it. */
+	WARN_ON_ONCE(io->offset + io->len > dd->block_size);
 }
 
-static void copy_bio_block(struct dcache_dev *dd, struct bio *bio,
+static bool io_covers_block(struct dcache_dev *dd, const struct dcache_io *io)
+{
+	return !io->offset && io->len == dd->block_size;
+}
+
+static void copy_bio_block(const struct dcache_io *io, struct bio *bio,
 			   struct dcache_block *b, bool to_block)
 {
-	char *data = dcache_block_data(b) + bio_offset_in_block(dd, bio);
+	char *data = dcache_block_data(b) + io->offset;
 	struct bvec_iter iter;
 	struct bio_vec bv;
 
@@ -54,11 +120,12 @@ static void copy_bio_block(struct dcache_dev *dd, struct bio *bio,
 	}
 }
 
-static void read_hit(struct dcache_dev *dd, struct bio *bio, struct dcache_block *b)
+static enum io_result read_hit(const struct dcache_io *io, struct bio *bio,
+			       struct dcache_block *b)
 {
-	copy_bio_block(dd, bio, b, false);
+	copy_bio_block(io, bio, b, false);
 	dcache_put(b, DCACHE_READ);
-	bio_endio(bio);
+	return IO_DONE;
 }
 
 static enum dcache_mode dev_mode(struct dcache_dev *dd)
@@ -67,28 +134,29 @@ static enum dcache_mode dev_mode(struct dcache_dev *dd)
 }
 
 /*
- * A write-back write into a block held exclusive; the block is put and the
- * bio ended on success. Nothing is written on error (see dcache_dirty_now):
- * -EAGAIN and -ENOSPC ask the caller to wait (dcache_writer_wait) and
- * retry; any other error fails the bio.
+ * A write-back write into a block held exclusive; the block is put, and
+ * on success the bio is done. Nothing is written on error (see
+ * dcache_mark_dirty): -EAGAIN and -ENOSPC ask the caller to wait
+ * (dcache_writer_wait) and retry; any other error fails the bio.
  */
-static int write_back_into(struct dcache_dev *dd, struct bio *bio,
-			   struct dcache_block *b, enum dcache_get_mode mode)
+static int write_back_into(const struct dcache_io *io, struct bio *bio,
+			   struct dcache_block *b, enum dcache_access access)
 {
+	struct dcache_dev *dd = io->dd;
 	bool ordered = dev_mode(dd) == DCACHE_MODE_ORDERED;
 	unsigned int max_age;
 	int r;
 
-	r = dcache_dirty_now(b, ordered);
+	r = dcache_mark_dirty(b, ordered);
 	if (r) {
 		/* A clean block got for a whole write may hold no data yet. */
-		if (mode == DCACHE_WRITE && !dcache_block_dirty(b))
+		if (access == DCACHE_WRITE && !dcache_block_dirty(b))
 			dcache_invalidate(b);
-		dcache_put(b, mode);
+		dcache_put(b, access);
 		return r;
 	}
-	copy_bio_block(dd, bio, b, true);
-	dcache_put(b, mode);
+	copy_bio_block(io, bio, b, true);
+	dcache_put(b, access);
 	if (ordered) {
 		/* FUA orders only: later writes go to a later epoch. */
 		if (bio->bi_opf & REQ_FUA)
@@ -97,7 +165,6 @@ static int write_back_into(struct dcache_dev *dd, struct bio *bio,
 		if (max_age)
 			dcache_writer_kick_within(dd->wr, max_age);
 	}
-	bio_endio(bio);
 	return 0;
 }
 
@@ -106,29 +173,28 @@ static bool must_wait(int r)
 	return r == -EAGAIN || r == -ENOSPC;
 }
 
-/* Write a block the caller holds to the backing device and wait. */
-static int write_block_sync(struct dcache_dev *dd, struct dcache_block *b,
-			    blk_opf_t extra)
+/*
+ * Write-through: write the whole block, which the caller holds, to the
+ * backing device and wait (a write-back copy is the flusher's business).
+ */
+static int write_through_block(struct dcache_dev *dd, struct dcache_block *b,
+			       blk_opf_t extra)
 {
-	struct dcache *c = dd->part->cache;
 	void *data = dcache_block_data(b);
 	struct bio_vec bv;
 	struct bio bio;
 	int r;
 
 	/* An older copy still in flight must not land after this one. */
-	wait_on_bit_io(&b->flags, DCACHE_B_WRITING, TASK_UNINTERRUPTIBLE);
+	dcache_wait_copy(b);
 	bio_init(&bio, dd->backing->bdev, &bv, 1, REQ_OP_WRITE | REQ_SYNC | extra);
-	bio.bi_iter.bi_sector = b->addr << dd->block_shift;
+	bio.bi_iter.bi_sector = dcache_block_sector(dd->part, b);
 	__bio_add_page(&bio, virt_to_page(data), dd->block_size, offset_in_page(data));
 	if (!(extra & REQ_FUA))
 		dcache_writer_owe_flush(dd->wr);
 	r = submit_bio_wait(&bio);
 	bio_uninit(&bio);
-	atomic64_inc(&c->stats.writes);
-	atomic64_add(dd->block_size, &c->stats.bytes_written);
-	if (r)
-		atomic64_inc(&c->stats.write_errors);
+	dcache_account_write(dd->part->cache, 1, dd->block_size, r);
 	return r;
 }
 
@@ -140,31 +206,51 @@ static bool writes_through(struct dcache_dev *dd, struct bio *bio)
 	       (mode == DCACHE_MODE_WRITEBACK && (bio->bi_opf & REQ_FUA));
 }
 
-static void io_read(struct dcache_dev *dd, struct bio *bio)
+static enum io_result io_read(struct dcache_io *io, struct bio *bio)
 {
 	struct dcache_block *b;
 	int r;
 
-	r = dcache_get(dd->part, bio_block(dd, bio), DCACHE_READ, false, &b);
-	if (r) {
-		bio->bi_status = errno_to_blk_status(r);
-		bio_endio(bio);
-		return;
-	}
-	read_hit(dd, bio, b);
+	r = dcache_get(io->dd->part, io->block, DCACHE_READ, false, &b);
+	if (r)
+		return io_status(bio, r);
+	return read_hit(io, bio, b);
 }
 
-static void io_write(struct dcache_dev *dd, struct bio *bio)
+/*
+ * The write-through half of io_write, for the block @b got for @access:
+ * the whole block goes, so older dirty data of it is written too.
+ */
+static int write_through(struct dcache_io *io, struct bio *bio,
+			 struct dcache_block *b, enum dcache_access access)
 {
-	enum dcache_get_mode mode = bio_covers_block(dd, bio) ? DCACHE_WRITE : DCACHE_RDWR;
-	u64 addr = bio_block(dd, bio);
+	int r;
+
+	copy_bio_block(io, bio, b, true);
+	r = write_through_block(io->dd, b, bio->bi_opf & REQ_FUA);
+	if (r && dcache_block_dirty(b))
+		/* Older acknowledged data of the block still needs writing back. */
+		dcache_mark_dirty(b, false);
+	else if (r)
+		/* Neither copy is known good: the next read goes to the disk. */
+		dcache_invalidate(b);
+	else
+		dcache_clean(b);
+	dcache_put(b, access);
+	return r;
+}
+
+static enum io_result io_write(struct dcache_io *io, struct bio *bio)
+{
+	struct dcache_dev *dd = io->dd;
+	enum dcache_access access = io_covers_block(dd, io) ? DCACHE_WRITE : DCACHE_RDWR;
 	struct dcache_block *b;
 	int r;
 
 	for (;;) {
-		r = dcache_get(dd->part, addr, mode, false, &b);
+		r = dcache_get(dd->part, io->block, access, false, &b);
 		if (r)
-			goto out;
+			return io_status(bio, r);
 		if (writes_through(dd, bio)) {
 			/*
 			 * Dirt left from another mode may be of an ordered
@@ -172,37 +258,47 @@ static void io_write(struct dcache_dev *dd, struct bio *bio)
 			 */
 			if (dev_mode(dd) != DCACHE_MODE_WRITETHROUGH ||
 			    !dcache_block_dirty(b))
-				break;
-			dcache_put(b, mode);
+				return io_status(bio, write_through(io, bio, b, access));
+			dcache_put(b, access);
 			r = dcache_writer_flush(dd->wr);
-			if (r)
-				goto out;
+		} else {
+			r = write_back_into(io, bio, b, access);
+			if (!r)
+				return IO_DONE;
+			if (must_wait(r))
+				r = dcache_writer_wait(dd->wr, io->block,
+						       dev_mode(dd) == DCACHE_MODE_ORDERED);
+		}
+		if (r)
+			return io_status(bio, r);
+	}
+}
+
+/*
+ * Wait until the cached blocks [@first, @last) are forgotten (and in
+ * ordered mode the discard is queued for its stage as @queued).
+ */
+static int discard_blocks(struct dcache_dev *dd, u64 first, u64 last,
+			  struct dcache_discard *queued)
+{
+	struct dcache *c = dd->part->cache;
+	unsigned long since = jiffies;
+	u64 epoch;
+	int r, gen;
+
+	for (;;) {
+		gen = dcache_stage_gen(c);
+		if (dcache_discard_range(dd->part, first, last - first, queued, &epoch) != -EAGAIN)
+			return 0;
+		if (!queued) {
+			/* A block in use: its holder lets go soon. */
+			schedule_timeout_uninterruptible(1);
 			continue;
 		}
-		r = write_back_into(dd, bio, b, mode);
-		if (!r)
-			return;
-		if (!must_wait(r))
-			goto out;
-		r = dcache_writer_wait(dd->wr, addr, dev_mode(dd) == DCACHE_MODE_ORDERED);
+		r = dcache_writer_wait_progress(dd->wr, gen, since);
 		if (r)
-			goto out;
+			return r;
 	}
-	copy_bio_block(dd, bio, b, true);
-	/* The whole block goes, so older dirty data of it is written too. */
-	r = write_block_sync(dd, b, bio->bi_opf & REQ_FUA);
-	if (r && dcache_block_dirty(b))
-		/* Older acknowledged data of the block still needs writing back. */
-		dcache_dirty_now(b, false);
-	else if (r)
-		/* Neither copy is known good: the next read goes to the disk. */
-		dcache_invalidate(b);
-	else
-		dcache_clean(b);
-	dcache_put(b, mode);
-out:
-	bio->bi_status = errno_to_blk_status(r);
-	bio_endio(bio);
 }
 
 /*
@@ -210,52 +306,35 @@ out:
  * write of the open epoch and reaches the disk in that epoch's stage
  * (flush.c), after every older stage; otherwise it goes down at once.
  */
-static void io_discard(struct dcache_dev *dd, struct bio *bio)
+static enum io_result io_discard(struct dcache_dev *dd, struct bio *bio)
 {
 	sector_t start = dm_target_offset(dd->ti, bio->bi_iter.bi_sector);
 	sector_t end = start + bio_sectors(bio);
 	sector_t per_block = 1U << dd->block_shift;
 	u64 first = DIV_ROUND_UP(start, per_block), last = end >> dd->block_shift;
 	bool ordered = dev_mode(dd) == DCACHE_MODE_ORDERED;
-	struct dcache *c = dd->part->cache;
 	struct dcache_discard *queued = NULL;
-	unsigned long since = jiffies;
-	u64 epoch;
-	int r = 0, gen;
+	int r;
 
 	if (last <= first)
-		goto done;	/* no whole block: nothing to forget or order */
+		return IO_DONE;	/* no whole block: nothing to forget or order */
 	if (ordered) {
 		/* Without memory the discard is dropped: it is only advice. */
 		queued = kmalloc(sizeof(*queued), GFP_NOIO);
 		if (!queued)
-			goto done;
+			return IO_DONE;
 	}
-	for (;;) {
-		gen = atomic_read(&c->stage_gen);
-		if (dcache_discard_range(dd->part, first, last - first, queued, &epoch) != -EAGAIN)
-			break;
-		if (!ordered) {
-			/* A block in use: its holder lets go soon. */
-			schedule_timeout_uninterruptible(1);
-			continue;
-		}
-		r = dcache_writer_wait_progress(dd->wr, gen, since);
-		if (r) {
-			kfree(queued);
-			goto done;
-		}
+	r = discard_blocks(dd, first, last, queued);
+	if (r) {
+		kfree(queued);
+		return io_status(bio, r);
 	}
 	if (!ordered && bdev_max_discard_sectors(dd->backing->bdev)) {
 		dcache_writer_owe_flush(dd->wr);
-		bio_set_dev(bio, dd->backing->bdev);
 		bio->bi_iter.bi_sector = start;
-		submit_bio_noacct(bio);
-		return;
+		return IO_REMAP;
 	}
-done:
-	bio->bi_status = errno_to_blk_status(r);
-	bio_endio(bio);
+	return IO_DONE;
 }
 
 static void io_work(struct work_struct *work)
@@ -263,91 +342,100 @@ static void io_work(struct work_struct *work)
 	struct dcache_io *io = container_of(work, struct dcache_io, work);
 	struct bio *bio = dm_bio_from_per_bio_data(io, sizeof(*io));
 	struct dcache_dev *dd = io->dd;
-	int r;
+	enum io_result r;
 
-	switch (bio_op(bio)) {
-	case REQ_OP_READ:
-		io_read(dd, bio);
+	switch (io->kind) {
+	case DCACHE_IO_FLUSH:
+		r = io_status(bio, dcache_writer_flush(dd->wr));
 		break;
-	case REQ_OP_WRITE:
-		if (!bio_sectors(bio)) {
-			/* An empty REQ_PREFLUSH. */
-			r = dcache_writer_flush(dd->wr);
-			bio->bi_status = errno_to_blk_status(r);
-			bio_endio(bio);
-		} else {
-			io_write(dd, bio);
-		}
+	case DCACHE_IO_READ:
+		r = io_read(io, bio);
 		break;
-	case REQ_OP_DISCARD:
-		io_discard(dd, bio);
+	case DCACHE_IO_WRITE:
+		r = io_write(io, bio);
+		break;
+	case DCACHE_IO_DISCARD:
+		r = io_discard(dd, bio);
 		break;
 	default:
 		bio->bi_status = BLK_STS_NOTSUPP;
-		bio_endio(bio);
+		r = IO_DONE;
+	}
+	if (io_finish(dd, bio, r) == DM_MAPIO_REMAPPED)
+		submit_bio_noacct(bio);
+}
+
+static enum io_result map_flush(struct dcache_dev *dd, struct bio *bio)
+{
+	atomic64_inc(&dd->stats.flushes);
+	switch (dev_mode(dd)) {
+	case DCACHE_MODE_ORDERED:
+		/* Order, not durability: close the epoch, done. */
+		dcache_close_epoch(dd->part->cache);
+		return IO_DONE;
+	case DCACHE_MODE_WRITETHROUGH:
+		/* Unless dirt is left from another mode, all is on the disk. */
+		if (!READ_ONCE(dd->part->nr_dirty))
+			return IO_REMAP;
+		fallthrough;
+	default:
+		return IO_DEFER;
 	}
 }
 
-static int defer(struct dcache_dev *dd, struct bio *bio)
+static enum io_result map_read(struct dcache_io *io, struct bio *bio)
 {
-	struct dcache_io *io = dm_per_bio_data(bio, sizeof(*io));
+	struct dcache_dev *dd = io->dd;
+	struct dcache_block *b;
 
-	io->dd = dd;
-	INIT_WORK(&io->work, io_work);
-	queue_work(dd->wq, &io->work);
-	return DM_MAPIO_SUBMITTED;
+	atomic64_inc(&dd->stats.reads);
+	b = dcache_try_get(dd->part, io->block, DCACHE_READ);
+	if (!b)
+		return IO_DEFER;
+	atomic64_inc(&dd->stats.read_hits);
+	return read_hit(io, bio, b);
+}
+
+static enum io_result map_write(struct dcache_io *io, struct bio *bio)
+{
+	struct dcache_dev *dd = io->dd;
+	enum dcache_access access;
+	struct dcache_block *b;
+
+	atomic64_inc(&dd->stats.writes);
+	if (writes_through(dd, bio))
+		return IO_DEFER;
+	access = io_covers_block(dd, io) ? DCACHE_WRITE : DCACHE_RDWR;
+	b = dcache_try_get(dd->part, io->block, access);
+	if (!b)
+		return IO_DEFER;
+	atomic64_inc(&dd->stats.write_hits);
+	if (write_back_into(io, bio, b, access))
+		return IO_DEFER;
+	return IO_DONE;
 }
 
 int dcache_map_bio(struct dcache_dev *dd, struct bio *bio)
 {
-	struct dcache_block *b;
-	enum dcache_get_mode mode;
+	struct dcache_io *io = dm_per_bio_data(bio, sizeof(*io));
+	enum io_result r;
 
-	if (bio->bi_opf & REQ_PREFLUSH) {
-		/* dm sends flushes empty: the data of a flush comes after it. */
-		atomic64_inc(&dd->stats.flushes);
-		switch (dev_mode(dd)) {
-		case DCACHE_MODE_ORDERED:
-			/* Order, not durability: close the epoch, done. */
-			dcache_close_epoch(dd->part->cache);
-			bio_endio(bio);
-			return DM_MAPIO_SUBMITTED;
-		case DCACHE_MODE_WRITETHROUGH:
-			/* Unless dirt is left from another mode, all is on the disk. */
-			if (!READ_ONCE(dd->part->nr_dirty)) {
-				bio_set_dev(bio, dd->backing->bdev);
-				return DM_MAPIO_REMAPPED;
-			}
-			fallthrough;
-		default:
-			return defer(dd, bio);
-		}
-	}
-
-	switch (bio_op(bio)) {
-	case REQ_OP_READ:
-		atomic64_inc(&dd->stats.reads);
-		b = dcache_try_get(dd->part, bio_block(dd, bio), DCACHE_READ);
-		if (!b)
-			return defer(dd, bio);
-		atomic64_inc(&dd->stats.read_hits);
-		read_hit(dd, bio, b);
-		return DM_MAPIO_SUBMITTED;
-	case REQ_OP_WRITE:
-		atomic64_inc(&dd->stats.writes);
-		if (writes_through(dd, bio))
-			return defer(dd, bio);
-		mode = bio_covers_block(dd, bio) ? DCACHE_WRITE : DCACHE_RDWR;
-		b = dcache_try_get(dd->part, bio_block(dd, bio), mode);
-		if (!b)
-			return defer(dd, bio);
-		atomic64_inc(&dd->stats.write_hits);
-		if (write_back_into(dd, bio, b, mode))
-			return defer(dd, bio);
-		return DM_MAPIO_SUBMITTED;
-	case REQ_OP_DISCARD:
-		return defer(dd, bio);
+	io_classify(dd, bio, io);
+	switch (io->kind) {
+	case DCACHE_IO_FLUSH:
+		r = map_flush(dd, bio);
+		break;
+	case DCACHE_IO_READ:
+		r = map_read(io, bio);
+		break;
+	case DCACHE_IO_WRITE:
+		r = map_write(io, bio);
+		break;
+	case DCACHE_IO_DISCARD:
+		r = IO_DEFER;
+		break;
 	default:
-		return DM_MAPIO_KILL;
+		r = IO_KILL;
 	}
+	return io_finish(dd, bio, r);
 }

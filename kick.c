@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * When rounds run (see include/dcache_kick.h). The seed's sticky kick
- * flag scanned forever; here a kick is consumed by the round it starts,
- * kicks during a round make exactly one more, and an idle cache sleeps.
+ * When rounds run (see include/dcache_kick.h). A kick is consumed by the
+ * round it starts (a sticky flag would keep an idle cache scanning for
+ * ever), kicks during a round make exactly one more, and an idle cache
+ * sleeps.
  *
  * Locking: dcache_kick.lock, irq-safe, the innermost of ours: taken under
  * the cache mutex by the kick callbacks and never held while sleeping;

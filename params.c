@@ -12,18 +12,18 @@
 #include <linux/moduleparam.h>
 #include <linux/mm.h>
 #include <linux/string.h>
-#include <linux/device-mapper.h>
 
 #include "dcache_target.h"
-
-#define DM_MSG_PREFIX "dcache"
+#include "dcache_policy.h"
 
 unsigned int dcache_pool_mb = 64;
 unsigned int dcache_dirty_percent = 66;
 unsigned int dcache_flush_delay_ms = 1000;
 unsigned int dcache_device_dirty_percent = 50;
+bool dcache_trace_stages;
 static enum dcache_mode default_mode = DCACHE_MODE_WRITEBACK;
 static bool debug_check;
+static const struct dcache_policy_ops *policy;	/* NULL: LRU-2 */
 
 /* Half of RAM: the most the pool may take. */
 u64 dcache_pool_mb_max(void)
@@ -185,7 +185,7 @@ static int debug_check_set(const char *val, const struct kernel_param *kp)
 		return -EUCLEAN;
 	debug_check = on;
 	if (dcache_shared)
-		dcache_shared->debug_check = on;
+		dcache_set_debug_check(dcache_shared, on);
 	return 0;
 }
 
@@ -216,4 +216,37 @@ MODULE_PARM_DESC(debug_check, "Check cache invariants on every put (slow; 0 or 1
 bool dcache_debug_check(void)
 {
 	return debug_check;
+}
+
+/* The eviction policy of the pool, chosen at load (read-only later). */
+static int policy_set(const char *val, const struct kernel_param *kp)
+{
+	const struct dcache_policy_ops *ops;
+	char buf[16];
+
+	if (strscpy(buf, val, sizeof(buf)) < 0)
+		return -EINVAL;
+	strim(buf);
+	ops = dcache_policy_find(buf);
+	if (!ops)
+		return -EINVAL;
+	policy = ops;
+	return 0;
+}
+
+static int policy_get(char *buffer, const struct kernel_param *kp)
+{
+	return sysfs_emit(buffer, "%s\n", policy ? policy->name : dcache_policy_lru2.name);
+}
+
+static const struct kernel_param_ops policy_ops = {
+	.set = policy_set,
+	.get = policy_get,
+};
+module_param_cb(policy, &policy_ops, NULL, 0444);
+MODULE_PARM_DESC(policy, "Eviction policy of the pool, at load: lru2 (default) or lru");
+
+const struct dcache_policy_ops *dcache_policy_param(void)
+{
+	return policy;
 }

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Creation, resizing and destruction of a cache instance: every block,
- * page, hash bucket and heap slot is allocated here, never on the I/O
- * path. A failure unwinds completely.
+ * page, hash bucket and policy slot is allocated here, never on the I/O
+ * path. A failure unwinds completely. The retirement of the blocks of a
+ * chunk that a shrink takes out is in part.c.
  *
  * Locking: a cache under creation or destruction is not shared; destroy
  * requires every part removed. dcache.resize_lock serialises resizes; it
@@ -15,7 +16,7 @@
 #include <linux/delay.h>
 #include <linux/module.h>
 
-#include "dcache.h"
+#include "dcache_core.h"
 #include "dcache_export.h"
 
 static void chunk_free(struct dcache *c, struct dcache_chunk *chunk);
@@ -77,8 +78,7 @@ static struct dcache_chunk *chunk_alloc(struct dcache *c, u32 first, u32 nr)
 		INIT_HLIST_NODE(&b->hash);
 		INIT_LIST_HEAD(&b->link);
 		RB_CLEAR_NODE(&b->dirty_node);
-		INIT_LIST_HEAD(&b->load_waiters);
-		b->lru.heap_index = DCACHE_NOT_IN_HEAP;
+		dcache_policy_init_entry(&c->policy, &b->pe);
 		b->cache = c;
 		b->index = first + i;
 		b->data = page_address(chunk->pages[i / per_page]) +
@@ -131,23 +131,18 @@ static int pool_alloc_io(struct dcache *c)
 	if (r) {
 		pool_free(c->bio_set);
 		c->bio_set = NULL;
-		return r;
 	}
-	if (pool_may_alloc(c))
-		c->load_wq = alloc_workqueue("dcache_load", WQ_MEM_RECLAIM, 0);
-	return c->load_wq ? 0 : -ENOMEM;
+	return r;
 }
 
 static void pool_free_all(struct dcache *c)
 {
-	if (c->load_wq)
-		destroy_workqueue(c->load_wq);
 	if (c->bio_set) {
 		bioset_exit(c->bio_set);
 		pool_free(c->bio_set);
 	}
-	if (c->heap.slots) {
-		dcache_heap_free(&c->heap);
+	if (c->policy.ops) {
+		dcache_policy_exit(&c->policy);
 		dcache_count_allocation(-1);
 	}
 	while (c->chunks && c->nr_chunks)
@@ -175,6 +170,31 @@ static int pool_check_config(const struct dcache_config *cfg)
 	return 0;
 }
 
+/* The fields of a new cache that allocate nothing; returns the hash size. */
+static unsigned int pool_init_fields(struct dcache *c, const struct dcache_config *cfg)
+{
+	unsigned int buckets;
+
+	mutex_init(&c->lock);
+	mutex_init(&c->resize_lock);
+	INIT_LIST_HEAD(&c->free);
+	xa_init_flags(&c->parts, XA_FLAGS_ALLOC);
+	init_waitqueue_head(&c->free_wait);
+	init_waitqueue_head(&c->stage_wait);
+	c->epoch = 1;
+	c->block_size = cfg->block_size;
+	c->retire_from = U32_MAX;
+	/* Percent of the pool unless the caller fixed a number (tests). */
+	c->max_dirty_percent = cfg->max_dirty ? 0 : 66;
+	c->max_dirty = cfg->max_dirty;
+	c->part_dirty_percent = 100;	/* the module sets each part's share */
+	buckets = cfg->hash_buckets ?:
+		roundup_pow_of_two(min_t(u64, cfg->nr_blocks, 1U << 30));
+	c->hash_bits = ilog2(buckets);
+	c->max_chunks = DIV_ROUND_UP(cfg->max_blocks ?: cfg->nr_blocks, DCACHE_CHUNK_BLOCKS);
+	return buckets;
+}
+
 struct dcache *dcache_create(const struct dcache_config *cfg)
 {
 	struct dcache *c;
@@ -190,28 +210,7 @@ struct dcache *dcache_create(const struct dcache_config *cfg)
 	dcache_count_allocation(1);
 	c->allocs_done = 1;
 	c->fail_alloc_nth = cfg->fail_alloc_nth;
-
-	mutex_init(&c->lock);
-	mutex_init(&c->resize_lock);
-	INIT_LIST_HEAD(&c->free);
-	xa_init_flags(&c->parts, XA_FLAGS_ALLOC);
-	init_waitqueue_head(&c->free_wait);
-	init_waitqueue_head(&c->stage_wait);
-	c->epoch = 1;
-	spin_lock_init(&c->waiters_lock);
-	INIT_LIST_HEAD(&c->ready_waiters);
-	INIT_WORK(&c->load_work, dcache_run_ready_waiters);
-	c->block_size = cfg->block_size;
-	c->retire_from = U32_MAX;
-	/* Percent of the pool unless the caller fixed a number (tests). */
-	c->max_dirty_percent = cfg->max_dirty ? 0 : 66;
-	c->max_dirty = cfg->max_dirty;
-	c->part_dirty_percent = 100;	/* the module sets each part's share */
-	c->tick = cfg->first_tick ?: 1;
-	buckets = cfg->hash_buckets ?:
-		roundup_pow_of_two(min_t(u64, cfg->nr_blocks, 1U << 30));
-	c->hash_bits = ilog2(buckets);
-	c->max_chunks = DIV_ROUND_UP(cfg->max_blocks ?: cfg->nr_blocks, DCACHE_CHUNK_BLOCKS);
+	buckets = pool_init_fields(c, cfg);
 
 	r = -ENOMEM;
 	c->chunks = pool_alloc(c, c->max_chunks, sizeof(*c->chunks));
@@ -220,6 +219,13 @@ struct dcache *dcache_create(const struct dcache_config *cfg)
 	c->hash = pool_alloc(c, buckets, sizeof(*c->hash));
 	if (!c->hash)
 		goto fail;
+	/* Before the chunks: each block's policy entry is set up as it comes. */
+	r = pool_may_alloc(c) ? dcache_policy_init(&c->policy, cfg->policy, cfg->nr_blocks,
+						   cfg->first_tick) : -ENOMEM;
+	if (r)
+		goto fail;
+	dcache_count_allocation(1);
+	r = -ENOMEM;
 	while (c->nr_blocks < cfg->nr_blocks) {
 		u32 nr = min_t(u64, DCACHE_CHUNK_BLOCKS, cfg->nr_blocks - c->nr_blocks);
 		struct dcache_chunk *chunk = chunk_alloc(c, c->nr_blocks, nr);
@@ -228,10 +234,6 @@ struct dcache *dcache_create(const struct dcache_config *cfg)
 			goto fail;
 		chunk_publish(c, chunk);
 	}
-	r = pool_may_alloc(c) ? dcache_heap_init(&c->heap, c->nr_blocks) : -ENOMEM;
-	if (r)
-		goto fail;
-	dcache_count_allocation(1);
 	r = pool_alloc_io(c);
 	if (r)
 		goto fail;
@@ -248,7 +250,6 @@ void dcache_destroy(struct dcache *c)
 	if (!c)
 		return;
 	WARN_ON(!xa_empty(&c->parts));
-	flush_work(&c->load_work);
 	pool_free_all(c);
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_destroy);
@@ -257,21 +258,14 @@ EXPORT_SYMBOL_IF_KUNIT(dcache_destroy);
 
 static int pool_grow(struct dcache *c, u64 nr_blocks)
 {
-	struct dcache_lru **slots, **old;
 	struct dcache_chunk *chunk;
 	u64 n = c->nr_blocks;
+	int r;
 
-	slots = kvcalloc(nr_blocks, sizeof(*slots), GFP_KERNEL);
-	if (!slots)
-		return -ENOMEM;
+	r = dcache_policy_grow(&c->policy, nr_blocks, &c->lock);
+	if (r)
+		return r;
 	/* Chunks are added one by one, each usable at once. */
-	mutex_lock(&c->lock);
-	old = c->heap.slots;
-	memcpy(slots, old, c->heap.size * sizeof(*slots));
-	c->heap.slots = slots;
-	c->heap.capacity = nr_blocks;
-	mutex_unlock(&c->lock);
-	kvfree(old);
 	while (n < nr_blocks) {
 		chunk = chunk_alloc(c, n, DCACHE_CHUNK_BLOCKS);
 		if (!chunk)

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Module-wide statistics in sysfs, one read-only value per file under
- * /sys/kernel/dm_dcache/. Counters are read without the cache mutex (they
- * are atomics); block counts take it for a consistent snapshot.
+ * /sys/kernel/dm_dcache/, each read from a snapshot of the cache's counts
+ * (dcache_counts: the block counts are consistent with each other).
  *
  * Locking: the files exist only while dcache_shared is set up (created
  * after the cache, removed before it goes).
@@ -15,61 +15,31 @@
 static struct kobject *stats_kobj;
 static struct dcache *stats_cache;
 
-#define STAT_COUNTER(name, field)					\
+/* The file @name shows @field of a fresh struct dcache_counts snapshot. */
+#define STAT(name, field)						\
 static ssize_t name##_show(struct kobject *kobj, struct kobj_attribute *attr, \
 			   char *buf)					\
 {									\
-	return sysfs_emit(buf, "%lld\n", atomic64_read(&stats_cache->stats.field)); \
+	struct dcache_counts counts;					\
+									\
+	dcache_counts(stats_cache, &counts);				\
+	return sysfs_emit(buf, "%llu\n", counts.field);			\
 }									\
 static struct kobj_attribute name##_attr = __ATTR_RO(name)
 
-STAT_COUNTER(hits, hits);
-STAT_COUNTER(misses, misses);
-STAT_COUNTER(evictions, evictions);
-STAT_COUNTER(stalls, stalls);
-STAT_COUNTER(rounds, rounds);
-STAT_COUNTER(read_errors, read_errors);
-STAT_COUNTER(write_errors, write_errors);
-STAT_COUNTER(bytes_read, bytes_read);
-STAT_COUNTER(bytes_written, bytes_written);
-
-enum block_count { BLOCKS_TOTAL, BLOCKS_FREE, BLOCKS_CLEAN, BLOCKS_DIRTY };
-
-static ssize_t show_blocks(char *buf, enum block_count which)
-{
-	struct dcache *c = stats_cache;
-	u64 v;
-
-	mutex_lock(&c->lock);
-	switch (which) {
-	case BLOCKS_TOTAL:
-		v = c->nr_blocks;
-		break;
-	case BLOCKS_FREE:
-		v = c->nr_free;
-		break;
-	case BLOCKS_CLEAN:
-		v = c->nr_blocks - c->nr_free - c->nr_dirty;
-		break;
-	default:
-		v = c->nr_dirty;
-	}
-	mutex_unlock(&c->lock);
-	return sysfs_emit(buf, "%llu\n", v);
-}
-
-#define STAT_BLOCKS(name, which)					\
-static ssize_t name##_show(struct kobject *kobj, struct kobj_attribute *attr, \
-			   char *buf)					\
-{									\
-	return show_blocks(buf, which);					\
-}									\
-static struct kobj_attribute name##_attr = __ATTR_RO(name)
-
-STAT_BLOCKS(blocks_total, BLOCKS_TOTAL);
-STAT_BLOCKS(blocks_free, BLOCKS_FREE);
-STAT_BLOCKS(blocks_clean, BLOCKS_CLEAN);
-STAT_BLOCKS(blocks_dirty, BLOCKS_DIRTY);
+STAT(blocks_total, blocks_total);
+STAT(blocks_free, blocks_free);
+STAT(blocks_clean, blocks_clean);
+STAT(blocks_dirty, blocks_dirty);
+STAT(hits, hits);
+STAT(misses, misses);
+STAT(evictions, evictions);
+STAT(stalls, stalls);
+STAT(rounds, rounds);
+STAT(read_errors, read_errors);
+STAT(write_errors, write_errors);
+STAT(bytes_read, bytes_read);
+STAT(bytes_written, bytes_written);
 
 static ssize_t epoch_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)
 {
@@ -81,7 +51,7 @@ static struct kobj_attribute epoch_attr = __ATTR_RO(epoch);
 static ssize_t durable_epoch_show(struct kobject *kobj, struct kobj_attribute *attr,
 				  char *buf)
 {
-	return sysfs_emit(buf, "%llu\n", dcache_flusher_durable(stats_cache->flusher));
+	return sysfs_emit(buf, "%llu\n", dcache_flusher_durable(dcache_flusher(stats_cache)));
 }
 
 static struct kobj_attribute durable_epoch_attr = __ATTR_RO(durable_epoch);

@@ -12,6 +12,9 @@
 #include <linux/mempool.h>
 #include <linux/completion.h>
 #include <linux/mutex.h>
+#include <linux/spinlock.h>
+#include <linux/workqueue.h>
+#include <linux/atomic.h>
 
 #include "dcache.h"
 #include "dcache_kick.h"
@@ -56,7 +59,7 @@ struct dcache_flusher {
 	struct list_head writers;
 };
 
-extern bool dcache_trace_stages;
+extern bool dcache_trace_stages;	/* params.c */
 
 struct dcache_flusher *dcache_flusher_create(struct dcache *c,
 					     const unsigned int *delay_ms);
@@ -72,9 +75,11 @@ void dcache_writer_start(struct dcache_writer *wr);
 void dcache_writer_stop(struct dcache_writer *wr);
 void dcache_writer_suspend(struct dcache_writer *wr, bool suspended);
 int dcache_writer_flush(struct dcache_writer *wr);
+int dcache_writer_drain(struct dcache_writer *wr);
 int dcache_writer_wait(struct dcache_writer *wr, u64 addr, bool ordered);
 int dcache_writer_wait_progress(struct dcache_writer *wr, int gen,
 				unsigned long since);
 void dcache_writer_owe_flush(struct dcache_writer *wr);
+unsigned int dcache_run_length(const u64 *addrs, unsigned int n, unsigned int max);
 
 #endif

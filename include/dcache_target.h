@@ -7,6 +7,8 @@
 #ifndef DCACHE_TARGET_H
 #define DCACHE_TARGET_H
 
+/* Every DMERR and DMWARN of the module: defined once, before the header. */
+#define DM_MSG_PREFIX "dcache"
 #include <linux/device-mapper.h>
 #include <linux/workqueue.h>
 #include <linux/atomic.h>
@@ -38,10 +40,27 @@ struct dcache_dev {
 	struct dcache_dev_stats stats;
 };
 
-/* Per-bio data. */
+/* What a bio asks for, decided once in map() (io.c). */
+enum dcache_io_kind {
+	DCACHE_IO_READ,
+	DCACHE_IO_WRITE,
+	DCACHE_IO_FLUSH,	/* REQ_PREFLUSH, which dm sends empty */
+	DCACHE_IO_DISCARD,
+	DCACHE_IO_UNSUPPORTED,
+};
+
+/*
+ * Per-bio data, filled in by map() and read again by the work item: the
+ * bio's kind and, for reads and writes, the block it falls in and the
+ * bytes of the block it covers.
+ */
 struct dcache_io {
 	struct work_struct work;
 	struct dcache_dev *dd;
+	enum dcache_io_kind kind;
+	u64 block;
+	unsigned int offset;		/* bytes into the block */
+	unsigned int len;		/* bytes */
 };
 
 extern struct dcache *dcache_shared;
@@ -54,6 +73,7 @@ extern unsigned int dcache_device_dirty_percent;
 enum dcache_mode dcache_default_mode(void);
 bool dcache_debug_check(void);
 u64 dcache_pool_mb_max(void);
+const struct dcache_policy_ops *dcache_policy_param(void);
 
 /* stats.c */
 int dcache_stats_init(struct dcache *c);

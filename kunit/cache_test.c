@@ -12,7 +12,7 @@
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 
-#include "dcache.h"
+#include "dcache_core.h"
 #include "fake_disk.h"
 
 #define BS 512
@@ -108,7 +108,7 @@ static void lru_tick_crosses_2_32_test(struct kunit *test)
 		get_read_put(test, d, addr);
 		get_read_put(test, d, addr);
 	}
-	KUNIT_EXPECT_GT(test, c->tick, 1ULL << 32);
+	KUNIT_EXPECT_GT(test, c->policy.tick, 1ULL << 32);
 	/* Block 0 was used before the crossing: it is the victim. */
 	get_read_put(test, d, 9);
 	get_read_put(test, d, 9);
@@ -175,7 +175,7 @@ static void remove_part_keeps_others_test(struct kunit *test)
 	}
 	KUNIT_ASSERT_EQ(test, 0, dcache_remove_part(d1->part));
 	d1->part = NULL;
-	KUNIT_EXPECT_EQ(test, dcache_nr_free(c), 10ULL);
+	KUNIT_EXPECT_EQ(test, fake_nr_free(c), 10ULL);
 	for (addr = 0; addr < 6; addr++)
 		KUNIT_EXPECT_TRUE(test, block_cached(d2, addr));
 	KUNIT_EXPECT_EQ(test, d2->part->nr_blocks, 6ULL);
@@ -190,7 +190,7 @@ static void remove_part_busy_test(struct kunit *test)
 
 	KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, 3, DCACHE_WRITE, false, &b));
 	KUNIT_EXPECT_EQ(test, -EBUSY, dcache_remove_part(d->part));
-	dcache_dirty(b, 1);
+	fake_mark_dirty_in(b, 1);
 	dcache_put(b, DCACHE_WRITE);
 	KUNIT_EXPECT_EQ(test, -EBUSY, dcache_remove_part(d->part));
 	KUNIT_EXPECT_TRUE(test, block_cached(d, 3));
@@ -266,7 +266,7 @@ static void get_write_does_not_read_test(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic_read(&d->reads), 0);
 	KUNIT_EXPECT_TRUE(test, dcache_block_valid(b));
 	memset(dcache_block_data(b), 0xab, BS);
-	dcache_dirty(b, 1);
+	fake_mark_dirty_in(b, 1);
 	dcache_put(b, DCACHE_WRITE);
 	KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, 4, DCACHE_READ, false, &b));
 	KUNIT_EXPECT_TRUE(test, block_filled_with(b, BS, 0xab));
@@ -300,7 +300,7 @@ static void read_error_returned_and_retried_test(struct kunit *test)
 struct getter {
 	struct dcache_part *part;
 	u64 addr;
-	enum dcache_get_mode mode;
+	enum dcache_access mode;
 	bool interruptible;
 	struct completion got;
 	struct completion release;
@@ -326,7 +326,7 @@ static int getter_fn(void *arg)
 }
 
 static struct getter *start_getter(struct kunit *test, struct fake_disk *d,
-				   u64 addr, enum dcache_get_mode mode)
+				   u64 addr, enum dcache_access mode)
 {
 	struct getter *g = kunit_kzalloc(test, sizeof(*g), GFP_KERNEL);
 
@@ -428,7 +428,7 @@ static void try_get_never_blocks_test(struct kunit *test)
 	/* Not cached: NULL, and nothing allocated or read. */
 	KUNIT_EXPECT_NULL(test, dcache_try_get(d->part, 6, DCACHE_READ));
 	KUNIT_EXPECT_EQ(test, atomic_read(&d->reads), 0);
-	KUNIT_EXPECT_EQ(test, dcache_nr_free(c), 4ULL);
+	KUNIT_EXPECT_EQ(test, fake_nr_free(c), 4ULL);
 	/* Held exclusively by another task: NULL instead of waiting. */
 	run_getter(test, w);
 	KUNIT_ASSERT_NE(test, 0UL, wait_for_completion_timeout(&w->got, WAIT_LONG));
@@ -442,73 +442,53 @@ static void try_get_never_blocks_test(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
 }
 
-struct async_result {
-	struct dcache_load_waiter w;
-	struct completion done;
-	int error;
-};
-
-static void async_done(struct dcache_load_waiter *w, int error)
-{
-	struct async_result *r = container_of(w, struct async_result, w);
-
-	r->error = error;
-	complete(&r->done);
-}
-
-static void load_async_test(struct kunit *test)
+/* Two getters of a block being loaded share one load and see its data. */
+static void load_shared_test(struct kunit *test)
 {
 	struct dcache *c = fake_cache(test, 4, BS, 0);
 	struct fake_disk *d = fake_disk_add(test, c, 16);
-	struct async_result r1 = { .w.done = async_done }, r2 = { .w.done = async_done };
-	struct dcache_block *b, *t;
-	int err = 0;
+	struct getter *r1 = start_getter(test, d, 8, DCACHE_READ);
+	struct getter *r2 = start_getter(test, d, 8, DCACHE_READ);
+	struct dcache_block *t;
 
-	init_completion(&r1.done);
-	init_completion(&r2.done);
 	d->async = true;
 	d->hold = true;
-	b = dcache_pin(d->part, 8, false, false, &err);
-	KUNIT_ASSERT_NOT_NULL(test, b);
-	KUNIT_EXPECT_EQ(test, -EINPROGRESS, dcache_load_async(b, &r1.w));
-	/* A second waiter joins the load in flight rather than starting one. */
-	KUNIT_EXPECT_EQ(test, -EINPROGRESS, dcache_load_async(b, &r2.w));
-	KUNIT_EXPECT_FALSE(test, completion_done(&r1.done));
+	run_getter(test, r1);
+	run_getter(test, r2);
+	/* A second getter joins the load in flight rather than starting one. */
+	KUNIT_EXPECT_EQ(test, 0UL, wait_for_completion_timeout(&r1->got, WAIT_SHORT));
+	KUNIT_EXPECT_FALSE(test, completion_done(&r2->got));
 	KUNIT_EXPECT_NULL(test, dcache_try_get(d->part, 8, DCACHE_READ));
 	fake_disk_release(d);
-	KUNIT_ASSERT_NE(test, 0UL, wait_for_completion_timeout(&r1.done, WAIT_LONG));
-	KUNIT_ASSERT_NE(test, 0UL, wait_for_completion_timeout(&r2.done, WAIT_LONG));
-	KUNIT_EXPECT_EQ(test, 0, r1.error);
-	KUNIT_EXPECT_EQ(test, 0, r2.error);
+	KUNIT_ASSERT_NE(test, 0UL, wait_for_completion_timeout(&r1->got, WAIT_LONG));
+	KUNIT_ASSERT_NE(test, 0UL, wait_for_completion_timeout(&r2->got, WAIT_LONG));
+	KUNIT_EXPECT_EQ(test, 0, r1->result);
+	KUNIT_EXPECT_EQ(test, 0, r2->result);
 	KUNIT_EXPECT_EQ(test, atomic_read(&d->reads), 1);
+	KUNIT_EXPECT_TRUE(test, block_filled_with(r1->b, BS, fake_block_byte(d->part->id, 8)));
+	finish_getter(test, r1);
+	finish_getter(test, r2);
+	/* Already valid: no load. */
 	t = dcache_try_get(d->part, 8, DCACHE_READ);
 	KUNIT_ASSERT_NOT_NULL(test, t);
-	KUNIT_EXPECT_TRUE(test, block_filled_with(t, BS, fake_block_byte(d->part->id, 8)));
 	dcache_put(t, DCACHE_READ);
-	/* Already valid: no load, no callback. */
-	KUNIT_EXPECT_EQ(test, 0, dcache_load_async(b, &r1.w));
-	dcache_unpin(b);
+	KUNIT_EXPECT_EQ(test, atomic_read(&d->reads), 1);
 	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
 }
 
+/* A load that fails from a workqueue fails its getter; the block stays invalid. */
 static void load_async_error_test(struct kunit *test)
 {
 	struct dcache *c = fake_cache(test, 4, BS, 0);
 	struct fake_disk *d = fake_disk_add(test, c, 16);
-	struct async_result r = { .w.done = async_done };
-	struct dcache_block *b;
-	int err = 0;
+	struct getter *g = start_getter(test, d, 2, DCACHE_READ);
 
-	init_completion(&r.done);
 	d->async = true;
 	d->fail_reads = true;
-	b = dcache_pin(d->part, 2, false, false, &err);
-	KUNIT_ASSERT_NOT_NULL(test, b);
-	KUNIT_EXPECT_EQ(test, -EINPROGRESS, dcache_load_async(b, &r.w));
-	KUNIT_ASSERT_NE(test, 0UL, wait_for_completion_timeout(&r.done, WAIT_LONG));
-	KUNIT_EXPECT_EQ(test, -EIO, r.error);
-	KUNIT_EXPECT_FALSE(test, dcache_block_valid(b));
-	dcache_unpin(b);
+	run_getter(test, g);
+	KUNIT_ASSERT_NE(test, 0UL, wait_for_completion_timeout(&g->done, WAIT_LONG));
+	KUNIT_EXPECT_EQ(test, -EIO, g->result);
+	KUNIT_EXPECT_NULL(test, dcache_try_get(d->part, 2, DCACHE_READ));
 	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
 }
 
@@ -564,13 +544,12 @@ static void full_cache_woken_by_put_test(struct kunit *test)
 	struct fake_disk *d = fake_disk_add(test, c, 16);
 	struct getter *g = start_getter(test, d, 7, DCACHE_READ);
 	struct dcache_block *b0, *b1;
-	int err = 0;
 
 	/* Pins, not locks: the test task holds two blocks at once. */
-	b0 = dcache_pin(d->part, 0, false, false, &err);
-	b1 = dcache_pin(d->part, 1, false, false, &err);
-	KUNIT_ASSERT_NOT_NULL(test, b0);
-	KUNIT_ASSERT_NOT_NULL(test, b1);
+	KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, 0, DCACHE_READ, false, &b0));
+	dcache_unlock_block(b0, DCACHE_READ);
+	KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, 1, DCACHE_READ, false, &b1));
+	dcache_unlock_block(b1, DCACHE_READ);
 	run_getter(test, g);
 	KUNIT_EXPECT_TRUE(test, wait_for_stalls(c, 1));
 	KUNIT_EXPECT_FALSE(test, completion_done(&g->got));
@@ -594,7 +573,7 @@ static void full_cache_woken_by_clean_test(struct kunit *test)
 
 	for (addr = 0; addr < 2; addr++) {
 		KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, addr, DCACHE_WRITE, false, &b));
-		dcache_dirty(b, 1);
+		fake_mark_dirty_in(b, 1);
 		dcache_put(b, DCACHE_WRITE);
 	}
 	run_getter(test, g);
@@ -637,11 +616,9 @@ static void full_cache_no_wait_test(struct kunit *test)
 	struct dcache *c = fake_cache(test, 1, BS, 0);
 	struct fake_disk *d = fake_disk_add(test, c, 16);
 	struct dcache_block *b;
-	int err = 0;
 
 	KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, 0, DCACHE_READ, false, &b));
-	KUNIT_EXPECT_NULL(test, dcache_pin(d->part, 1, false, false, &err));
-	KUNIT_EXPECT_EQ(test, -EAGAIN, err);
+	KUNIT_EXPECT_NULL(test, dcache_try_get(d->part, 1, DCACHE_READ));
 	KUNIT_EXPECT_NULL(test, dcache_try_get(d->part, 1, DCACHE_WRITE));
 	dcache_put(b, DCACHE_READ);
 	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
@@ -660,17 +637,17 @@ static void dirty_accounting_test(struct kunit *test)
 
 	for (addr = 0; addr < 2; addr++) {
 		KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, addr, DCACHE_WRITE, false, &b));
-		dcache_dirty(b, 5);
-		dcache_dirty(b, 5);	/* twice: counted once */
+		fake_mark_dirty_in(b, 5);
+		fake_mark_dirty_in(b, 5);	/* twice: counted once */
 		dcache_put(b, DCACHE_WRITE);
 	}
-	KUNIT_EXPECT_EQ(test, dcache_nr_dirty(c), 2ULL);
+	KUNIT_EXPECT_EQ(test, fake_nr_dirty(c), 2ULL);
 	KUNIT_EXPECT_EQ(test, d->part->nr_dirty, 2ULL);
 	KUNIT_EXPECT_EQ(test, atomic_read(&k->delayed_kicks), 2);
 	KUNIT_EXPECT_EQ(test, atomic_read(&k->kicks), 0);
 	/* Reaching max_dirty kicks a round at once. */
 	KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, 2, DCACHE_WRITE, false, &b));
-	dcache_dirty(b, 6);
+	fake_mark_dirty_in(b, 6);
 	dcache_put(b, DCACHE_WRITE);
 	KUNIT_EXPECT_EQ(test, atomic_read(&k->kicks), 1);
 	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
@@ -685,7 +662,7 @@ static void dirty_accounting_test(struct kunit *test)
 		dcache_clean(b);	/* twice: counted once */
 		dcache_put(b, DCACHE_READ);
 	}
-	KUNIT_EXPECT_EQ(test, dcache_nr_dirty(c), 0ULL);
+	KUNIT_EXPECT_EQ(test, fake_nr_dirty(c), 0ULL);
 	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
 }
 
@@ -696,11 +673,11 @@ static void dirty_keeps_oldest_epoch_test(struct kunit *test)
 	struct dcache_block *b;
 
 	KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, 1, DCACHE_RDWR, false, &b));
-	dcache_dirty(b, 7);
-	dcache_dirty(b, 9);
+	fake_mark_dirty_in(b, 7);
+	fake_mark_dirty_in(b, 9);
 	KUNIT_EXPECT_EQ(test, b->epoch, 7ULL);
 	dcache_clean(b);
-	dcache_dirty(b, 9);
+	fake_mark_dirty_in(b, 9);
 	KUNIT_EXPECT_EQ(test, b->epoch, 9ULL);
 	dcache_clean(b);
 	dcache_put(b, DCACHE_RDWR);
@@ -756,11 +733,11 @@ static void random_sequence_test(struct kunit *test)
 		u64 addr = prandom_u32_state(&rnd) % NR_ADDRS;
 		u8 *expect = &model[which * NR_ADDRS + addr];
 		struct fake_disk *d = disks[which];
-		enum dcache_get_mode mode = prandom_u32_state(&rnd) % 3;
+		enum dcache_access mode = prandom_u32_state(&rnd) % 3;
 		struct dcache_block *b;
 		u32 op = prandom_u32_state(&rnd) % 10;
 
-		if (op == 0 || dcache_nr_dirty(c) >= NR_BLOCKS - 1) {
+		if (op == 0 || fake_nr_dirty(c) >= NR_BLOCKS - 1) {
 			write_back_one(test, c, disks, 2);
 		} else {
 			KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, addr, mode, false, &b));
@@ -771,13 +748,13 @@ static void random_sequence_test(struct kunit *test)
 			if (mode != DCACHE_READ) {
 				*expect = prandom_u32_state(&rnd);
 				memset(dcache_block_data(b), *expect, BS);
-				dcache_dirty(b, step);
+				fake_mark_dirty_in(b, step);
 			}
 			dcache_put(b, mode);
 		}
 		KUNIT_ASSERT_EQ_MSG(test, 0, dcache_check(c), "after step %d", step);
 	}
-	while (dcache_nr_dirty(c))
+	while (fake_nr_dirty(c))
 		write_back_one(test, c, disks, 2);
 	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
 	KUNIT_EXPECT_GT(test, atomic64_read(&c->stats.evictions), 0);
@@ -860,7 +837,7 @@ static struct kunit_case dcache_core_test_cases[] = {
 	KUNIT_CASE(readers_share_test),
 	KUNIT_CASE(writer_excludes_test),
 	KUNIT_CASE(try_get_never_blocks_test),
-	KUNIT_CASE(load_async_test),
+	KUNIT_CASE(load_shared_test),
 	KUNIT_CASE(load_async_error_test),
 	KUNIT_CASE(full_cache_woken_by_put_test),
 	KUNIT_CASE(full_cache_woken_by_clean_test),

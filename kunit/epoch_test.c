@@ -9,7 +9,7 @@
 #include <linux/mm.h>
 #include <linux/slab.h>
 
-#include "dcache.h"
+#include "dcache_core.h"
 #include "fake_disk.h"
 
 #define BS 512
@@ -20,7 +20,7 @@ static struct dcache_block *get_dirty(struct kunit *test, struct fake_disk *d,
 	struct dcache_block *b;
 
 	KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, addr, DCACHE_RDWR, false, &b));
-	dcache_dirty(b, epoch);
+	fake_mark_dirty_in(b, epoch);
 	return b;
 }
 
@@ -52,6 +52,43 @@ static bool skip_one(struct dcache_part *part)
 	return part == skipped_part;
 }
 
+/*
+ * The epoch of the next stage: the oldest epoch up to @max_epoch that holds
+ * a dirty block not being written, of a part that @skip does not exclude.
+ * 0 if there is none: what the parts' writers have left to copy, read
+ * from the dirty trees and discard queues under the mutex.
+ */
+static u64 next_stage(struct dcache *c, u64 max_epoch,
+		      bool (*skip)(struct dcache_part *part))
+{
+	struct dcache_part *part;
+	struct dcache_block *b;
+	u64 epoch = 0;
+	unsigned long id;
+
+	mutex_lock(&c->lock);
+	xa_for_each(&c->parts, id, part) {
+		struct dcache_discard *d;
+
+		if (skip && skip(part))
+			continue;
+		d = list_first_entry_or_null(&part->discards, struct dcache_discard, link);
+		if (d && d->epoch <= max_epoch && (!epoch || d->epoch < epoch))
+			epoch = d->epoch;
+		for (b = dcache_first_dirty(part); b; b = dcache_next_dirty(b)) {
+			if (b->epoch > max_epoch)
+				break;
+			if (test_bit(DCACHE_B_WRITING, &b->flags))
+				continue;
+			if (!epoch || b->epoch < epoch)
+				epoch = b->epoch;
+			break;
+		}
+	}
+	mutex_unlock(&c->lock);
+	return epoch;
+}
+
 /* Blocks dirtied out of epoch order still form stages oldest first. */
 static void stages_in_epoch_order_test(struct kunit *test)
 {
@@ -68,8 +105,8 @@ static void stages_in_epoch_order_test(struct kunit *test)
 	dirty_at(test, d1, 7, 5);
 	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));	/* includes list order */
 
-	KUNIT_EXPECT_EQ(test, dcache_next_stage(c, 10, skip_nothing), 2ULL);
-	KUNIT_EXPECT_EQ(test, dcache_next_stage(c, 1, skip_nothing), 0ULL);
+	KUNIT_EXPECT_EQ(test, next_stage(c, 10, skip_nothing), 2ULL);
+	KUNIT_EXPECT_EQ(test, next_stage(c, 1, skip_nothing), 0ULL);
 	n = dcache_collect_stage(d0->part, 2, addrs, ARRAY_SIZE(addrs));
 	KUNIT_ASSERT_EQ(test, n, 1U);
 	KUNIT_EXPECT_EQ(test, addrs[0], 5ULL);
@@ -83,10 +120,10 @@ static void stages_in_epoch_order_test(struct kunit *test)
 	/* A skipped device's stages are passed over. */
 	skipped_part = d0->part;
 	dirty_at(test, d0, 2, 1);
-	KUNIT_EXPECT_EQ(test, dcache_next_stage(c, 10, skip_nothing), 1ULL);
-	KUNIT_EXPECT_EQ(test, dcache_next_stage(c, 10, skip_one), 2ULL);
+	KUNIT_EXPECT_EQ(test, next_stage(c, 10, skip_nothing), 1ULL);
+	KUNIT_EXPECT_EQ(test, next_stage(c, 10, skip_one), 2ULL);
 	skipped_part = d1->part;
-	KUNIT_EXPECT_EQ(test, dcache_next_stage(c, 10, skip_one), 1ULL);
+	KUNIT_EXPECT_EQ(test, next_stage(c, 10, skip_one), 1ULL);
 	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
 }
 
@@ -99,16 +136,16 @@ static void close_epoch_test(struct kunit *test)
 	u64 first = dcache_current_epoch(c);
 
 	KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, 1, DCACHE_RDWR, false, &b));
-	KUNIT_EXPECT_EQ(test, 0, dcache_dirty_now(b, false));
+	KUNIT_EXPECT_EQ(test, 0, dcache_mark_dirty(b, false));
 	KUNIT_EXPECT_EQ(test, b->epoch, first);
 	dcache_put(b, DCACHE_RDWR);
 	KUNIT_EXPECT_EQ(test, dcache_close_epoch(c), first);
 	KUNIT_EXPECT_EQ(test, dcache_current_epoch(c), first + 1);
 	KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, 2, DCACHE_RDWR, false, &b));
-	KUNIT_EXPECT_EQ(test, 0, dcache_dirty_now(b, false));
+	KUNIT_EXPECT_EQ(test, 0, dcache_mark_dirty(b, false));
 	KUNIT_EXPECT_EQ(test, b->epoch, first + 1);
 	dcache_put(b, DCACHE_RDWR);
-	KUNIT_EXPECT_EQ(test, dcache_next_stage(c, first, skip_nothing), first);
+	KUNIT_EXPECT_EQ(test, next_stage(c, first, skip_nothing), first);
 	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
 }
 
@@ -126,9 +163,9 @@ static void ordered_writer_held_test(struct kunit *test)
 	u64 e;
 
 	KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, 3, DCACHE_RDWR, false, &b));
-	KUNIT_ASSERT_EQ(test, 0, dcache_dirty_now(b, true));
+	KUNIT_ASSERT_EQ(test, 0, dcache_mark_dirty(b, true));
 	/* Same epoch: a writer may change it again. */
-	KUNIT_EXPECT_EQ(test, 0, dcache_dirty_now(b, true));
+	KUNIT_EXPECT_EQ(test, 0, dcache_mark_dirty(b, true));
 	dcache_put(b, DCACHE_RDWR);
 	e = dcache_close_epoch(c);
 	KUNIT_EXPECT_TRUE(test, dcache_write_must_wait(d->part, 3, true));
@@ -136,10 +173,10 @@ static void ordered_writer_held_test(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, dcache_write_must_wait(d->part, 3, false));
 
 	KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, 3, DCACHE_RDWR, false, &b));
-	KUNIT_EXPECT_EQ(test, -EAGAIN, dcache_dirty_now(b, true));
+	KUNIT_EXPECT_EQ(test, -EAGAIN, dcache_mark_dirty(b, true));
 	KUNIT_EXPECT_EQ(test, b->epoch, e);
 	/* Write-back mode does not wait: the block keeps its oldest epoch. */
-	KUNIT_EXPECT_EQ(test, 0, dcache_dirty_now(b, false));
+	KUNIT_EXPECT_EQ(test, 0, dcache_mark_dirty(b, false));
 	KUNIT_EXPECT_EQ(test, b->epoch, e);
 	dcache_unlock_block(b, DCACHE_RDWR);
 
@@ -150,19 +187,19 @@ static void ordered_writer_held_test(struct kunit *test)
 	dcache_unlock_block(b, DCACHE_READ);
 	KUNIT_EXPECT_FALSE(test, dcache_write_must_wait(d->part, 3, true));
 	KUNIT_ASSERT_EQ(test, 0, dcache_lock_block(b, DCACHE_RDWR));
-	KUNIT_EXPECT_EQ(test, 0, dcache_dirty_now(b, true));
+	KUNIT_EXPECT_EQ(test, 0, dcache_mark_dirty(b, true));
 	dcache_unlock_block(b, DCACHE_RDWR);
-	KUNIT_EXPECT_EQ(test, dcache_next_stage(c, e, skip_nothing), 0ULL);
+	KUNIT_EXPECT_EQ(test, next_stage(c, e, skip_nothing), 0ULL);
 
 	/* The copy is on the disk; the newer data is dirty in the new epoch. */
 	KUNIT_EXPECT_FALSE(test, dcache_writeback_end(b, 0, &copy));
 	KUNIT_EXPECT_TRUE(test, dcache_block_dirty(b));
 	KUNIT_EXPECT_EQ(test, b->epoch, e + 1);
-	KUNIT_EXPECT_EQ(test, dcache_nr_dirty(c), 1ULL);
+	KUNIT_EXPECT_EQ(test, fake_nr_dirty(c), 1ULL);
 	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
 	dcache_clean(b);
 	dcache_unpin(b);
-	KUNIT_EXPECT_EQ(test, dcache_nr_dirty(c), 0ULL);
+	KUNIT_EXPECT_EQ(test, fake_nr_dirty(c), 0ULL);
 }
 
 /* A failed write-back keeps the block dirty in its stage; success cleans. */
@@ -175,12 +212,12 @@ static void writeback_end_test(struct kunit *test)
 
 	dcache_unlock_block(b, DCACHE_RDWR);
 	copy = dcache_writeback_start(b);
-	KUNIT_EXPECT_EQ(test, dcache_next_stage(c, 10, skip_nothing), 0ULL);
+	KUNIT_EXPECT_EQ(test, next_stage(c, 10, skip_nothing), 0ULL);
 	KUNIT_EXPECT_FALSE(test, dcache_writeback_end(b, -EIO, &copy));
 	KUNIT_EXPECT_TRUE(test, dcache_block_dirty(b));
 	KUNIT_EXPECT_EQ(test, b->epoch, 4ULL);
 	KUNIT_EXPECT_NULL(test, b->kept);	/* unchanged: its data is the copy */
-	KUNIT_EXPECT_EQ(test, dcache_next_stage(c, 10, skip_nothing), 4ULL);
+	KUNIT_EXPECT_EQ(test, next_stage(c, 10, skip_nothing), 4ULL);
 	copy = dcache_writeback_start(b);
 	KUNIT_EXPECT_TRUE(test, dcache_writeback_end(b, 0, &copy));
 	KUNIT_EXPECT_FALSE(test, dcache_block_dirty(b));
@@ -188,14 +225,14 @@ static void writeback_end_test(struct kunit *test)
 
 	/* Discarded while its copy was in flight: it stays forgotten. */
 	KUNIT_ASSERT_EQ(test, 0, dcache_lock_block(b, DCACHE_RDWR));
-	dcache_dirty(b, 5);
+	fake_mark_dirty_in(b, 5);
 	copy = dcache_writeback_start(b);
 	dcache_invalidate(b);
 	dcache_unlock_block(b, DCACHE_RDWR);
 	KUNIT_EXPECT_FALSE(test, dcache_writeback_end(b, 0, &copy));
 	KUNIT_EXPECT_FALSE(test, dcache_block_dirty(b));
 	dcache_unpin(b);
-	KUNIT_EXPECT_EQ(test, dcache_nr_dirty(c), 0ULL);
+	KUNIT_EXPECT_EQ(test, fake_nr_dirty(c), 0ULL);
 	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
 }
 
@@ -206,7 +243,7 @@ static void write_byte(struct kunit *test, struct fake_disk *d, u64 addr,
 	int r;
 
 	KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, addr, DCACHE_WRITE, false, &b));
-	r = dcache_dirty_now(b, ordered);
+	r = dcache_mark_dirty(b, ordered);
 	KUNIT_EXPECT_EQ_MSG(test, r, expect, "write of %#x to block %llu", byte, addr);
 	if (!r)
 		memset(dcache_block_data(b), byte, BS);
@@ -262,7 +299,7 @@ static void ordered_writer_held_while_copy_in_flight_test(struct kunit *test)
 	end_copy(b, 0, copy);
 	KUNIT_EXPECT_TRUE(test, dcache_block_dirty(b));
 	KUNIT_EXPECT_EQ(test, b->epoch, e6);
-	KUNIT_EXPECT_EQ(test, dcache_next_stage(c, e6, skip_nothing), e6);
+	KUNIT_EXPECT_EQ(test, next_stage(c, e6, skip_nothing), e6);
 	KUNIT_EXPECT_TRUE(test, block_byte_is(b, 0x66));
 	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
 }
@@ -312,7 +349,7 @@ static void failed_copy_retried_with_its_own_data_test(struct kunit *test)
 	e6 = dcache_close_epoch(c);
 	end_copy(b, -EIO, copy);
 	KUNIT_EXPECT_EQ(test, b->epoch, e5);
-	KUNIT_EXPECT_EQ(test, dcache_next_stage(c, e6, skip_nothing), e5);
+	KUNIT_EXPECT_EQ(test, next_stage(c, e6, skip_nothing), e5);
 	/* Epoch 6's data is not copied: an ordered writer waits for it. */
 	write_byte(test, d, 3, 0x77, true, -EAGAIN);
 
@@ -349,7 +386,7 @@ static void ordered_discard_waits_and_queues_test(struct kunit *test)
 	write_byte(test, d, 4, 0x44, true, 0);
 	e1 = dcache_close_epoch(c);
 	KUNIT_EXPECT_EQ(test, -EAGAIN, dcache_discard_range(d->part, 0, 16, q, &qe));
-	KUNIT_EXPECT_EQ(test, dcache_nr_dirty(c), 1ULL);
+	KUNIT_EXPECT_EQ(test, fake_nr_dirty(c), 1ULL);
 	b = take_copy(test, d, 4, e1, &copy);
 	end_copy(b, 0, copy);
 	e2 = dcache_current_epoch(c);
@@ -361,8 +398,8 @@ static void ordered_discard_waits_and_queues_test(struct kunit *test)
 	}
 	KUNIT_EXPECT_EQ(test, qe, e2);
 	KUNIT_EXPECT_EQ(test, dcache_oldest_dirty_epoch(d->part), e2);
-	KUNIT_EXPECT_EQ(test, dcache_next_stage(c, e1, skip_nothing), 0ULL);
-	KUNIT_EXPECT_EQ(test, dcache_next_stage(c, e2, skip_nothing), e2);
+	KUNIT_EXPECT_EQ(test, next_stage(c, e1, skip_nothing), 0ULL);
+	KUNIT_EXPECT_EQ(test, next_stage(c, e2, skip_nothing), e2);
 	dcache_take_discards(d->part, e2, &taken);
 	KUNIT_EXPECT_PTR_EQ(test, list_first_entry_or_null(&taken, struct dcache_discard, link), q);
 	list_del(&q->link);

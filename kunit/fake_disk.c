@@ -229,6 +229,26 @@ static void fake_cache_free(void *c)
 	dcache_destroy(c);
 }
 
+/*
+ * Mark @b, held exclusive, dirty as a writer in epoch @epoch would
+ * (dcache_mark_dirty in write-back mode): the open epoch is @epoch for
+ * the call and goes back after it, so tests set epochs out of order.
+ */
+void fake_mark_dirty_in(struct dcache_block *b, u64 epoch)
+{
+	struct dcache *c = b->cache;
+	u64 open;
+
+	mutex_lock(&c->lock);
+	open = c->epoch;
+	c->epoch = epoch;
+	mutex_unlock(&c->lock);
+	WARN_ON(dcache_mark_dirty(b, false));
+	mutex_lock(&c->lock);
+	c->epoch = open;
+	mutex_unlock(&c->lock);
+}
+
 /* A private cache, destroyed when the test case ends. */
 struct dcache *fake_cache_cfg(struct kunit *test, const struct dcache_config *cfg)
 {

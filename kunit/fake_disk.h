@@ -11,7 +11,7 @@ struct fake_disk;
 #include <kunit/test.h>
 #include <linux/workqueue.h>
 
-#include "dcache.h"
+#include "dcache_core.h"
 #include "dcache_flush.h"
 
 /* Told of every write, flush and discard as the disk takes it. */
@@ -63,6 +63,24 @@ struct dcache_flusher *fake_flusher(struct kunit *test, struct dcache *c);
 struct dcache_writer *fake_writer(struct kunit *test, struct dcache_flusher *fl,
 				  struct fake_disk *d);
 u8 fake_block_byte(u16 part, u64 addr);
+void fake_mark_dirty_in(struct dcache_block *b, u64 epoch);
+
+static inline u64 fake_nr_dirty(struct dcache *c)
+{
+	struct dcache_counts n;
+
+	dcache_counts(c, &n);
+	return n.blocks_dirty;
+}
+
+static inline u64 fake_nr_free(struct dcache *c)
+{
+	struct dcache_counts n;
+
+	dcache_counts(c, &n);
+	return n.blocks_free;
+}
+
 int kunit_defer(struct kunit *test, void (*fn)(void *arg), void *arg);
 
 #endif

@@ -138,7 +138,7 @@ static void heap_first_access_rule_test(struct kunit *test)
 	KUNIT_EXPECT_PTR_EQ(test, dcache_heap_pop(&f->heap), NULL);
 }
 
-/* Ticks past 2^32 order after those below it (venti's u32 would wrap). */
+/* Ticks past 2^32 order after those below it (a u32 tick would wrap). */
 static void heap_tick_crosses_2_32_test(struct kunit *test)
 {
 	struct heap_fixture *f = test->priv;

@@ -64,7 +64,7 @@ static void kick_delayed_test(struct kunit *test)
 	dcache_kick_at(&k, T0 + 10);
 	KUNIT_EXPECT_EQ(test, dcache_kick_deadline(&k), T0 + 10);
 	KUNIT_EXPECT_TRUE(test, dcache_kick_due(&k, T0 + 10));
-	/* The round consumes it: not sticky (venti's kick scanned forever). */
+	/* The round consumes it: not sticky (a sticky kick scans for ever). */
 	dcache_kick_end_round(&k, dcache_kick_begin_round(&k));
 	KUNIT_EXPECT_FALSE(test, dcache_kick_due(&k, T0 + 1000000));
 	/* Deadlines compare across a jiffies wrap. */

@@ -25,7 +25,7 @@
 #include <linux/slab.h>
 #include <linux/workqueue.h>
 
-#include "dcache.h"
+#include "dcache_core.h"
 #include "dcache_flush.h"
 #include "fake_disk.h"
 
@@ -331,7 +331,7 @@ static void op_write(struct model *m, struct model_part *mp, u64 addr)
 
 	r = dcache_get(mp->d->part, addr, DCACHE_WRITE, false, &b);
 	KUNIT_ASSERT_EQ(m->test, r, 0);
-	r = dcache_dirty_now(b, mp->ordered);
+	r = dcache_mark_dirty(b, mp->ordered);
 	if (r) {
 		/* Held for a stage or over the share: not acknowledged. */
 		if (!dcache_block_dirty(b))

@@ -7,7 +7,7 @@
  */
 #include <kunit/test.h>
 
-#include "dcache.h"
+#include "dcache_core.h"
 #include "fake_disk.h"
 
 #define BS 512
@@ -82,7 +82,7 @@ static void resize_grow_test(struct kunit *test)
 	read_blocks(test, d, 0, CHUNK);
 	KUNIT_ASSERT_EQ(test, 0, dcache_resize(c, 3 * CHUNK));
 	KUNIT_EXPECT_EQ(test, c->nr_blocks, 3ULL * CHUNK);
-	KUNIT_EXPECT_EQ(test, dcache_nr_free(c), 2ULL * CHUNK);
+	KUNIT_EXPECT_EQ(test, fake_nr_free(c), 2ULL * CHUNK);
 	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
 	/* The new blocks take new data without evicting the old. */
 	read_blocks(test, d, CHUNK, 2 * CHUNK);
@@ -108,7 +108,7 @@ static void resize_shrink_clean_test(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
 	/* And it grows back. */
 	KUNIT_ASSERT_EQ(test, 0, dcache_resize(c, 2 * CHUNK));
-	KUNIT_EXPECT_EQ(test, dcache_nr_free(c), (u64)CHUNK);
+	KUNIT_EXPECT_EQ(test, fake_nr_free(c), (u64)CHUNK);
 	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
 }
 
@@ -124,13 +124,13 @@ static void resize_shrink_dirty_test(struct kunit *test)
 	for (a = 0; a < 2 * CHUNK; a++) {
 		KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, a, DCACHE_WRITE, false, &b));
 		memset(dcache_block_data(b), 0x5a, BS);
-		dcache_dirty(b, 1);
+		fake_mark_dirty_in(b, 1);
 		dcache_put(b, DCACHE_WRITE);
 	}
-	KUNIT_EXPECT_EQ(test, dcache_nr_dirty(c), 2ULL * CHUNK);
+	KUNIT_EXPECT_EQ(test, fake_nr_dirty(c), 2ULL * CHUNK);
 	KUNIT_ASSERT_EQ(test, 0, dcache_resize(c, CHUNK));
 	KUNIT_EXPECT_EQ(test, c->nr_blocks, (u64)CHUNK);
-	KUNIT_EXPECT_EQ(test, dcache_nr_dirty(c), 0ULL);
+	KUNIT_EXPECT_EQ(test, fake_nr_dirty(c), 0ULL);
 	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
 	c->flush_ops = NULL;
 }

@@ -1,0 +1,653 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The block cache core, part two: dirt and epochs (see include/dcache_core.h
+ * for the words). A writer marks a block dirty in the open epoch before it
+ * changes the data; each part keeps its dirty blocks in a tree ordered by
+ * epoch, so that a stage (the blocks of one part and one epoch) is a walk
+ * from the tree's first node. The flusher (flush.c) collects a stage, takes
+ * copies of its blocks under their shared locks, and reports each copy's
+ * end here. Ordered-mode discards queue here for the stage of their epoch.
+ *
+ * Locking: dcache.lock for the dirty trees, the counts of dirty blocks,
+ * the epoch fields of every block, the open epoch and the discard queues.
+ * Writers wait for stage progress on dcache.stage_wait, with no lock held.
+ */
+#include <linux/slab.h>
+#include <linux/mm.h>
+#include <linux/sched.h>
+#include <linux/module.h>
+
+#include "dcache_core.h"
+#include "dcache_export.h"
+
+/*
+ * Equal epochs go right, so a tree walk meets one epoch's blocks in the
+ * order they were first dirtied. A tree and not a sorted list: a block
+ * left dirty after its copy re-enters at an older epoch than blocks
+ * dirtied meanwhile, and a list insert would walk back past all of them.
+ */
+static bool dirty_before(struct rb_node *a, const struct rb_node *b)
+{
+	return rb_entry(a, struct dcache_block, dirty_node)->epoch <
+	       rb_entry(b, struct dcache_block, dirty_node)->epoch;
+}
+
+static void dirty_tree_insert(struct dcache_part *part, struct dcache_block *b)
+{
+	rb_add_cached(&b->dirty_node, &part->dirty, dirty_before);
+}
+
+static void dirty_tree_erase(struct dcache_part *part, struct dcache_block *b)
+{
+	rb_erase_cached(&b->dirty_node, &part->dirty);
+	RB_CLEAR_NODE(&b->dirty_node);
+}
+
+struct dcache_block *dcache_first_dirty(struct dcache_part *part)
+{
+	struct rb_node *n = rb_first_cached(&part->dirty);
+
+	return n ? rb_entry(n, struct dcache_block, dirty_node) : NULL;
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_first_dirty);
+
+struct dcache_block *dcache_next_dirty(struct dcache_block *b)
+{
+	struct rb_node *n = rb_next(&b->dirty_node);
+
+	return n ? rb_entry(n, struct dcache_block, dirty_node) : NULL;
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_next_dirty);
+
+static void dirty_tree_move(struct dcache *c, struct dcache_block *b, u64 epoch)
+{
+	struct dcache_part *part = xa_load(&c->parts, b->part_id);
+
+	dirty_tree_erase(part, b);
+	b->epoch = epoch;
+	dirty_tree_insert(part, b);
+}
+
+/* A write-back copy of the block is in flight or kept for its retry. */
+static bool copy_taken(const struct dcache_block *b)
+{
+	return test_bit(DCACHE_B_WRITING, &b->flags) || b->kept;
+}
+
+/*
+ * Mark @b dirty in @epoch and kick write-back as due. A block already
+ * dirty keeps its oldest epoch: its data must reach the device no later
+ * than that epoch's stage.
+ */
+static void dirty_locked(struct dcache *c, struct dcache_block *b, u64 epoch)
+{
+	struct dcache_part *part;
+	bool first = false, full;
+
+	lockdep_assert_held(&c->lock);
+	if (!test_and_set_bit(DCACHE_B_DIRTY, &b->flags)) {
+		first = true;
+		b->epoch = epoch;
+		b->next_epoch = epoch;
+		b->last_epoch = epoch;
+		part = xa_load(&c->parts, b->part_id);
+		dirty_tree_insert(part, b);
+		c->nr_dirty++;
+		part->nr_dirty++;
+	} else {
+		/* The first write after the copy: the next stage to write it. */
+		if (copy_taken(b) && b->dirty_gen == b->copied_gen)
+			b->next_epoch = epoch;
+		b->last_epoch = max(b->last_epoch, epoch);
+		if (epoch < b->epoch)
+			dirty_tree_move(c, b, epoch);
+	}
+	b->dirty_gen++;
+	full = c->nr_dirty >= c->max_dirty;
+	if (c->flush_ops) {
+		if (full)
+			c->flush_ops->kick(c, NULL);
+		else if (first)
+			c->flush_ops->kick_delayed(c, xa_load(&c->parts, b->part_id));
+	}
+}
+
+/*
+ * The block holds data of a closed epoch that no write-back copy has
+ * taken: in ordered mode it must not be overwritten before its stage
+ * copies it, WRITING or not (a copy in flight covers only the data up to
+ * the moment it was taken).
+ */
+static bool held_by_older_epoch(struct dcache *c, struct dcache_block *b)
+{
+	if (!dcache_block_dirty(b))
+		return false;
+	if (copy_taken(b))
+		return b->dirty_gen != b->copied_gen && b->next_epoch < c->epoch;
+	return b->epoch < c->epoch;
+}
+
+/* A clean block of @part may not become dirty: its share is spent. */
+static bool over_share(struct dcache *c, struct dcache_part *part,
+		       struct dcache_block *b)
+{
+	return (!b || !dcache_block_dirty(b)) && part->nr_dirty >= c->max_part_dirty;
+}
+
+/*
+ * A writer holding @b exclusive is about to change its data: mark it dirty
+ * in the open epoch first, under the mutex, so that closing the epoch
+ * cannot fall between choosing the epoch and marking the block. Refused,
+ * with nothing changed:
+ *  -EAGAIN  @ordered, and the block holds data of a closed epoch not yet
+ *           copied: wait for the stage (dcache_write_must_wait), retry;
+ *  -ENOSPC  the part has its share of dirty blocks: wait for write-back;
+ *  the part's write-back error when its share is spent on a failing disk.
+ */
+int dcache_mark_dirty(struct dcache_block *b, bool ordered)
+{
+	struct dcache *c = b->cache;
+	struct dcache_part *part;
+	int r = 0;
+
+	mutex_lock(&c->lock);
+	part = xa_load(&c->parts, b->part_id);
+	if (ordered && held_by_older_epoch(c, b)) {
+		r = -EAGAIN;
+	} else if (over_share(c, part, b)) {
+		r = part->wb_error ?: -ENOSPC;
+		if (c->flush_ops)
+			c->flush_ops->kick(c, part);
+	} else {
+		dirty_locked(c, b, c->epoch);
+	}
+	mutex_unlock(&c->lock);
+	return r;
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_mark_dirty);
+
+/*
+ * Whether a writer of @addr must still wait: for an older stage's copy
+ * (@ordered), or for write-back to make room in the part's share.
+ */
+bool dcache_write_must_wait(struct dcache_part *part, u64 addr, bool ordered)
+{
+	struct dcache *c = part->cache;
+	struct dcache_block *b;
+	bool wait;
+
+	mutex_lock(&c->lock);
+	b = dcache_lookup(c, part->id, addr);
+	wait = (ordered && b && held_by_older_epoch(c, b)) || over_share(c, part, b);
+	mutex_unlock(&c->lock);
+	return wait;
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_write_must_wait);
+
+/* Held writers may look again: a copy was taken or blocks were cleaned. */
+void dcache_stage_progress(struct dcache *c)
+{
+	atomic_inc(&c->stage_gen);
+	wake_up_all(&c->stage_wait);
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_stage_progress);
+
+/* Read before looking at what to wait for: a wake-up after it is not lost. */
+int dcache_stage_gen(struct dcache *c)
+{
+	return atomic_read(&c->stage_gen);
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_stage_gen);
+
+/* Sleep up to @timeout jiffies for stage progress after generation @gen. */
+void dcache_wait_stage_progress(struct dcache *c, int gen, long timeout)
+{
+	wait_event_timeout(c->stage_wait, atomic_read(&c->stage_gen) != gen, timeout);
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_wait_stage_progress);
+
+/* The write-back of @part is failing (@error) or works again (0). */
+void dcache_set_part_error(struct dcache_part *part, int error)
+{
+	struct dcache *c = part->cache;
+
+	mutex_lock(&c->lock);
+	part->wb_error = error;
+	mutex_unlock(&c->lock);
+	if (error)
+		dcache_stage_progress(c);
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_set_part_error);
+
+/* Close the open epoch; returns it. Later dirt goes to the next one. */
+u64 dcache_close_epoch(struct dcache *c)
+{
+	u64 closed;
+
+	mutex_lock(&c->lock);
+	closed = c->epoch++;
+	mutex_unlock(&c->lock);
+	return closed;
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_close_epoch);
+
+u64 dcache_current_epoch(struct dcache *c)
+{
+	return READ_ONCE(c->epoch);
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_current_epoch);
+
+static void drop_kept(struct dcache_block *b)
+{
+	if (b->kept) {
+		__free_page(b->kept);
+		b->kept = NULL;
+	}
+}
+
+static void clean_locked(struct dcache *c, struct dcache_block *b)
+{
+	struct dcache_part *part;
+
+	lockdep_assert_held(&c->lock);
+	drop_kept(b);
+	if (test_and_clear_bit(DCACHE_B_DIRTY, &b->flags)) {
+		part = xa_load(&c->parts, b->part_id);
+		dirty_tree_erase(part, b);
+		c->nr_dirty--;
+		part->nr_dirty--;
+		dcache_release(c, b);
+	}
+}
+
+/* The block's data is on the device: it is clean (and evictable if unpinned). */
+void dcache_clean(struct dcache_block *b)
+{
+	struct dcache *c = b->cache;
+
+	mutex_lock(&c->lock);
+	clean_locked(c, b);
+	mutex_unlock(&c->lock);
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_clean);
+
+/* Still dirty in stage @epoch, and no copy of it in flight. */
+static bool dirty_in(const struct dcache_block *b, u64 epoch)
+{
+	return dcache_block_dirty(b) && b->epoch == epoch &&
+	       !test_bit(DCACHE_B_WRITING, &b->flags);
+}
+
+/*
+ * Pin and lock shared the block at @addr for a write-back copy of stage
+ * @epoch: 0, or -ENOENT if it is no longer dirty in that epoch (or not
+ * cached). Not a use of the block: its policy history and hit counts stay.
+ */
+int dcache_get_for_copy(struct dcache_part *part, u64 addr, u64 epoch,
+			struct dcache_block **out)
+{
+	struct dcache_block *b;
+	int r = 0;
+
+	b = dcache_pin_block(part, addr, PIN_QUIET, false, &r);
+	if (!b)
+		return r;
+	down_read(&b->lock);
+	wait_on_bit(&b->flags, DCACHE_B_LOADING, TASK_UNINTERRUPTIBLE);
+	/* Under the shared lock only the copier changes epoch and state. */
+	if (!dirty_in(b, epoch)) {
+		up_read(&b->lock);
+		dcache_unpin(b);
+		return -ENOENT;
+	}
+	*out = b;
+	return 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_get_for_copy);
+
+/*
+ * A write-back takes its copy of @b, held shared: writers may change the
+ * block from now on. Returns the copy kept from a failed write, which is
+ * what this stage must write again (the block may hold newer data), or
+ * NULL: copy the block's data.
+ */
+struct page *dcache_writeback_start(struct dcache_block *b)
+{
+	struct dcache *c = b->cache;
+	struct page *kept;
+
+	mutex_lock(&c->lock);
+	set_bit(DCACHE_B_WRITING, &b->flags);
+	kept = b->kept;
+	b->kept = NULL;
+	if (!kept)
+		b->copied_gen = b->dirty_gen;
+	mutex_unlock(&c->lock);
+	return kept;
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_writeback_start);
+
+/*
+ * The copy @*copy reached the device, or failed with @error. Unchanged
+ * since the copy: clean, or still dirty in its stage on failure. Written
+ * since: on success it stays dirty from the epoch of the first newer
+ * write; on failure the core keeps the copy (takes @*copy, sets it NULL)
+ * so that the retry writes the stage's own data, never newer. Returns
+ * whether the block was cleaned.
+ */
+bool dcache_writeback_end(struct dcache_block *b, int error, struct page **copy)
+{
+	struct dcache *c = b->cache;
+	bool cleaned = false, redirty = false;
+
+	mutex_lock(&c->lock);
+	clear_bit(DCACHE_B_WRITING, &b->flags);
+	if (!dcache_block_dirty(b) || b->copy_void) {
+		/* Discarded since the copy: what is dirty now is newer. */
+		if (dcache_block_dirty(b) && !error)
+			dirty_tree_move(c, b, b->next_epoch);
+	} else if (b->dirty_gen == b->copied_gen) {
+		if (!error) {
+			clean_locked(c, b);
+			cleaned = true;
+		}
+	} else if (error) {
+		b->kept = *copy;
+		*copy = NULL;
+	} else {
+		dirty_tree_move(c, b, b->next_epoch);
+		redirty = true;
+	}
+	/* Every dirty block has a round due within the flush delay. */
+	if (redirty && c->flush_ops)
+		c->flush_ops->kick_delayed(c, xa_load(&c->parts, b->part_id));
+	b->copy_void = 0;
+	mutex_unlock(&c->lock);
+	smp_mb();	/* the cleared bit before the waiter check */
+	wake_up_bit(&b->flags, DCACHE_B_WRITING);
+	return cleaned;
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_writeback_end);
+
+static void invalidate_locked(struct dcache *c, struct dcache_block *b)
+{
+	/* A copy in flight is of forgotten data: never keep it for a retry. */
+	if (test_bit(DCACHE_B_WRITING, &b->flags))
+		b->copy_void = 1;
+	b->dirty_gen++;
+	clean_locked(c, b);
+	clear_bit(DCACHE_B_VALID, &b->flags);
+}
+
+/*
+ * Forget a block's data, dirty or not (discard); the caller holds it
+ * exclusive. It stays hashed but invalid, so the next get reads the device.
+ */
+void dcache_invalidate(struct dcache_block *b)
+{
+	struct dcache *c = b->cache;
+
+	mutex_lock(&c->lock);
+	invalidate_locked(c, b);
+	mutex_unlock(&c->lock);
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_invalidate);
+
+#define DISCARD_BATCH 64
+
+/*
+ * A cached block of a discarded range that cannot be forgotten now: in
+ * use, or (@ordered) holding data that an older stage must still write.
+ */
+static bool discard_must_wait(struct dcache *c, struct dcache_block *b, bool ordered)
+{
+	return b->refs || (ordered && (b->kept || held_by_older_epoch(c, b)));
+}
+
+/* Forget @b for a discard unless it must wait; returns whether it must. */
+static bool discard_block(struct dcache *c, struct dcache_block *b, bool ordered)
+{
+	/* Nobody holds an unpinned block's lock: the trylock cannot fail. */
+	if (discard_must_wait(c, b, ordered) || !down_write_trylock(&b->lock))
+		return true;
+	invalidate_locked(c, b);
+	up_write(&b->lock);
+	return false;
+}
+
+/*
+ * Call @fn(c, b, @ordered) on each cached block of @part in [@addr, @end);
+ * returns whether any call returned true. It walks the part's blocks or
+ * looks up each address, whichever is fewer; without @ordered the mutex
+ * is dropped every DISCARD_BATCH lookups, with it held throughout.
+ */
+static bool walk_discard_range(struct dcache *c, struct dcache_part *part,
+			       u64 addr, u64 end,
+			       bool (*fn)(struct dcache *c, struct dcache_block *b,
+					  bool ordered),
+			       bool ordered)
+{
+	struct dcache_block *b, *tmp;
+	unsigned int seen = 0;
+	bool any = false;
+	u64 a;
+
+	if (end - addr > part->nr_blocks) {
+		list_for_each_entry_safe(b, tmp, &part->blocks, part_link)
+			if (b->addr >= addr && b->addr < end)
+				any |= fn(c, b, ordered);
+		return any;
+	}
+	for (a = addr; a < end; a++) {
+		if (!ordered && ++seen == DISCARD_BATCH) {
+			mutex_unlock(&c->lock);
+			cond_resched();
+			mutex_lock(&c->lock);
+			seen = 0;
+		}
+		b = dcache_lookup(c, part->id, a);
+		if (b)
+			any |= fn(c, b, ordered);
+	}
+	return any;
+}
+
+/*
+ * A discard of [@addr, @addr + @nr) of @part: forget the cached blocks of
+ * the range. -EAGAIN if some block has to wait: wait for stage progress
+ * and call again.
+ *
+ * With @queue (ordered mode) the discard is a write of the open epoch: it
+ * is queued for that epoch's stage (*@epoch says which), and a block whose
+ * older data no stage has copied yet must first be copied. It is all or
+ * nothing, under one hold of the mutex: a discard that must wait forgets
+ * nothing, so no acknowledged write is dropped before the discard that
+ * supersedes it has its place among the epochs.
+ *
+ * Without (write-back), the blocks that need not wait are forgotten at
+ * once, with the mutex dropped every DISCARD_BATCH lookups.
+ *
+ * Either way the work is proportional to the range or to the part's
+ * cached blocks, whichever is smaller.
+ */
+int dcache_discard_range(struct dcache_part *part, u64 addr, u64 nr,
+			 struct dcache_discard *queue, u64 *epoch)
+{
+	struct dcache *c = part->cache;
+	bool ordered = queue, wait;
+
+	mutex_lock(&c->lock);
+	if (ordered && walk_discard_range(c, part, addr, addr + nr, discard_must_wait, true)) {
+		mutex_unlock(&c->lock);
+		return -EAGAIN;
+	}
+	wait = walk_discard_range(c, part, addr, addr + nr, discard_block, ordered);
+	if (queue) {
+		queue->addr = addr;
+		queue->nr = nr;
+		queue->epoch = c->epoch;
+		*epoch = c->epoch;	/* @queue may be gone once the mutex drops */
+		list_add_tail(&queue->link, &part->discards);
+		if (c->flush_ops)
+			c->flush_ops->kick_delayed(c, part);
+	}
+	mutex_unlock(&c->lock);
+	return wait ? -EAGAIN : 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_discard_range);
+
+/* Move the queued discards of @part up to @epoch to @out, oldest first. */
+void dcache_take_discards(struct dcache_part *part, u64 epoch,
+			  struct list_head *out)
+{
+	struct dcache *c = part->cache;
+	struct dcache_discard *d, *tmp;
+
+	mutex_lock(&c->lock);
+	list_for_each_entry_safe(d, tmp, &part->discards, link) {
+		if (d->epoch > epoch)
+			break;
+		list_move_tail(&d->link, out);
+	}
+	mutex_unlock(&c->lock);
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_take_discards);
+
+void dcache_free_discards(struct dcache_part *part)
+{
+	struct dcache_discard *d, *tmp;
+
+	list_for_each_entry_safe(d, tmp, &part->discards, link) {
+		list_del(&d->link);
+		kfree(d);
+	}
+}
+
+/* The epoch of the oldest data of @part not on its disk; U64_MAX if none. */
+u64 dcache_oldest_dirty_epoch(struct dcache_part *part)
+{
+	struct dcache *c = part->cache;
+	struct dcache_discard *d;
+	struct dcache_block *b;
+	u64 epoch;
+
+	mutex_lock(&c->lock);
+	b = dcache_first_dirty(part);
+	d = list_first_entry_or_null(&part->discards, struct dcache_discard, link);
+	epoch = min(b ? b->epoch : U64_MAX, d ? d->epoch : U64_MAX);
+	mutex_unlock(&c->lock);
+	return epoch;
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_oldest_dirty_epoch);
+
+/*
+ * Addresses of up to @max blocks of @part dirty in exactly @epoch and not
+ * being written, in the order they were first dirtied. Returns how many.
+ */
+unsigned int dcache_collect_stage(struct dcache_part *part, u64 epoch,
+				  u64 *addrs, unsigned int max)
+{
+	struct dcache *c = part->cache;
+	struct dcache_block *b;
+	unsigned int n = 0;
+
+	mutex_lock(&c->lock);
+	for (b = dcache_first_dirty(part); b; b = dcache_next_dirty(b)) {
+		if (n == max || b->epoch > epoch)
+			break;
+		if (b->epoch == epoch && !test_bit(DCACHE_B_WRITING, &b->flags))
+			addrs[n++] = b->addr;
+	}
+	mutex_unlock(&c->lock);
+	return n;
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_collect_stage);
+
+/*
+ * Last resort when a dead device cannot take its dirty blocks: drop them
+ * so the part can go. Returns how many were lost; the caller logs it.
+ */
+u64 dcache_drop_part_dirty(struct dcache_part *part)
+{
+	struct dcache *c = part->cache;
+	struct dcache_block *b, *tmp;
+	u64 lost = 0;
+
+	mutex_lock(&c->lock);
+	for (b = dcache_first_dirty(part); b; b = tmp) {
+		tmp = dcache_next_dirty(b);
+		if (b->refs)
+			continue;
+		clean_locked(c, b);
+		clear_bit(DCACHE_B_VALID, &b->flags);
+		lost++;
+	}
+	dcache_free_discards(part);
+	mutex_unlock(&c->lock);
+	dcache_stage_progress(c);
+	return lost;
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_drop_part_dirty);
+
+/* The dirty threshold follows the pool size; under the mutex or unshared. */
+void dcache_update_max_dirty(struct dcache *c)
+{
+	if (c->max_dirty_percent)
+		c->max_dirty = max_t(u64, 1, c->nr_blocks * c->max_dirty_percent / 100);
+	c->max_part_dirty = max_t(u64, 1, c->nr_blocks * c->part_dirty_percent / 100);
+}
+
+void dcache_set_dirty_percent(struct dcache *c, unsigned int percent)
+{
+	mutex_lock(&c->lock);
+	c->max_dirty_percent = percent;
+	dcache_update_max_dirty(c);
+	if (c->nr_dirty >= c->max_dirty && c->flush_ops)
+		c->flush_ops->kick(c, NULL);
+	mutex_unlock(&c->lock);
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_set_dirty_percent);
+
+void dcache_set_part_dirty_percent(struct dcache *c, unsigned int percent)
+{
+	mutex_lock(&c->lock);
+	c->part_dirty_percent = percent;
+	dcache_update_max_dirty(c);
+	mutex_unlock(&c->lock);
+	dcache_stage_progress(c);
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_set_part_dirty_percent);
+
+/*
+ * The flusher of the cache (flush.c): its rounds write back, and @ops
+ * kick them. NULL @ops: none from now on.
+ */
+void dcache_set_flusher(struct dcache *c, const struct dcache_flush_ops *ops,
+			struct dcache_flusher *fl)
+{
+	mutex_lock(&c->lock);
+	c->flush_ops = ops;
+	if (ops)
+		c->flusher = fl;
+	mutex_unlock(&c->lock);
+	if (!ops)
+		c->flusher = NULL;
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_set_flusher);
+
+struct dcache_flusher *dcache_flusher(struct dcache *c)
+{
+	return c->flusher;
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_flusher);
+
+/* @wr writes back @part's dirt from now on; NULL: nobody does. */
+void dcache_part_set_writer(struct dcache_part *part, struct dcache_writer *wr)
+{
+	struct dcache *c = part->cache;
+
+	mutex_lock(&c->lock);
+	part->writer = wr;
+	mutex_unlock(&c->lock);
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_part_set_writer);
