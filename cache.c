@@ -235,6 +235,25 @@ struct dcache_block *dcache_pin_block(struct dcache_part *part, u64 addr,
 	return b;
 }
 
+/*
+ * How many blocks from @addr on (at most @max) @part has no block for at
+ * all, dirty, clean or loading: a read of them may go straight to the
+ * disk, which holds their newest acknowledged data.
+ */
+unsigned int dcache_uncached_run(struct dcache_part *part, u64 addr, unsigned int max)
+{
+	struct dcache *c = part->cache;
+	unsigned int n;
+
+	mutex_lock(&c->lock);
+	for (n = 0; n < max; n++)
+		if (dcache_lookup(c, part->id, addr + n))
+			break;
+	mutex_unlock(&c->lock);
+	return n;
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_uncached_run);
+
 /* Drop a pin: of a get whose lock was released, or of dcache_get_for_copy(). */
 void dcache_unpin(struct dcache_block *b)
 {

@@ -50,6 +50,7 @@ static int dcache_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	dd->block_shift = ilog2(table.block_size >> SECTOR_SHIFT);
 	dd->mode = table.mode_set ? table.mode : dcache_default_mode();
 	dd->max_age_ms = table.max_age_ms;
+	dd->sequential_cutoff = table.sequential_cutoff;
 
 	r = dm_get_device(ti, table.backing_path, dm_table_get_mode(ti->table),
 			  &dd->backing);
@@ -73,7 +74,7 @@ static int dcache_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		ti->error = "Target start and length must be multiples of the block size";
 		goto bad_dev;
 	}
-	r = dm_set_target_max_io_len(ti, dd->block_size >> SECTOR_SHIFT);
+	r = dm_set_target_max_io_len(ti, DCACHE_MAX_IO_SECTORS);
 	if (r) {
 		ti->error = "Cannot set the maximum I/O size";
 		goto bad_dev;
@@ -205,6 +206,7 @@ static void dcache_clear_stats(struct dcache_dev *dd)
 {
 	atomic64_set(&dd->stats.reads, 0);
 	atomic64_set(&dd->stats.read_hits, 0);
+	atomic64_set(&dd->stats.read_bypasses, 0);
 	atomic64_set(&dd->stats.writes, 0);
 	atomic64_set(&dd->stats.write_hits, 0);
 	atomic64_set(&dd->stats.flushes, 0);
@@ -216,7 +218,7 @@ static int dcache_message(struct dm_target *ti, unsigned int argc, char **argv,
 {
 	struct dcache_dev *dd = ti->private;
 	enum dcache_mode mode;
-	unsigned int ms;
+	unsigned int ms, bytes;
 
 	if (argc == 1 && !strcasecmp(argv[0], "clear_stats")) {
 		dcache_clear_stats(dd);
@@ -248,8 +250,18 @@ static int dcache_message(struct dm_target *ti, unsigned int argc, char **argv,
 		WRITE_ONCE(dd->max_age_ms, ms);
 		return 0;
 	}
-	DMERR("unrecognised message: %s%s (expected clear_stats, flush, mode or max_age_ms)",
-	      argc ? argv[0] : "(none)", argc > 1 ? " ..." : "");
+	if (argc == 2 && !strcasecmp(argv[0], "sequential_cutoff")) {
+		if (dcache_parse_sequential_cutoff(argv[1], &bytes)) {
+			DMERR("sequential_cutoff: %s is not a number of bytes from 0 to %u",
+			      argv[1], DCACHE_MAX_SEQUENTIAL_CUTOFF);
+			return -EINVAL;
+		}
+		WRITE_ONCE(dd->sequential_cutoff, bytes);
+		return 0;
+	}
+	DMERR("unrecognised message: %s%s (expected %s)", argc ? argv[0] : "(none)",
+	      argc > 1 ? " ..." : "",
+	      "clear_stats, flush, mode, max_age_ms or sequential_cutoff");
 	return -EINVAL;
 }
 
@@ -259,25 +271,30 @@ static void dcache_status(struct dm_target *ti, status_type_t type,
 {
 	struct dcache_dev *dd = ti->private;
 	struct dcache_dev_stats *st = &dd->stats;
-	unsigned int sz = 0, ms;
+	unsigned int sz = 0, ms, cutoff;
 
 	switch (type) {
 	case STATUSTYPE_INFO:
-		DMEMIT("%s %llu %llu %lld %lld %lld %lld %lld %lld %llu %lld",
+		DMEMIT("%s %llu %llu %lld %lld %lld %lld %lld %lld %llu %lld %lld",
 		       atomic_read(&dd->wr->error) ? "write_error" : "ok",
 		       READ_ONCE(dd->part->nr_blocks), READ_ONCE(dd->part->nr_dirty),
 		       atomic64_read(&st->reads), atomic64_read(&st->read_hits),
 		       atomic64_read(&st->writes), atomic64_read(&st->write_hits),
 		       atomic64_read(&st->flushes), atomic64_read(&dd->wr->write_errors),
 		       dcache_current_epoch(dd->part->cache),
-		       atomic64_read(&dd->wr->durable_epoch));
+		       atomic64_read(&dd->wr->durable_epoch),
+		       atomic64_read(&st->read_bypasses));
 		break;
 	case STATUSTYPE_TABLE:
 		ms = READ_ONCE(dd->max_age_ms);
-		DMEMIT("%s %u %u %s", dd->backing->name, dd->block_size, ms ? 3 : 1,
+		cutoff = READ_ONCE(dd->sequential_cutoff);
+		DMEMIT("%s %u %u %s", dd->backing->name, dd->block_size,
+		       1 + (ms ? 2 : 0) + (cutoff != DCACHE_SEQUENTIAL_CUTOFF ? 2 : 0),
 		       dcache_mode_name(READ_ONCE(dd->mode)));
 		if (ms)
 			DMEMIT(" max_age_ms %u", ms);
+		if (cutoff != DCACHE_SEQUENTIAL_CUTOFF)
+			DMEMIT(" sequential_cutoff %u", cutoff);
 		break;
 	case STATUSTYPE_IMA:
 		*result = '\0';

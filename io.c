@@ -1,17 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The bio paths of a dcache device. dm splits every bio at block
- * boundaries (max_io_len), so a data bio touches exactly one block; map()
- * computes that block and the bytes of it once (dcache_io) and warns if a
- * bio ever crosses into the next block.
+ * The bio paths of a dcache device. dm hands map() bios of up to 1 MiB
+ * (DCACHE_MAX_IO_SECTORS), which may start and end inside a block.
  *
- * map() serves what it can without waiting (dcache_try_get: a cached, valid
- * block whose lock is free; an ordered-mode flush, which only closes the
- * epoch) and queues everything else (misses, partial writes to uncached
+ * map() serves what it can without waiting (dcache_try_get: cached, valid
+ * blocks whose locks are free; an ordered-mode flush, which only closes the
+ * epoch). Of a bio of many blocks it serves the blocks it can from the
+ * first on, keeps those (dm_accept_partial_bio) and leaves dm to send the
+ * rest back as a new bio, as dm-writecache does. A read of a stream longer
+ * than the device's sequential_cutoff whose blocks are not cached goes to
+ * the disk as it is. Everything else (misses, partial writes to uncached
  * blocks, write-back flushes, discards, write-through, ordered writers held
- * for an older stage) to the device's workqueue, one work item per bio, so
- * many misses wait on the backing device at once and the submitter never
- * does.
+ * for an older stage) goes to the device's workqueue one block at a time,
+ * one work item per bio, so many misses wait on the backing device at once
+ * and the submitter never does.
  *
  * Both map() and the work item dispatch on the kind decided once in map,
  * and every handler returns an io_result that one switch, io_finish(),
@@ -94,36 +96,48 @@ static void io_classify(struct dcache_dev *dd, struct bio *bio, struct dcache_io
 	sector = dm_target_offset(dd->ti, bio->bi_iter.bi_sector);
 	io->block = sector >> dd->block_shift;
 	io->offset = (sector & ((1U << dd->block_shift) - 1)) << SECTOR_SHIFT;
-	io->len = bio->bi_iter.bi_size;
-	/* max_io_len keeps bios inside one block; the paths below rely on it. */
-	WARN_ON_ONCE(io->offset + io->len > dd->block_size);
+	io->len = min(bio->bi_iter.bi_size, dd->block_size - io->offset);
 }
 
-static bool io_covers_block(struct dcache_dev *dd, const struct dcache_io *io)
+static bool covers_block(struct dcache_dev *dd, unsigned int offset, unsigned int len)
 {
-	return !io->offset && io->len == dd->block_size;
+	return !offset && len == dd->block_size;
 }
 
-static void copy_bio_block(const struct dcache_io *io, struct bio *bio,
-			   struct dcache_block *b, bool to_block)
+/* Copy @len bytes between @bio at @iter (which moves past them) and @b. */
+static void copy_block_bytes(struct bio *bio, struct bvec_iter *iter,
+			     struct dcache_block *b, unsigned int offset,
+			     unsigned int len, bool to_block)
 {
-	char *data = dcache_block_data(b) + io->offset;
-	struct bvec_iter iter;
+	char *data = dcache_block_data(b) + offset;
 	struct bio_vec bv;
 
-	bio_for_each_segment(bv, bio, iter) {
+	while (len) {
+		bv = bio_iter_iovec(bio, *iter);
+		bv.bv_len = min(bv.bv_len, len);
 		if (to_block)
 			memcpy_from_bvec(data, &bv);
 		else
 			memcpy_to_bvec(&bv, data);
+		bio_advance_iter_single(bio, iter, bv.bv_len);
 		data += bv.bv_len;
+		len -= bv.bv_len;
 	}
+}
+
+/* The work item's bio is one block's bytes: io->offset, io->len. */
+static void copy_io_block(const struct dcache_io *io, struct bio *bio,
+			  struct dcache_block *b, bool to_block)
+{
+	struct bvec_iter iter = bio->bi_iter;
+
+	copy_block_bytes(bio, &iter, b, io->offset, io->len, to_block);
 }
 
 static enum io_result read_hit(const struct dcache_io *io, struct bio *bio,
 			       struct dcache_block *b)
 {
-	copy_bio_block(io, bio, b, false);
+	copy_io_block(io, bio, b, false);
 	dcache_put(b, DCACHE_READ);
 	return IO_DONE;
 }
@@ -134,20 +148,19 @@ static enum dcache_mode dev_mode(struct dcache_dev *dd)
 }
 
 /*
- * A write-back write into a block held exclusive; the block is put, and
- * on success the bio is done. Nothing is written on error (see
- * dcache_mark_dirty): -EAGAIN and -ENOSPC ask the caller to wait
- * (dcache_writer_wait) and retry; any other error fails the bio.
+ * A write-back write of @len bytes at @offset of a block held exclusive,
+ * from @bio at @iter; the block is put. Nothing is written on error (see
+ * dcache_mark_dirty) and @iter stays: -EAGAIN and -ENOSPC ask the caller
+ * to wait (dcache_writer_wait) and retry; any other error fails the bio.
  */
-static int write_back_into(const struct dcache_io *io, struct bio *bio,
-			   struct dcache_block *b, enum dcache_access access)
+static int write_back_into(struct dcache_dev *dd, struct bio *bio,
+			   struct bvec_iter *iter, struct dcache_block *b,
+			   unsigned int offset, unsigned int len,
+			   enum dcache_access access)
 {
-	struct dcache_dev *dd = io->dd;
-	bool ordered = dev_mode(dd) == DCACHE_MODE_ORDERED;
-	unsigned int max_age;
 	int r;
 
-	r = dcache_mark_dirty(b, ordered);
+	r = dcache_mark_dirty(b, dev_mode(dd) == DCACHE_MODE_ORDERED);
 	if (r) {
 		/* A clean block got for a whole write may hold no data yet. */
 		if (access == DCACHE_WRITE && !dcache_block_dirty(b))
@@ -155,17 +168,24 @@ static int write_back_into(const struct dcache_io *io, struct bio *bio,
 		dcache_put(b, access);
 		return r;
 	}
-	copy_bio_block(io, bio, b, true);
+	copy_block_bytes(bio, iter, b, offset, len, true);
 	dcache_put(b, access);
-	if (ordered) {
-		/* FUA orders only: later writes go to a later epoch. */
-		if (bio->bi_opf & REQ_FUA)
-			dcache_close_epoch(dd->part->cache);
-		max_age = READ_ONCE(dd->max_age_ms);
-		if (max_age)
-			dcache_writer_kick_within(dd->wr, max_age);
-	}
 	return 0;
+}
+
+/* After a write-back bio's data is all in the cache. */
+static void write_back_done(struct dcache_dev *dd, struct bio *bio)
+{
+	unsigned int max_age;
+
+	if (dev_mode(dd) != DCACHE_MODE_ORDERED)
+		return;
+	/* FUA orders only: later writes go to a later epoch. */
+	if (bio->bi_opf & REQ_FUA)
+		dcache_close_epoch(dd->part->cache);
+	max_age = READ_ONCE(dd->max_age_ms);
+	if (max_age)
+		dcache_writer_kick_within(dd->wr, max_age);
 }
 
 static bool must_wait(int r)
@@ -226,7 +246,7 @@ static int write_through(struct dcache_io *io, struct bio *bio,
 {
 	int r;
 
-	copy_bio_block(io, bio, b, true);
+	copy_io_block(io, bio, b, true);
 	r = write_through_block(io->dd, b, bio->bi_opf & REQ_FUA);
 	if (r && dcache_block_dirty(b))
 		/* Older acknowledged data of the block still needs writing back. */
@@ -243,7 +263,9 @@ static int write_through(struct dcache_io *io, struct bio *bio,
 static enum io_result io_write(struct dcache_io *io, struct bio *bio)
 {
 	struct dcache_dev *dd = io->dd;
-	enum dcache_access access = io_covers_block(dd, io) ? DCACHE_WRITE : DCACHE_RDWR;
+	enum dcache_access access = covers_block(dd, io->offset, io->len) ?
+				    DCACHE_WRITE : DCACHE_RDWR;
+	struct bvec_iter iter = bio->bi_iter;
 	struct dcache_block *b;
 	int r;
 
@@ -262,9 +284,11 @@ static enum io_result io_write(struct dcache_io *io, struct bio *bio)
 			dcache_put(b, access);
 			r = dcache_writer_flush(dd->wr);
 		} else {
-			r = write_back_into(io, bio, b, access);
-			if (!r)
+			r = write_back_into(dd, bio, &iter, b, io->offset, io->len, access);
+			if (!r) {
+				write_back_done(dd, bio);
 				return IO_DONE;
+			}
 			if (must_wait(r))
 				r = dcache_writer_wait(dd->wr, io->block,
 						       dev_mode(dd) == DCACHE_MODE_ORDERED);
@@ -344,6 +368,9 @@ static void io_work(struct work_struct *work)
 	struct dcache_dev *dd = io->dd;
 	enum io_result r;
 
+	/* map() hands the work item one block of a bio at a time. */
+	WARN_ON_ONCE((io->kind == DCACHE_IO_READ || io->kind == DCACHE_IO_WRITE) &&
+		     bio->bi_iter.bi_size != io->len);
 	switch (io->kind) {
 	case DCACHE_IO_FLUSH:
 		r = io_status(bio, dcache_writer_flush(dd->wr));
@@ -383,36 +410,123 @@ static enum io_result map_flush(struct dcache_dev *dd, struct bio *bio)
 	}
 }
 
+/*
+ * Follow the device's read stream with @bio and say whether it is now
+ * longer than the cut-off. The rest of a bio seen before (dm sends it
+ * back after dm_accept_partial_bio) neither extends nor breaks it.
+ */
+static bool read_streams(struct dcache_dev *dd, struct bio *bio)
+{
+	unsigned int cutoff = READ_ONCE(dd->sequential_cutoff);
+	sector_t next = READ_ONCE(dd->stream_next);
+	u64 stream = READ_ONCE(dd->stream_bytes);
+
+	if (bio->bi_iter.bi_sector == next) {
+		stream += bio->bi_iter.bi_size;
+		WRITE_ONCE(dd->stream_next, bio_end_sector(bio));
+		WRITE_ONCE(dd->stream_bytes, stream);
+	} else if (bio_end_sector(bio) != next) {
+		stream = bio->bi_iter.bi_size;
+		WRITE_ONCE(dd->stream_next, bio_end_sector(bio));
+		WRITE_ONCE(dd->stream_bytes, stream);
+	}
+	return cutoff && stream >= cutoff;
+}
+
+/* Keep the first @bytes of @bio for this call; dm sends the rest again. */
+static void keep_first(struct bio *bio, unsigned int bytes)
+{
+	if (bytes < bio->bi_iter.bi_size)
+		dm_accept_partial_bio(bio, bytes >> SECTOR_SHIFT);
+}
+
+/*
+ * A read of a stream, whose first block is not cached: send to the disk
+ * the blocks from there on that no block of the cache stands for.
+ */
+static enum io_result read_around(struct dcache_io *io, struct bio *bio)
+{
+	struct dcache_dev *dd = io->dd;
+	unsigned int bytes = bio->bi_iter.bi_size;
+	unsigned int nr = DIV_ROUND_UP(io->offset + bytes, dd->block_size);
+	unsigned int run = dcache_uncached_run(dd->part, io->block, nr);
+
+	if (!run)
+		return IO_DEFER;
+	if (run < nr)
+		keep_first(bio, run * dd->block_size - io->offset);
+	atomic64_add(run, &dd->stats.reads);
+	atomic64_add(run, &dd->stats.read_bypasses);
+	bio->bi_iter.bi_sector = dm_target_offset(dd->ti, bio->bi_iter.bi_sector);
+	return IO_REMAP;
+}
+
 static enum io_result map_read(struct dcache_io *io, struct bio *bio)
 {
 	struct dcache_dev *dd = io->dd;
+	struct bvec_iter iter = bio->bi_iter;
+	unsigned int total = iter.bi_size, done = 0, hits = 0, offset = io->offset;
+	bool streaming = read_streams(dd, bio);
+	u64 block = io->block;
 	struct dcache_block *b;
+	unsigned int len;
 
+	while (done < total) {
+		len = min(total - done, dd->block_size - offset);
+		b = dcache_try_get(dd->part, block, DCACHE_READ);
+		if (!b)
+			break;
+		copy_block_bytes(bio, &iter, b, offset, len, false);
+		dcache_put(b, DCACHE_READ);
+		done += len;
+		hits++;
+		block++;
+		offset = 0;
+	}
+	atomic64_add(hits, &dd->stats.reads);
+	atomic64_add(hits, &dd->stats.read_hits);
+	if (done) {
+		keep_first(bio, done);
+		return IO_DONE;
+	}
+	if (streaming && read_around(io, bio) == IO_REMAP)
+		return IO_REMAP;
 	atomic64_inc(&dd->stats.reads);
-	b = dcache_try_get(dd->part, io->block, DCACHE_READ);
-	if (!b)
-		return IO_DEFER;
-	atomic64_inc(&dd->stats.read_hits);
-	return read_hit(io, bio, b);
+	keep_first(bio, io->len);
+	return IO_DEFER;
 }
 
 static enum io_result map_write(struct dcache_io *io, struct bio *bio)
 {
 	struct dcache_dev *dd = io->dd;
+	struct bvec_iter iter = bio->bi_iter;
+	unsigned int total = iter.bi_size, done = 0, hits = 0, offset = io->offset;
 	enum dcache_access access;
+	u64 block = io->block;
 	struct dcache_block *b;
+	unsigned int len;
 
+	while (done < total && !writes_through(dd, bio)) {
+		len = min(total - done, dd->block_size - offset);
+		access = covers_block(dd, offset, len) ? DCACHE_WRITE : DCACHE_RDWR;
+		b = dcache_try_get(dd->part, block, access);
+		if (!b || write_back_into(dd, bio, &iter, b, offset, len, access))
+			break;
+		done += len;
+		hits++;
+		block++;
+		offset = 0;
+	}
+	atomic64_add(hits, &dd->stats.writes);
+	atomic64_add(hits, &dd->stats.write_hits);
+	if (done) {
+		keep_first(bio, done);
+		write_back_done(dd, bio);
+		return IO_DONE;
+	}
 	atomic64_inc(&dd->stats.writes);
-	if (writes_through(dd, bio))
-		return IO_DEFER;
-	access = io_covers_block(dd, io) ? DCACHE_WRITE : DCACHE_RDWR;
-	b = dcache_try_get(dd->part, io->block, access);
-	if (!b)
-		return IO_DEFER;
-	atomic64_inc(&dd->stats.write_hits);
-	if (write_back_into(io, bio, b, access))
-		return IO_DEFER;
-	return IO_DONE;
+	keep_first(bio, io->len);
+	return IO_DEFER;
 }
 
 int dcache_map_bio(struct dcache_dev *dd, struct bio *bio)

@@ -51,6 +51,17 @@ int dcache_parse_max_age(const char *arg, unsigned int *ms)
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_parse_max_age);
 
+int dcache_parse_sequential_cutoff(const char *arg, unsigned int *bytes)
+{
+	unsigned int v;
+
+	if (kstrtouint(arg, 10, &v) || v > DCACHE_MAX_SEQUENTIAL_CUTOFF)
+		return -EINVAL;
+	*bytes = v;
+	return 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_parse_sequential_cutoff);
+
 static int dcache_parse_features(unsigned int argc, char **argv,
 				 struct dcache_table *table, char **error)
 {
@@ -87,6 +98,22 @@ static int dcache_parse_features(unsigned int argc, char **argv,
 			}
 			continue;
 		}
+		if (!strcmp(argv[i], "sequential_cutoff")) {
+			if (i == nr) {
+				*error = "sequential_cutoff needs a value";
+				return -EINVAL;
+			}
+			if (table->cutoff_set) {
+				*error = "sequential_cutoff given more than once";
+				return -EINVAL;
+			}
+			if (dcache_parse_sequential_cutoff(argv[++i], &table->sequential_cutoff)) {
+				*error = "Invalid sequential_cutoff: must be 0 to 1073741824";
+				return -EINVAL;
+			}
+			table->cutoff_set = true;
+			continue;
+		}
 		if (dcache_parse_mode(argv[i], &mode)) {
 			*error = "Unknown feature";
 			return -EINVAL;
@@ -109,6 +136,7 @@ int dcache_parse_table(unsigned int argc, char **argv,
 
 	memset(table, 0, sizeof(*table));
 	table->mode = DCACHE_MODE_WRITEBACK;
+	table->sequential_cutoff = DCACHE_SEQUENTIAL_CUTOFF;
 
 	if (argc < 2) {
 		*error = argc ? "Missing block size" : "Missing backing device";

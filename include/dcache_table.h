@@ -8,6 +8,7 @@
 #define DCACHE_TABLE_H
 
 #include <linux/types.h>
+#include <linux/sizes.h>
 
 #define DCACHE_MIN_BLOCK_SIZE	512U
 #define DCACHE_MAX_FEATURES	8U
@@ -19,6 +20,9 @@ enum dcache_mode {
 };
 
 #define DCACHE_MAX_AGE_MS	3600000U
+/* Reads of a stream this long go to the disk when uncached (0: never). */
+#define DCACHE_SEQUENTIAL_CUTOFF	SZ_4M
+#define DCACHE_MAX_SEQUENTIAL_CUTOFF	SZ_1G
 
 struct dcache_table {
 	const char *backing_path;	/* points into the caller's argv */
@@ -26,6 +30,8 @@ struct dcache_table {
 	enum dcache_mode mode;		/* writeback unless given */
 	bool mode_set;			/* the line named a mode */
 	unsigned int max_age_ms;	/* 0: not given */
+	unsigned int sequential_cutoff;	/* bytes; the default unless given */
+	bool cutoff_set;		/* the line gave sequential_cutoff */
 };
 
 int dcache_parse_table(unsigned int argc, char **argv,
@@ -33,5 +39,6 @@ int dcache_parse_table(unsigned int argc, char **argv,
 const char *dcache_mode_name(enum dcache_mode mode);
 int dcache_parse_mode(const char *arg, enum dcache_mode *mode);
 int dcache_parse_max_age(const char *arg, unsigned int *ms);
+int dcache_parse_sequential_cutoff(const char *arg, unsigned int *bytes);
 
 #endif

@@ -14,6 +14,7 @@
 #include <linux/atomic.h>
 #include <linux/mempool.h>
 #include <linux/completion.h>
+#include <linux/sizes.h>
 
 #include "dcache.h"
 #include "dcache_flush.h"
@@ -22,6 +23,7 @@
 struct dcache_dev_stats {
 	atomic64_t reads;
 	atomic64_t read_hits;
+	atomic64_t read_bypasses;	/* blocks read around the cache */
 	atomic64_t writes;
 	atomic64_t write_hits;
 	atomic64_t flushes;
@@ -37,8 +39,15 @@ struct dcache_dev {
 	unsigned int block_shift;	/* log2 of sectors per block */
 	enum dcache_mode mode;		/* READ_ONCE: a message may change it */
 	unsigned int max_age_ms;	/* ordered: the disk lags at most this */
+	unsigned int sequential_cutoff;	/* bytes; READ_ONCE, 0: off */
+	/* The read stream being followed (io.c), racy by design: a hint. */
+	sector_t stream_next;		/* where the last read ended */
+	u64 stream_bytes;		/* how long the stream is so far */
 	struct dcache_dev_stats stats;
 };
+
+/* The most map() takes at once: dm splits larger bios at this alignment. */
+#define DCACHE_MAX_IO_SECTORS	(SZ_1M >> SECTOR_SHIFT)
 
 /* What a bio asks for, decided once in map() (io.c). */
 enum dcache_io_kind {
@@ -51,8 +60,9 @@ enum dcache_io_kind {
 
 /*
  * Per-bio data, filled in by map() and read again by the work item: the
- * bio's kind and, for reads and writes, the block it falls in and the
- * bytes of the block it covers.
+ * bio's kind and, for reads and writes, the block it starts in and the
+ * bytes of that block it covers. map() serves a bio of many blocks itself
+ * or hands the work item one block of it at a time (io.c).
  */
 struct dcache_io {
 	struct work_struct work;

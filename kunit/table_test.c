@@ -14,6 +14,8 @@ struct table_case {
 	unsigned int block_size;
 	enum dcache_mode mode;
 	unsigned int max_age_ms;
+	bool cutoff_set;
+	unsigned int cutoff;
 };
 
 static const struct table_case table_cases[] = {
@@ -29,6 +31,20 @@ static const struct table_case table_cases[] = {
 	  4096, DCACHE_MODE_ORDERED, 250 },
 	{ "max age alone", "/dev/vdb 4096 2 max_age_ms 3600000", 0, NULL,
 	  4096, DCACHE_MODE_WRITEBACK, 3600000 },
+	{ "sequential cutoff", "/dev/vdb 4096 2 sequential_cutoff 1048576", 0, NULL,
+	  4096, DCACHE_MODE_WRITEBACK, 0, true, 1048576 },
+	{ "no sequential cutoff", "/dev/vdb 4096 3 sequential_cutoff 0 ordered", 0, NULL,
+	  4096, DCACHE_MODE_ORDERED, 0, true, 0 },
+	{ "largest cutoff", "/dev/vdb 4096 2 sequential_cutoff 1073741824", 0, NULL,
+	  4096, DCACHE_MODE_WRITEBACK, 0, true, 1073741824 },
+	{ "cutoff without value", "/dev/vdb 4096 1 sequential_cutoff", -EINVAL,
+	  "sequential_cutoff needs a value" },
+	{ "cutoff too large", "/dev/vdb 4096 2 sequential_cutoff 1073741825", -EINVAL,
+	  "Invalid sequential_cutoff: must be 0 to 1073741824" },
+	{ "cutoff garbage", "/dev/vdb 4096 2 sequential_cutoff 1M", -EINVAL,
+	  "Invalid sequential_cutoff: must be 0 to 1073741824" },
+	{ "cutoff twice", "/dev/vdb 4096 4 sequential_cutoff 1 sequential_cutoff 2",
+	  -EINVAL, "sequential_cutoff given more than once" },
 	{ "no arguments", "", -EINVAL, "Missing backing device" },
 	{ "max age without value", "/dev/vdb 4096 1 max_age_ms", -EINVAL,
 	  "max_age_ms needs a value" },
@@ -108,6 +124,10 @@ static void check_table_case(struct kunit *test, const struct table_case *c)
 	KUNIT_EXPECT_EQ_MSG(test, table.block_size, c->block_size, "case '%s'", c->name);
 	KUNIT_EXPECT_EQ_MSG(test, table.mode, c->mode, "case '%s'", c->name);
 	KUNIT_EXPECT_EQ_MSG(test, table.max_age_ms, c->max_age_ms, "case '%s'", c->name);
+	KUNIT_EXPECT_EQ_MSG(test, table.cutoff_set, c->cutoff_set, "case '%s'", c->name);
+	KUNIT_EXPECT_EQ_MSG(test, table.sequential_cutoff,
+			    c->cutoff_set ? c->cutoff : DCACHE_SEQUENTIAL_CUTOFF,
+			    "case '%s'", c->name);
 }
 
 /*

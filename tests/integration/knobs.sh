@@ -74,9 +74,19 @@ dmsetup message kn 0 max_age_ms 250
 dmsetup table kn | grep -q " 3 writethrough max_age_ms 250$" || fail "max_age_ms message: $(dmsetup table kn)"
 dmsetup table kn | dmsetup load kn && dmsetup resume kn
 dmsetup table kn | grep -q " 3 writethrough max_age_ms 250$" || fail "table did not round-trip"
+dmsetup message kn 0 sequential_cutoff 0
+dmsetup table kn | grep -q " 5 writethrough max_age_ms 250 sequential_cutoff 0$" ||
+	fail "sequential_cutoff message: $(dmsetup table kn)"
+dmsetup table kn | dmsetup load kn && dmsetup resume kn
+dmsetup table kn | grep -q " 5 writethrough max_age_ms 250 sequential_cutoff 0$" ||
+	fail "table with sequential_cutoff did not round-trip"
+dmsetup message kn 0 sequential_cutoff 4194304
+dmsetup table kn | grep -q " 3 writethrough max_age_ms 250$" ||
+	fail "the default sequential_cutoff shows in the table: $(dmsetup table kn)"
 dmsetup message kn 0 mode writeback
 for m in "" mode "mode bogus" "mode writeback extra" "max_age_ms" "max_age_ms 0" \
-	"max_age_ms x" "max_age_ms 3600001" "flush now" "clear_stats 1" bogus; do
+	"max_age_ms x" "max_age_ms 3600001" "sequential_cutoff" "sequential_cutoff 1.5" \
+	"sequential_cutoff 1073741825" "sequential_cutoff 4M" "flush now" "clear_stats 1" bogus; do
 	msg_bad "$m"
 done
 echo "$refused invalid values and messages refused"

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# kernels: test stock stock612
+# disks: 64M
+# timeout: 300
+# Reads of a stream go around the cache, never around newer data in it:
+# a sequential 1 MiB read of a disk with dirty blocks scattered through the
+# cache returns the dirty blocks' data from the cache and the rest from the
+# disk (read_bypasses counts those), in writeback and in ordered mode; with
+# sequential_cutoff 0 nothing goes around; random reads never do. Reads and
+# writes of many blocks start and end at odd 512-byte offsets.
+. "$DCACHE_TOP/tests/guest-lib.sh"
+
+modprobe dm-mod 2>/dev/null || true
+modprobe dm-dcache pool_mb=16 flush_delay_ms=3600000
+mib=32
+field() { dmsetup status ra | awk -v f="$1" '{ print $(f + 3) }'; }
+READS=4 READ_HITS=5 BYPASSES=12
+
+for mode in writeback ordered; do
+	step "$mode: a sequential read around $((mib * 256 / 7)) scattered dirty blocks"
+	dd if=/dev/urandom of=/tmp/disk bs=1M count=$mib status=none
+	dd if=/tmp/disk of="$DISK0" bs=1M oflag=direct status=none
+	dcache_create ra "$DISK0" 4096 1 $mode
+	# Every 7th block rewritten through the cache (dirty, not written
+	# back: the flush delay is an hour), and the expected image with it.
+	python3 - /dev/mapper/ra /tmp/disk $mib <<'PY'
+import mmap, os, sys
+dev, image, mib = sys.argv[1], sys.argv[2], int(sys.argv[3])
+fd = os.open(dev, os.O_WRONLY | os.O_DIRECT)
+img = open(image, "r+b")
+buf = mmap.mmap(-1, 4096)
+for b in range(0, mib * 256, 7):
+    data = os.urandom(4096)
+    buf[:] = data
+    os.pwritev(fd, [buf], b * 4096)
+    img.seek(b * 4096)
+    img.write(data)
+os.close(fd)
+PY
+	dmsetup message ra 0 clear_stats
+	dd if=/dev/mapper/ra of=/tmp/read bs=1M count=$mib iflag=direct status=none
+	cmp /tmp/read /tmp/disk || fail "$mode: a sequential read missed data in the cache"
+	echo "status: $(dmsetup status ra)"
+	[ "$(field $BYPASSES)" -gt 0 ] || fail "$mode: no read went around the cache"
+	[ "$(field $READ_HITS)" -ge $((mib * 256 / 7)) ] ||
+		fail "$mode: the dirty blocks were not read from the cache"
+
+	step "$mode: reads of many blocks at odd offsets, through the cache"
+	python3 - /dev/mapper/ra /tmp/disk <<'PY' || fail "$mode: reads and writes at odd offsets"
+import mmap, os, random, sys
+dev, image = sys.argv[1], sys.argv[2]
+fd = os.open(dev, os.O_RDWR | os.O_DIRECT)
+img = open(image, "r+b")
+size = os.path.getsize(image)
+rnd = random.Random(7)
+buf = mmap.mmap(-1, 1 << 20)
+for i in range(300):
+    length = rnd.randrange(1, 2048) * 512
+    off = rnd.randrange(0, (size - length) // 512) * 512
+    view = memoryview(buf)[:length]
+    if rnd.random() < 0.5:
+        data = os.urandom(length)
+        view[:] = data
+        assert os.pwritev(fd, [view], off) == length
+        img.seek(off)
+        img.write(data)
+    else:
+        assert os.preadv(fd, [view], off) == length
+        img.seek(off)
+        if bytes(view) != img.read(length):
+            sys.exit(f"read of {length} bytes at {off} differs")
+PY
+	dd if=/dev/mapper/ra of=/tmp/read bs=1M count=$mib iflag=direct status=none
+	cmp /tmp/read /tmp/disk || fail "$mode: the image differs after odd-offset writes"
+
+	step "$mode: sequential_cutoff 0 keeps every read in the cache"
+	dmsetup message ra 0 sequential_cutoff 0
+	dmsetup message ra 0 clear_stats
+	dd if=/dev/mapper/ra of=/tmp/read bs=1M count=$mib iflag=direct status=none
+	cmp /tmp/read /tmp/disk || fail "$mode: a cached read differs"
+	[ "$(field $BYPASSES)" -eq 0 ] || fail "$mode: reads went around with the cut-off off"
+	[ "$(field $READS)" -ge $((mib * 256)) ] || fail "$mode: reads not counted per block"
+	dmsetup message ra 0 sequential_cutoff 4194304
+
+	step "$mode: random reads never go around"
+	dmsetup message ra 0 clear_stats
+	fio --name=rr --filename=/dev/mapper/ra --direct=1 --rw=randread --bs=4k \
+		--size=${mib}m --io_size=4m --output=/tmp/fio.out >/dev/null ||
+		fail "$mode: random reads failed"
+	[ "$(field $BYPASSES)" -eq 0 ] || fail "$mode: random reads went around: $(dmsetup status ra)"
+	dmsetup remove ra
+	dd if="$DISK0" of=/tmp/read bs=1M count=$mib iflag=direct status=none
+	cmp /tmp/read /tmp/disk || fail "$mode: the disk differs after remove"
+done
+rmmod dm_dcache
+echo PASS
