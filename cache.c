@@ -434,7 +434,9 @@ void dcache_counts(struct dcache *c, struct dcache_counts *out)
 	out->blocks_free = c->nr_free;
 	out->blocks_clean = c->nr_blocks - c->nr_free - c->nr_dirty;
 	out->blocks_dirty = c->nr_dirty;
+	out->blocks_kept = c->nr_kept;
 	mutex_unlock(&c->lock);
+	out->cow_copies = atomic64_read(&st->cow_copies);
 	out->hits = atomic64_read(&st->hits);
 	out->misses = atomic64_read(&st->misses);
 	out->evictions = atomic64_read(&st->evictions);

@@ -29,6 +29,7 @@ struct check_counts {
 	u64 dirty_listed;	/* blocks in the parts' dirty trees */
 	u64 candidates;		/* blocks the policy may evict */
 	u64 busy;		/* hashed blocks that are not candidates */
+	u64 kept;		/* blocks that keep a copy for their stage */
 };
 
 static bool check_free_list(struct dcache *c, struct check_counts *n)
@@ -102,6 +103,7 @@ static bool check_hashed(struct dcache *c, struct dcache_block *b, u64 i,
 	    !invariant(!loading || b->refs, "block %llu loading unpinned", i))
 		return false;
 	n->dirty += dirty;
+	n->kept += !!b->kept;
 	if (dcache_policy_is_candidate(&c->policy, &b->pe)) {
 		n->candidates++;
 		return invariant(dcache_block_evictable(b), "block %llu a candidate but busy", i);
@@ -149,7 +151,9 @@ static bool check_totals(struct dcache *c, const struct check_counts *n)
 			 "free %llu + candidates %llu + busy %llu + retired %llu != total %llu",
 			 n->free, n->candidates, n->busy, n->retired, c->nr_blocks) &&
 	       invariant(part_dirty == c->nr_dirty, "parts dirty %llu, cache %llu",
-			 part_dirty, c->nr_dirty);
+			 part_dirty, c->nr_dirty) &&
+	       invariant(n->kept == c->nr_kept, "%llu blocks keep a copy, counted %llu",
+			 n->kept, c->nr_kept);
 }
 
 static int check_locked(struct dcache *c)

@@ -127,6 +127,38 @@ static bool held_by_older_epoch(struct dcache *c, struct dcache_block *b)
 	return b->epoch < c->epoch;
 }
 
+/*
+ * Copy-on-write for an ordered writer of @b, which holds data of a closed
+ * epoch that no copy has taken: keep that data in @page, as a failed copy
+ * is kept, for its own stage to write; the writer goes on. Not while a
+ * copy is in flight or kept (one older version at a time), nor beyond a
+ * quarter of the dirty budget in kept pages: then the writer waits.
+ */
+static bool keep_older_version(struct dcache *c, struct dcache_block *b,
+			       struct page *page)
+{
+	struct dcache_part *part = xa_load(&c->parts, b->part_id);
+
+	if (copy_taken(b) || c->nr_kept >= c->max_dirty / 4)
+		return false;
+	memcpy(page_address(page), b->data, part->block_size);
+	b->kept = page;
+	c->nr_kept++;
+	/* The kept page is the copy: later writes start the next version. */
+	b->copied_gen = b->dirty_gen;
+	atomic64_inc(&c->stats.cow_copies);
+	return true;
+}
+
+/*
+ * A hint for ordered writers, read without the mutex: @b is dirty from an
+ * epoch that is closed now, so dcache_mark_dirty may need a spare page.
+ */
+bool dcache_block_of_closed_epoch(const struct dcache_block *b)
+{
+	return dcache_block_dirty(b) && READ_ONCE(b->epoch) < READ_ONCE(b->cache->epoch);
+}
+
 /* A clean block of @part may not become dirty: its share is spent. */
 static bool over_share(struct dcache *c, struct dcache_part *part,
 		       struct dcache_block *b)
@@ -137,14 +169,16 @@ static bool over_share(struct dcache *c, struct dcache_part *part,
 /*
  * A writer holding @b exclusive is about to change its data: mark it dirty
  * in the open epoch first, under the mutex, so that closing the epoch
- * cannot fall between choosing the epoch and marking the block. Refused,
- * with nothing changed:
- *  -EAGAIN  @ordered, and the block holds data of a closed epoch not yet
- *           copied: wait for the stage (dcache_write_must_wait), retry;
+ * cannot fall between choosing the epoch and marking the block. When
+ * @ordered and the block holds data of a closed epoch not yet copied, that
+ * data is kept in *@spare (a page the caller allocated outside the mutex;
+ * taken: set NULL) for its stage. Refused, with nothing changed:
+ *  -EAGAIN  @ordered, and such data could not be kept: wait for the stage
+ *           (dcache_write_must_wait), retry;
  *  -ENOSPC  the part has its share of dirty blocks: wait for write-back;
  *  the part's write-back error when its share is spent on a failing disk.
  */
-int dcache_mark_dirty(struct dcache_block *b, bool ordered)
+int dcache_mark_dirty(struct dcache_block *b, bool ordered, struct page **spare)
 {
 	struct dcache *c = b->cache;
 	struct dcache_part *part;
@@ -153,7 +187,12 @@ int dcache_mark_dirty(struct dcache_block *b, bool ordered)
 	mutex_lock(&c->lock);
 	part = xa_load(&c->parts, b->part_id);
 	if (ordered && held_by_older_epoch(c, b)) {
-		r = -EAGAIN;
+		if (spare && *spare && keep_older_version(c, b, *spare)) {
+			*spare = NULL;
+			dirty_locked(c, b, c->epoch);
+		} else {
+			r = -EAGAIN;
+		}
 	} else if (over_share(c, part, b)) {
 		r = part->wb_error ?: -ENOSPC;
 		if (c->flush_ops)
@@ -237,11 +276,12 @@ u64 dcache_current_epoch(struct dcache *c)
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_current_epoch);
 
-static void drop_kept(struct dcache_block *b)
+static void drop_kept(struct dcache *c, struct dcache_block *b)
 {
 	if (b->kept) {
 		__free_page(b->kept);
 		b->kept = NULL;
+		c->nr_kept--;
 	}
 }
 
@@ -250,7 +290,7 @@ static void clean_locked(struct dcache *c, struct dcache_block *b)
 	struct dcache_part *part;
 
 	lockdep_assert_held(&c->lock);
-	drop_kept(b);
+	drop_kept(c, b);
 	if (test_and_clear_bit(DCACHE_B_DIRTY, &b->flags)) {
 		part = xa_load(&c->parts, b->part_id);
 		dirty_tree_erase(part, b);
@@ -320,7 +360,9 @@ struct page *dcache_writeback_start(struct dcache_block *b)
 	set_bit(DCACHE_B_WRITING, &b->flags);
 	kept = b->kept;
 	b->kept = NULL;
-	if (!kept)
+	if (kept)
+		c->nr_kept--;
+	else
 		b->copied_gen = b->dirty_gen;
 	mutex_unlock(&c->lock);
 	return kept;
@@ -354,6 +396,7 @@ bool dcache_writeback_end(struct dcache_block *b, int error, struct page **copy)
 	} else if (error) {
 		b->kept = *copy;
 		*copy = NULL;
+		c->nr_kept++;
 	} else {
 		dirty_tree_move(c, b, b->next_epoch);
 		redirty = true;

@@ -156,11 +156,22 @@ static enum dcache_mode dev_mode(struct dcache_dev *dd)
 static int write_back_into(struct dcache_dev *dd, struct bio *bio,
 			   struct bvec_iter *iter, struct dcache_block *b,
 			   unsigned int offset, unsigned int len,
-			   enum dcache_access access)
+			   enum dcache_access access, gfp_t gfp)
 {
+	bool ordered = dev_mode(dd) == DCACHE_MODE_ORDERED;
+	struct page *spare = NULL;
 	int r;
 
-	r = dcache_mark_dirty(b, dev_mode(dd) == DCACHE_MODE_ORDERED);
+	/*
+	 * Ordered: a dirty block may hold an older epoch's data that its
+	 * stage has not copied yet; the core keeps it in this page rather
+	 * than hold the writer (copy-on-write).
+	 */
+	if (ordered && dcache_block_of_closed_epoch(b))
+		spare = alloc_page(gfp | __GFP_NOWARN);
+	r = dcache_mark_dirty(b, ordered, &spare);
+	if (spare)
+		__free_page(spare);
 	if (r) {
 		/* A clean block got for a whole write may hold no data yet. */
 		if (access == DCACHE_WRITE && !dcache_block_dirty(b))
@@ -250,7 +261,7 @@ static int write_through(struct dcache_io *io, struct bio *bio,
 	r = write_through_block(io->dd, b, bio->bi_opf & REQ_FUA);
 	if (r && dcache_block_dirty(b))
 		/* Older acknowledged data of the block still needs writing back. */
-		dcache_mark_dirty(b, false);
+		dcache_mark_dirty(b, false, NULL);
 	else if (r)
 		/* Neither copy is known good: the next read goes to the disk. */
 		dcache_invalidate(b);
@@ -284,7 +295,8 @@ static enum io_result io_write(struct dcache_io *io, struct bio *bio)
 			dcache_put(b, access);
 			r = dcache_writer_flush(dd->wr);
 		} else {
-			r = write_back_into(dd, bio, &iter, b, io->offset, io->len, access);
+			r = write_back_into(dd, bio, &iter, b, io->offset, io->len,
+					    access, GFP_NOIO);
 			if (!r) {
 				write_back_done(dd, bio);
 				return IO_DONE;
@@ -510,7 +522,7 @@ static enum io_result map_write(struct dcache_io *io, struct bio *bio)
 		len = min(total - done, dd->block_size - offset);
 		access = covers_block(dd, offset, len) ? DCACHE_WRITE : DCACHE_RDWR;
 		b = dcache_try_get(dd->part, block, access);
-		if (!b || write_back_into(dd, bio, &iter, b, offset, len, access))
+		if (!b || write_back_into(dd, bio, &iter, b, offset, len, access, GFP_NOWAIT))
 			break;
 		done += len;
 		hits++;

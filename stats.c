@@ -36,6 +36,8 @@ STAT(misses, misses);
 STAT(evictions, evictions);
 STAT(stalls, stalls);
 STAT(rounds, rounds);
+STAT(cow_copies, cow_copies);
+STAT(blocks_kept, blocks_kept);
 STAT(read_errors, read_errors);
 STAT(write_errors, write_errors);
 STAT(bytes_read, bytes_read);
@@ -66,6 +68,8 @@ static struct attribute *stats_attrs[] = {
 	&evictions_attr.attr,
 	&stalls_attr.attr,
 	&rounds_attr.attr,
+	&cow_copies_attr.attr,
+	&blocks_kept_attr.attr,
 	&read_errors_attr.attr,
 	&write_errors_attr.attr,
 	&bytes_read_attr.attr,

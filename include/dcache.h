@@ -129,6 +129,8 @@ struct dcache_counts {
 	u64 evictions;
 	u64 stalls;
 	u64 rounds;
+	u64 cow_copies;
+	u64 blocks_kept;
 	u64 read_errors;
 	u64 write_errors;
 	u64 bytes_read;
@@ -172,7 +174,8 @@ struct bio_set *dcache_bio_set(struct dcache *c);
 void dcache_set_debug_check(struct dcache *c, bool on);
 
 /* dirty.c: dirt, epochs, stages and discards. */
-int dcache_mark_dirty(struct dcache_block *b, bool ordered);
+int dcache_mark_dirty(struct dcache_block *b, bool ordered, struct page **spare);
+bool dcache_block_of_closed_epoch(const struct dcache_block *b);
 bool dcache_write_must_wait(struct dcache_part *part, u64 addr, bool ordered);
 void dcache_clean(struct dcache_block *b);
 void dcache_invalidate(struct dcache_block *b);

@@ -123,6 +123,7 @@ struct dcache_stats {
 	atomic64_t stalls;
 	atomic64_t evictions;
 	atomic64_t rounds;
+	atomic64_t cow_copies;
 };
 
 struct dcache {
@@ -135,6 +136,7 @@ struct dcache {
 	u64 nr_dirty;
 	u64 max_dirty;
 	u64 max_part_dirty;		/* one part's share of dirty blocks */
+	u64 nr_kept;			/* blocks' kept copies (dirty.c) */
 	u64 epoch;			/* the open flush epoch, from 1 */
 	struct xarray parts;		/* the parts by id; writes under lock */
 	wait_queue_head_t free_wait;	/* stalled getters */

@@ -136,13 +136,13 @@ static void close_epoch_test(struct kunit *test)
 	u64 first = dcache_current_epoch(c);
 
 	KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, 1, DCACHE_RDWR, false, &b));
-	KUNIT_EXPECT_EQ(test, 0, dcache_mark_dirty(b, false));
+	KUNIT_EXPECT_EQ(test, 0, dcache_mark_dirty(b, false, NULL));
 	KUNIT_EXPECT_EQ(test, b->epoch, first);
 	dcache_put(b, DCACHE_RDWR);
 	KUNIT_EXPECT_EQ(test, dcache_close_epoch(c), first);
 	KUNIT_EXPECT_EQ(test, dcache_current_epoch(c), first + 1);
 	KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, 2, DCACHE_RDWR, false, &b));
-	KUNIT_EXPECT_EQ(test, 0, dcache_mark_dirty(b, false));
+	KUNIT_EXPECT_EQ(test, 0, dcache_mark_dirty(b, false, NULL));
 	KUNIT_EXPECT_EQ(test, b->epoch, first + 1);
 	dcache_put(b, DCACHE_RDWR);
 	KUNIT_EXPECT_EQ(test, next_stage(c, first, skip_nothing), first);
@@ -163,9 +163,9 @@ static void ordered_writer_held_test(struct kunit *test)
 	u64 e;
 
 	KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, 3, DCACHE_RDWR, false, &b));
-	KUNIT_ASSERT_EQ(test, 0, dcache_mark_dirty(b, true));
+	KUNIT_ASSERT_EQ(test, 0, dcache_mark_dirty(b, true, NULL));
 	/* Same epoch: a writer may change it again. */
-	KUNIT_EXPECT_EQ(test, 0, dcache_mark_dirty(b, true));
+	KUNIT_EXPECT_EQ(test, 0, dcache_mark_dirty(b, true, NULL));
 	dcache_put(b, DCACHE_RDWR);
 	e = dcache_close_epoch(c);
 	KUNIT_EXPECT_TRUE(test, dcache_write_must_wait(d->part, 3, true));
@@ -173,10 +173,10 @@ static void ordered_writer_held_test(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, dcache_write_must_wait(d->part, 3, false));
 
 	KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, 3, DCACHE_RDWR, false, &b));
-	KUNIT_EXPECT_EQ(test, -EAGAIN, dcache_mark_dirty(b, true));
+	KUNIT_EXPECT_EQ(test, -EAGAIN, dcache_mark_dirty(b, true, NULL));
 	KUNIT_EXPECT_EQ(test, b->epoch, e);
 	/* Write-back mode does not wait: the block keeps its oldest epoch. */
-	KUNIT_EXPECT_EQ(test, 0, dcache_mark_dirty(b, false));
+	KUNIT_EXPECT_EQ(test, 0, dcache_mark_dirty(b, false, NULL));
 	KUNIT_EXPECT_EQ(test, b->epoch, e);
 	dcache_unlock_block(b, DCACHE_RDWR);
 
@@ -187,7 +187,7 @@ static void ordered_writer_held_test(struct kunit *test)
 	dcache_unlock_block(b, DCACHE_READ);
 	KUNIT_EXPECT_FALSE(test, dcache_write_must_wait(d->part, 3, true));
 	KUNIT_ASSERT_EQ(test, 0, dcache_lock_block(b, DCACHE_RDWR));
-	KUNIT_EXPECT_EQ(test, 0, dcache_mark_dirty(b, true));
+	KUNIT_EXPECT_EQ(test, 0, dcache_mark_dirty(b, true, NULL));
 	dcache_unlock_block(b, DCACHE_RDWR);
 	KUNIT_EXPECT_EQ(test, next_stage(c, e, skip_nothing), 0ULL);
 
@@ -243,7 +243,7 @@ static void write_byte(struct kunit *test, struct fake_disk *d, u64 addr,
 	int r;
 
 	KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, addr, DCACHE_WRITE, false, &b));
-	r = dcache_mark_dirty(b, ordered);
+	r = dcache_mark_dirty(b, ordered, NULL);
 	KUNIT_EXPECT_EQ_MSG(test, r, expect, "write of %#x to block %llu", byte, addr);
 	if (!r)
 		memset(dcache_block_data(b), byte, BS);
@@ -365,6 +365,91 @@ static void failed_copy_retried_with_its_own_data_test(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
 }
 
+/* An ordered write that brings a page for copy-on-write. */
+static void write_byte_cow(struct kunit *test, struct fake_disk *d, u64 addr,
+			   u8 byte, int expect)
+{
+	struct page *spare = alloc_page(GFP_KERNEL);
+	struct dcache_block *b;
+	int r;
+
+	KUNIT_ASSERT_NOT_NULL(test, spare);
+	KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, addr, DCACHE_WRITE, false, &b));
+	r = dcache_mark_dirty(b, true, &spare);
+	KUNIT_EXPECT_EQ_MSG(test, r, expect, "write of %#x to block %llu", byte, addr);
+	if (!r)
+		memset(dcache_block_data(b), byte, BS);
+	dcache_put(b, DCACHE_WRITE);
+	if (spare)
+		__free_page(spare);
+}
+
+/*
+ * Ordered copy-on-write: a writer of a block that holds a closed epoch's
+ * data not yet copied keeps that data for its stage and goes on; one older
+ * version at a time, so a writer of a third epoch waits; each version is
+ * written in its own stage, in order.
+ */
+static void ordered_rewrite_keeps_older_version_test(struct kunit *test)
+{
+	struct dcache *c = fake_cache(test, 8, BS, 0);
+	struct fake_disk *d = fake_disk_add(test, c, 64);
+	struct dcache_block *b;
+	struct page *copy;
+	u64 e5, e6;
+
+	write_byte(test, d, 2, 0x55, true, 0);
+	e5 = dcache_close_epoch(c);
+	write_byte(test, d, 2, 0x66, true, -EAGAIN);	/* no page: held */
+	write_byte_cow(test, d, 2, 0x66, 0);
+	write_byte_cow(test, d, 2, 0x67, 0);		/* same epoch: no copy */
+	KUNIT_EXPECT_EQ(test, c->nr_kept, 1ULL);
+	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
+	e6 = dcache_close_epoch(c);
+	write_byte_cow(test, d, 2, 0x77, -EAGAIN);	/* a third version waits */
+
+	KUNIT_EXPECT_EQ(test, next_stage(c, e6, skip_nothing), e5);
+	b = take_copy(test, d, 2, e5, &copy);
+	KUNIT_EXPECT_EQ(test, c->nr_kept, 0ULL);
+	KUNIT_EXPECT_EQ(test, ((u8 *)page_address(copy))[0], 0x55);
+	KUNIT_EXPECT_EQ(test, ((u8 *)page_address(copy))[BS - 1], 0x55);
+	KUNIT_EXPECT_TRUE(test, block_byte_is(b, 0x67));
+	end_copy(b, 0, copy);
+	KUNIT_EXPECT_TRUE(test, dcache_block_dirty(b));
+	KUNIT_EXPECT_EQ(test, b->epoch, e6);
+	b = take_copy(test, d, 2, e6, &copy);
+	KUNIT_EXPECT_EQ(test, ((u8 *)page_address(copy))[0], 0x67);
+	end_copy(b, 0, copy);
+	KUNIT_EXPECT_FALSE(test, dcache_block_dirty(b));
+	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
+}
+
+/* A kept older version whose write fails is kept again for the retry. */
+static void ordered_kept_version_retried_test(struct kunit *test)
+{
+	struct dcache *c = fake_cache(test, 8, BS, 0);
+	struct fake_disk *d = fake_disk_add(test, c, 64);
+	struct dcache_block *b;
+	struct page *copy;
+	u64 e5, e6;
+
+	write_byte(test, d, 5, 0x55, true, 0);
+	e5 = dcache_close_epoch(c);
+	write_byte_cow(test, d, 5, 0x66, 0);
+	e6 = dcache_close_epoch(c);
+	b = take_copy(test, d, 5, e5, &copy);
+	end_copy(b, -EIO, copy);
+	KUNIT_EXPECT_EQ(test, b->epoch, e5);
+	KUNIT_EXPECT_EQ(test, c->nr_kept, 1ULL);
+	b = take_copy(test, d, 5, e5, &copy);
+	KUNIT_EXPECT_EQ(test, ((u8 *)page_address(copy))[0], 0x55);
+	end_copy(b, 0, copy);
+	KUNIT_EXPECT_EQ(test, b->epoch, e6);
+	KUNIT_EXPECT_TRUE(test, block_byte_is(b, 0x66));
+	KUNIT_EXPECT_EQ(test, c->nr_kept, 0ULL);
+	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
+}
+
 /*
  * Ordered discards: a block holding data of a closed epoch not yet copied
  * makes the discard wait; otherwise the cached blocks are forgotten and
@@ -434,6 +519,8 @@ static struct kunit_case dcache_epoch_cases[] = {
 	KUNIT_CASE(ordered_writer_held_while_copy_in_flight_test),
 	KUNIT_CASE(writeback_keeps_first_newer_epoch_test),
 	KUNIT_CASE(failed_copy_retried_with_its_own_data_test),
+	KUNIT_CASE(ordered_rewrite_keeps_older_version_test),
+	KUNIT_CASE(ordered_kept_version_retried_test),
 	KUNIT_CASE(ordered_discard_waits_and_queues_test),
 	KUNIT_CASE(run_length_test),
 	{}

@@ -243,7 +243,7 @@ void fake_mark_dirty_in(struct dcache_block *b, u64 epoch)
 	open = c->epoch;
 	c->epoch = epoch;
 	mutex_unlock(&c->lock);
-	WARN_ON(dcache_mark_dirty(b, false));
+	WARN_ON(dcache_mark_dirty(b, false, NULL));
 	mutex_lock(&c->lock);
 	c->epoch = open;
 	mutex_unlock(&c->lock);

@@ -64,7 +64,7 @@ static int write_block(struct fake_disk *d, u64 addr, u8 byte, bool ordered)
 	r = dcache_get(d->part, addr, DCACHE_WRITE, false, &b);
 	if (r)
 		return r;
-	r = dcache_mark_dirty(b, ordered);
+	r = dcache_mark_dirty(b, ordered, NULL);
 	if (!r)
 		memset(dcache_block_data(b), byte, BS);
 	else if (!dcache_block_dirty(b))

@@ -323,15 +323,20 @@ static void record(struct model *m, struct model_part *mp, u64 addr, u64 v, u64 
 	mb->nr_hist++;
 }
 
-static void op_write(struct model *m, struct model_part *mp, u64 addr)
+/* A write; @bring_page: an ordered writer brings a page for copy-on-write. */
+static void op_write(struct model *m, struct model_part *mp, u64 addr, bool bring_page)
 {
+	struct page *spare;
 	struct dcache_block *b;
 	u64 v;
 	int r;
 
 	r = dcache_get(mp->d->part, addr, DCACHE_WRITE, false, &b);
 	KUNIT_ASSERT_EQ(m->test, r, 0);
-	r = dcache_mark_dirty(b, mp->ordered);
+	spare = mp->ordered && bring_page ? alloc_page(GFP_KERNEL) : NULL;
+	r = dcache_mark_dirty(b, mp->ordered, &spare);
+	if (spare)
+		__free_page(spare);
 	if (r) {
 		/* Held for a stage or over the share: not acknowledged. */
 		if (!dcache_block_dirty(b))
@@ -578,7 +583,7 @@ static void step_once(struct model *m, struct rnd_state *rnd)
 		   prandom_u32_state(rnd) % NR_ADDRS;
 
 	if (op < 40)
-		op_write(m, mp, addr);
+		op_write(m, mp, addr, prandom_u32_state(rnd) % 4);
 	else if (op < 52)
 		op_read(m, mp, addr);
 	else if (op < 64)
@@ -683,8 +688,11 @@ static void model_run(struct kunit *test, u32 seed, unsigned int steps)
 	if (m->failure)
 		for (i = min_t(unsigned int, m->nr_log, LOG_EVENTS); i > 0; i--)
 			pr_notice("dcache model: %s\n", m->log[(m->nr_log - i) % LOG_EVENTS]);
-	kunit_info(test, "seed %u: %u steps, %llu versions, epoch %llu\n", seed,
-		   m->step, m->next_version, dcache_current_epoch(c));
+	kunit_info(test, "seed %u: %u steps, %llu versions, epoch %llu, %lld copies on write\n",
+		   seed, m->step, m->next_version, dcache_current_epoch(c),
+		   atomic64_read(&c->stats.cow_copies));
+	/* The schedule must reach the copy-on-write path it is to check. */
+	KUNIT_EXPECT_GT(test, atomic64_read(&c->stats.cow_copies), 0);
 }
 
 static void model_checker_test(struct kunit *test)

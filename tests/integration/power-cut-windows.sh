@@ -92,6 +92,10 @@ step "ordered: hot blocks rewritten every epoch, discards, $cuts cuts"
 for cut in $(seq $cuts); do
 	cut_once ordered "$cut"
 done
+# The hot blocks' rewrites go through copy-on-write: the cuts checked it.
+cow=$(cat /sys/kernel/dm_dcache/cow_copies)
+echo "copies on write: $cow"
+[ "$cow" -gt 0 ] || fail "no ordered write was copied on write"
 
 step "writeback: the flush contract, $cuts cuts"
 for cut in $(seq $cuts); do
