@@ -11,8 +11,16 @@
 . "$DCACHE_TOP/tests/guest-lib.sh"
 
 modprobe dm-mod 2>/dev/null || true
+step "the eviction policy is chosen at load; a bad name fails the load"
+modprobe dm-dcache policy=bogus 2>/dev/null && fail "policy=bogus loaded"
+[ ! -d /sys/module/dm_dcache ] || fail "a failed load left the module behind"
+modprobe dm-dcache policy=lru pool_mb=8
+[ "$(cat /sys/module/dm_dcache/parameters/policy)" = lru ] || fail "policy=lru not applied"
+rmmod dm_dcache
 modprobe dm-dcache pool_mb=8
 P=/sys/module/dm_dcache/parameters
+[ "$(cat $P/policy)" = lru2 ] || fail "the default policy is not lru2"
+! echo lru >$P/policy 2>/dev/null || fail "the policy changed on a live module"
 S=/sys/kernel/dm_dcache
 refused=0
 
