@@ -275,7 +275,7 @@ static void dcache_status(struct dm_target *ti, status_type_t type,
 
 	switch (type) {
 	case STATUSTYPE_INFO:
-		DMEMIT("%s %llu %llu %lld %lld %lld %lld %lld %lld %llu %lld %lld",
+		DMEMIT("%s %llu %llu %lld %lld %lld %lld %lld %lld %llu %lld %lld %u",
 		       atomic_read(&dd->wr->error) ? "write_error" : "ok",
 		       READ_ONCE(dd->part->nr_blocks), READ_ONCE(dd->part->nr_dirty),
 		       atomic64_read(&st->reads), atomic64_read(&st->read_hits),
@@ -283,7 +283,8 @@ static void dcache_status(struct dm_target *ti, status_type_t type,
 		       atomic64_read(&st->flushes), atomic64_read(&dd->wr->write_errors),
 		       dcache_current_epoch(dd->part->cache),
 		       atomic64_read(&dd->wr->durable_epoch),
-		       atomic64_read(&st->read_bypasses));
+		       atomic64_read(&st->read_bypasses),
+		       dcache_part_lag_ms(dd->part));
 		break;
 	case STATUSTYPE_TABLE:
 		ms = READ_ONCE(dd->max_age_ms);

@@ -68,6 +68,13 @@ static void dirty_tree_move(struct dcache *c, struct dcache_block *b, u64 epoch)
 	dirty_tree_insert(part, b);
 }
 
+/* The copy of @b's oldest data is on the disk: its newer data is next. */
+static void move_to_next_version(struct dcache *c, struct dcache_block *b)
+{
+	dirty_tree_move(c, b, b->next_epoch);
+	b->dirtied_at = b->next_dirtied_at;
+}
+
 /* A write-back copy of the block is in flight or kept for its retry. */
 static bool copy_taken(const struct dcache_block *b)
 {
@@ -87,6 +94,7 @@ static void dirty_locked(struct dcache *c, struct dcache_block *b, u64 epoch)
 	lockdep_assert_held(&c->lock);
 	if (!test_and_set_bit(DCACHE_B_DIRTY, &b->flags)) {
 		first = true;
+		b->dirtied_at = (u32)jiffies;
 		b->epoch = epoch;
 		b->next_epoch = epoch;
 		b->last_epoch = epoch;
@@ -96,8 +104,10 @@ static void dirty_locked(struct dcache *c, struct dcache_block *b, u64 epoch)
 		part->nr_dirty++;
 	} else {
 		/* The first write after the copy: the next stage to write it. */
-		if (copy_taken(b) && b->dirty_gen == b->copied_gen)
+		if (copy_taken(b) && b->dirty_gen == b->copied_gen) {
 			b->next_epoch = epoch;
+			b->next_dirtied_at = (u32)jiffies;
+		}
 		b->last_epoch = max(b->last_epoch, epoch);
 		if (epoch < b->epoch)
 			dirty_tree_move(c, b, epoch);
@@ -387,7 +397,7 @@ bool dcache_writeback_end(struct dcache_block *b, int error, struct page **copy)
 	if (!dcache_block_dirty(b) || b->copy_void) {
 		/* Discarded since the copy: what is dirty now is newer. */
 		if (dcache_block_dirty(b) && !error)
-			dirty_tree_move(c, b, b->next_epoch);
+			move_to_next_version(c, b);
 	} else if (b->dirty_gen == b->copied_gen) {
 		if (!error) {
 			clean_locked(c, b);
@@ -398,7 +408,7 @@ bool dcache_writeback_end(struct dcache_block *b, int error, struct page **copy)
 		*copy = NULL;
 		c->nr_kept++;
 	} else {
-		dirty_tree_move(c, b, b->next_epoch);
+		move_to_next_version(c, b);
 		redirty = true;
 	}
 	/* Every dirty block has a round due within the flush delay. */
@@ -582,6 +592,25 @@ u64 dcache_oldest_dirty_epoch(struct dcache_part *part)
 	return epoch;
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_oldest_dirty_epoch);
+
+/*
+ * How long ago, in ms, the oldest data of @part not yet on its disk was
+ * written (that of its oldest dirty epoch's first block); 0 if none.
+ */
+unsigned int dcache_part_lag_ms(struct dcache_part *part)
+{
+	struct dcache *c = part->cache;
+	struct dcache_block *b;
+	u32 age = 0;
+
+	mutex_lock(&c->lock);
+	b = dcache_first_dirty(part);
+	if (b)
+		age = (u32)jiffies - b->dirtied_at;
+	mutex_unlock(&c->lock);
+	return jiffies_to_msecs(age);
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_part_lag_ms);
 
 /*
  * Addresses of up to @max blocks of @part dirty in exactly @epoch and not

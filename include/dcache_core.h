@@ -100,6 +100,12 @@ struct dcache_block {
 	u32 refs;			/* pins; under dcache.lock */
 	u32 dirty_gen;			/* bumped by every write marked dirty */
 	u32 copied_gen;			/* dirty_gen when the copy was taken */
+	/*
+	 * jiffies, under dcache.lock: when the data of @epoch, and of
+	 * @next_epoch, was first written (the lag shown in the status).
+	 */
+	u32 dirtied_at;
+	u32 next_dirtied_at;
 	u16 part_id;
 	u8 hashed;			/* on the hash table, not the free list */
 	u8 copy_void;			/* discarded while its copy was in flight */

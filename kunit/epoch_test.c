@@ -8,6 +8,7 @@
 #include <kunit/test.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
+#include <linux/delay.h>
 
 #include "dcache_core.h"
 #include "fake_disk.h"
@@ -451,6 +452,38 @@ static void ordered_kept_version_retried_test(struct kunit *test)
 }
 
 /*
+ * The lag shown in the status: the age of the oldest data not on the disk,
+ * from the first write of the block's oldest dirty version; after that
+ * version's copy, from the first write of the next one; 0 when clean.
+ */
+static void lag_follows_oldest_version_test(struct kunit *test)
+{
+	struct dcache *c = fake_cache(test, 8, BS, 0);
+	struct fake_disk *d = fake_disk_add(test, c, 64);
+	struct dcache_block *b;
+	struct page *copy;
+	unsigned int lag;
+	u64 e1;
+
+	KUNIT_EXPECT_EQ(test, dcache_part_lag_ms(d->part), 0U);
+	write_byte(test, d, 7, 0x11, true, 0);
+	msleep(300);
+	lag = dcache_part_lag_ms(d->part);
+	KUNIT_EXPECT_GE(test, lag, 300U);
+	KUNIT_EXPECT_LT(test, lag, 30000U);
+	e1 = dcache_close_epoch(c);
+	b = take_copy(test, d, 7, e1, &copy);
+	write_byte(test, d, 7, 0x22, true, 0);	/* the next version, now */
+	end_copy(b, 0, copy);
+	KUNIT_EXPECT_TRUE(test, dcache_block_dirty(b));
+	KUNIT_EXPECT_LT(test, dcache_part_lag_ms(d->part), lag);
+	b = take_copy(test, d, 7, e1 + 1, &copy);
+	end_copy(b, 0, copy);
+	KUNIT_EXPECT_EQ(test, dcache_part_lag_ms(d->part), 0U);
+	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
+}
+
+/*
  * Ordered discards: a block holding data of a closed epoch not yet copied
  * makes the discard wait; otherwise the cached blocks are forgotten and
  * the discard is queued for the open epoch's stage, after older stages.
@@ -521,6 +554,7 @@ static struct kunit_case dcache_epoch_cases[] = {
 	KUNIT_CASE(failed_copy_retried_with_its_own_data_test),
 	KUNIT_CASE(ordered_rewrite_keeps_older_version_test),
 	KUNIT_CASE(ordered_kept_version_retried_test),
+	KUNIT_CASE(lag_follows_oldest_version_test),
 	KUNIT_CASE(ordered_discard_waits_and_queues_test),
 	KUNIT_CASE(run_length_test),
 	{}

@@ -13,7 +13,7 @@ dev=$DISK0
 field() { dmsetup status "$1" | awk -v f="$2" '{ print $(f + 3) }'; }
 # the status fields used here, 1-based after "<start> <len> dcache"
 ERR=1 DIRTY=3 READS=4 READ_HITS=5 WRITES=6 WRITE_HITS=7 FLUSHES=8
-EPOCH=10 DURABLE=11
+EPOCH=10 DURABLE=11 LAG_MS=13
 
 modprobe dm-mod 2>/dev/null || true
 # No background write-back during the test: only flushes write.
@@ -29,6 +29,10 @@ dd if=/tmp/a of=/dev/mapper/lc bs=64k oflag=direct status=none
 cmp_direct /tmp/a "$dev" 4194304 && fail "write-back data reached the disk before any flush"
 cmp_direct /tmp/a /dev/mapper/lc 4194304 || fail "read back through the cache differs"
 [ "$(field lc $READ_HITS)" -gt 0 ] || fail "reads of cached data were not hits"
+sleep 1
+lag=$(field lc $LAG_MS)
+echo "lag with 4 MiB dirty for a second: $lag ms"
+if [ "$lag" -lt 1000 ] || [ "$lag" -ge 600000 ]; then fail "lag_ms $lag after a second"; fi
 
 step "the flush message writes back synchronously"
 epoch=$(field lc $EPOCH)
@@ -37,6 +41,7 @@ dmsetup message lc 0 flush
 cmp_direct /tmp/a "$dev" 4194304 || fail "backing device differs after the flush message"
 [ "$(field lc $DURABLE)" -ge "$epoch" ] || fail "durable epoch did not advance"
 [ "$(field lc $EPOCH)" -gt "$epoch" ] || fail "flush did not close the epoch"
+[ "$(field lc $LAG_MS)" -eq 0 ] || fail "lag_ms not 0 with nothing dirty: $(dmsetup status lc)"
 
 step "an fsync (REQ_PREFLUSH) writes back"
 dd if=/tmp/b of=/dev/mapper/lc bs=4k count=16 conv=fsync status=none
