@@ -210,6 +210,7 @@ static void dcache_clear_stats(struct dcache_dev *dd)
 	atomic64_set(&dd->stats.writes, 0);
 	atomic64_set(&dd->stats.write_hits, 0);
 	atomic64_set(&dd->stats.flushes, 0);
+	atomic64_set(&dd->stats.write_throttles, 0);
 	atomic64_set(&dd->wr->write_errors, 0);
 }
 
@@ -275,7 +276,7 @@ static void dcache_status(struct dm_target *ti, status_type_t type,
 
 	switch (type) {
 	case STATUSTYPE_INFO:
-		DMEMIT("%s %llu %llu %lld %lld %lld %lld %lld %lld %llu %lld %lld %u",
+		DMEMIT("%s %llu %llu %lld %lld %lld %lld %lld %lld %llu %lld %lld %u %lld",
 		       atomic_read(&dd->wr->error) ? "write_error" : "ok",
 		       READ_ONCE(dd->part->nr_blocks), READ_ONCE(dd->part->nr_dirty),
 		       atomic64_read(&st->reads), atomic64_read(&st->read_hits),
@@ -284,7 +285,8 @@ static void dcache_status(struct dm_target *ti, status_type_t type,
 		       dcache_current_epoch(dd->part->cache),
 		       atomic64_read(&dd->wr->durable_epoch),
 		       atomic64_read(&st->read_bypasses),
-		       dcache_part_lag_ms(dd->part));
+		       dcache_part_lag_ms(dd->part),
+		       atomic64_read(&st->write_throttles));
 		break;
 	case STATUSTYPE_TABLE:
 		ms = READ_ONCE(dd->max_age_ms);

@@ -510,6 +510,42 @@ int dcache_writer_wait(struct dcache_writer *wr, u64 addr, bool ordered)
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_writer_wait);
 
+/*
+ * An ordered device with max_age_ms @max_age: hold a writer while its disk
+ * lags by more than half of that, the longer the nearer the lag is to the
+ * bound (up to 20 ms a write), so the backlog stops growing before it
+ * breaks the bound; at the bound, until write-back brings the lag under
+ * it. Write-back runs at once meanwhile. Returns whether the writer was
+ * held, or the device's write-back error when its disk fails.
+ */
+int dcache_writer_throttle(struct dcache_writer *wr, unsigned int max_age)
+{
+	struct dcache *c = wr->part->cache;
+	unsigned int half = max_age / 2, lag;
+	int gen, error;
+
+	lag = dcache_part_lag_ms(wr->part);
+	if (lag <= half)
+		return 0;
+	writer_kick(wr);
+	if (lag < max_age) {
+		msleep(1 + (lag - half) * 20 / (max_age - half));
+		return 1;
+	}
+	while (lag >= max_age) {
+		/* Read the generation first: a wake-up after it is not lost. */
+		gen = dcache_stage_gen(c);
+		error = atomic_read(&wr->error);
+		if (error)
+			return error;
+		writer_kick(wr);
+		dcache_wait_stage_progress(c, gen, HZ / 10);
+		lag = dcache_part_lag_ms(wr->part);
+	}
+	return 1;
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_writer_throttle);
+
 /* Writes reached the disk outside write-back (write-through, discards). */
 void dcache_writer_owe_flush(struct dcache_writer *wr)
 {

@@ -271,15 +271,29 @@ static int write_through(struct dcache_io *io, struct bio *bio,
 	return r;
 }
 
+/* Ordered with max_age_ms: writers wait while the disk lags (flush.c). */
+static unsigned int throttle_age(struct dcache_dev *dd)
+{
+	return dev_mode(dd) == DCACHE_MODE_ORDERED ? READ_ONCE(dd->max_age_ms) : 0;
+}
+
 static enum io_result io_write(struct dcache_io *io, struct bio *bio)
 {
 	struct dcache_dev *dd = io->dd;
 	enum dcache_access access = covers_block(dd, io->offset, io->len) ?
 				    DCACHE_WRITE : DCACHE_RDWR;
 	struct bvec_iter iter = bio->bi_iter;
+	unsigned int max_age = throttle_age(dd);
 	struct dcache_block *b;
 	int r;
 
+	if (max_age) {
+		r = dcache_writer_throttle(dd->wr, max_age);
+		if (r < 0)
+			return io_status(bio, r);
+		if (r)
+			atomic64_inc(&dd->stats.write_throttles);
+	}
 	for (;;) {
 		r = dcache_get(dd->part, io->block, access, false, &b);
 		if (r)
@@ -513,12 +527,15 @@ static enum io_result map_write(struct dcache_io *io, struct bio *bio)
 	struct dcache_dev *dd = io->dd;
 	struct bvec_iter iter = bio->bi_iter;
 	unsigned int total = iter.bi_size, done = 0, hits = 0, offset = io->offset;
+	unsigned int len, max_age = throttle_age(dd);
 	enum dcache_access access;
 	u64 block = io->block;
 	struct dcache_block *b;
-	unsigned int len;
+	bool lagging;
 
-	while (done < total && !writes_through(dd, bio)) {
+	/* A lagging disk: the work item decides how long the writer waits. */
+	lagging = max_age && dcache_part_lag_ms(dd->part) > max_age / 2;
+	while (!lagging && done < total && !writes_through(dd, bio)) {
 		len = min(total - done, dd->block_size - offset);
 		access = covers_block(dd, offset, len) ? DCACHE_WRITE : DCACHE_RDWR;
 		b = dcache_try_get(dd->part, block, access);

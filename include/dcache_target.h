@@ -27,6 +27,7 @@ struct dcache_dev_stats {
 	atomic64_t writes;
 	atomic64_t write_hits;
 	atomic64_t flushes;
+	atomic64_t write_throttles;	/* writes held for max_age_ms */
 };
 
 struct dcache_dev {

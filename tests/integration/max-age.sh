@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# kernels: stock stock612
+# disks: 256M
+# timeout: 600
+# max_age_ms bounds how far an ordered device's disk lags: 4 KiB writes
+# with fsync=1 (one epoch each) over a disk slowed to 5 ms a write make a
+# backlog the disk cannot drain as fast as it grows. Without max_age_ms
+# the lag (status field lag_ms) passes the bound, which shows the workload
+# can break it; with max_age_ms 1000, writers are held while the disk
+# lags and the lag stays under the bound plus one stage's slack, and the
+# writes still go on.
+. "$DCACHE_TOP/tests/guest-lib.sh"
+
+modprobe dm-mod 2>/dev/null || true
+modprobe dm-delay 2>/dev/null || true
+modprobe dm-dcache pool_mb=64
+n=$(sectors "$DISK0")
+bound=1000
+
+# Run the fsync job for $1 s on a new ordered device with features $2...;
+# prints the largest lag_ms seen and the job's write count.
+run() {
+	local secs=$1 sampler max
+	shift
+	echo "0 $n delay $DISK0 0 0 $DISK0 0 5" | dmsetup create mx_slow
+	dcache_create mx /dev/mapper/mx_slow 4096 "$@"
+	(while :; do dmsetup status mx | awk '{ print $16 }'; sleep 0.2; done) >/tmp/lags 2>/dev/null &
+	sampler=$!
+	fio --name=mx --filename=/dev/mapper/mx --rw=randwrite --bs=4k --size=64m \
+		--fsync=1 --time_based --runtime="$secs" --output-format=terse \
+		--terse-version=3 >/tmp/fio.terse || fail "fio failed"
+	kill $sampler
+	wait $sampler 2>/dev/null || true
+	max=$(sort -n /tmp/lags | tail -n 1)
+	# Field 47 of fio's terse output: KiB written.
+	echo "$max $(($(cut -d';' -f47 /tmp/fio.terse) / 4)) $(dmsetup status mx)"
+	dmsetup message mx 0 flush
+	dmsetup remove mx
+	dmsetup remove mx_slow
+}
+
+step "without max_age_ms the disk falls behind"
+# shellcheck disable=SC2046 # split into its fields
+set -- $(run 6 1 ordered)
+echo "largest lag $1 ms, $2 writes; status: ${*:3}"
+[ "$1" -gt $((2 * bound)) ] || fail "the workload never made the disk lag: the test cannot fail"
+
+step "max_age_ms $bound holds writers while the disk lags"
+# shellcheck disable=SC2046 # split into its fields
+set -- $(run 12 3 ordered max_age_ms $bound)
+echo "largest lag $1 ms, $2 writes; status: ${*:3}"
+[ "$2" -gt 100 ] || fail "writes stopped: $2 in 12 s"
+[ "$1" -lt $((bound + bound / 2)) ] || fail "lag $1 ms above max_age_ms $bound"
+rmmod dm_dcache
+echo PASS
