@@ -254,6 +254,20 @@ unsigned int dcache_uncached_run(struct dcache_part *part, u64 addr, unsigned in
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_uncached_run);
 
+static void unpin_run(struct dcache *c, struct dcache_block **blocks, unsigned int n)
+{
+	unsigned int i;
+
+	mutex_lock(&c->lock);
+	for (i = 0; i < n; i++) {
+		if (WARN_ON_ONCE(!blocks[i]->refs))
+			continue;
+		blocks[i]->refs--;
+		dcache_release(c, blocks[i]);
+	}
+	mutex_unlock(&c->lock);
+}
+
 /* Drop a pin: of a get whose lock was released, or of dcache_get_for_copy(). */
 void dcache_unpin(struct dcache_block *b)
 {
@@ -384,6 +398,60 @@ struct dcache_block *dcache_try_get(struct dcache_part *part, u64 addr,
 	return NULL;
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_try_get);
+
+/*
+ * dcache_try_get(DCACHE_READ) for up to @max consecutive blocks from
+ * @addr, pinned under one hold of the mutex: a read of many cached blocks.
+ * Stops at the first block that is not cached, valid and free of writers
+ * right now. Returns how many it got, in @out; put them with
+ * dcache_put_read_run.
+ */
+unsigned int dcache_try_read_run(struct dcache_part *part, u64 addr, unsigned int max,
+				 struct dcache_block **out)
+{
+	struct dcache *c = part->cache;
+	unsigned int n, got;
+	struct dcache_block *b;
+
+	mutex_lock(&c->lock);
+	for (n = 0; n < max; n++) {
+		b = dcache_lookup(c, part->id, addr + n);
+		if (!b || test_bit(DCACHE_B_LOADING, &b->flags) || !dcache_block_valid(b))
+			break;
+		pin_cached(c, b, PIN_LOOKUP);
+		out[n] = b;
+	}
+	mutex_unlock(&c->lock);
+	for (got = 0; got < n; got++) {
+		b = out[got];
+		if (!down_read_trylock(&b->lock))
+			break;
+		/* Loading or invalidated between the lookup and the lock. */
+		if (!dcache_block_valid(b) || test_bit(DCACHE_B_LOADING, &b->flags)) {
+			up_read(&b->lock);
+			break;
+		}
+	}
+	if (got < n)
+		unpin_run(c, out + got, n - got);
+	return got;
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_try_read_run);
+
+/* Put @n blocks of dcache_try_read_run: their locks, then one hold of the mutex. */
+void dcache_put_read_run(struct dcache_block **blocks, unsigned int n)
+{
+	unsigned int i;
+
+	if (!n)
+		return;
+	for (i = 0; i < n; i++)
+		up_read(&blocks[i]->lock);
+	unpin_run(blocks[0]->cache, blocks, n);
+	if (READ_ONCE(blocks[0]->cache->debug_check))
+		WARN_ON(dcache_check(blocks[0]->cache));
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_put_read_run);
 
 /* The end of a load, in any context (bio end_io). */
 void dcache_load_end(struct dcache_block *b, int error)

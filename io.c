@@ -487,27 +487,34 @@ static enum io_result read_around(struct dcache_io *io, struct bio *bio)
 	return IO_REMAP;
 }
 
+/* Cached blocks map() reads under one hold of the cache mutex. */
+#define READ_RUN	32
+
 static enum io_result map_read(struct dcache_io *io, struct bio *bio)
 {
 	struct dcache_dev *dd = io->dd;
 	struct bvec_iter iter = bio->bi_iter;
 	unsigned int total = iter.bi_size, done = 0, hits = 0, offset = io->offset;
 	bool streaming = read_streams(dd, bio);
+	struct dcache_block *run[READ_RUN];
+	unsigned int len, nr, got, i;
 	u64 block = io->block;
-	struct dcache_block *b;
-	unsigned int len;
 
 	while (done < total) {
-		len = min(total - done, dd->block_size - offset);
-		b = dcache_try_get(dd->part, block, DCACHE_READ);
-		if (!b)
+		nr = min_t(unsigned int, READ_RUN,
+			   DIV_ROUND_UP(offset + total - done, dd->block_size));
+		got = dcache_try_read_run(dd->part, block, nr, run);
+		for (i = 0; i < got; i++) {
+			len = min(total - done, dd->block_size - offset);
+			copy_block_bytes(bio, &iter, run[i], offset, len, false);
+			done += len;
+			offset = 0;
+		}
+		dcache_put_read_run(run, got);
+		hits += got;
+		block += got;
+		if (got < nr)
 			break;
-		copy_block_bytes(bio, &iter, b, offset, len, false);
-		dcache_put(b, DCACHE_READ);
-		done += len;
-		hits++;
-		block++;
-		offset = 0;
 	}
 	atomic64_add(hits, &dd->stats.reads);
 	atomic64_add(hits, &dd->stats.read_hits);

@@ -157,6 +157,9 @@ struct dcache_block *dcache_try_get(struct dcache_part *part, u64 addr,
 				    enum dcache_access access);
 void dcache_put(struct dcache_block *b, enum dcache_access access);
 unsigned int dcache_uncached_run(struct dcache_part *part, u64 addr, unsigned int max);
+unsigned int dcache_try_read_run(struct dcache_part *part, u64 addr, unsigned int max,
+				 struct dcache_block **out);
+void dcache_put_read_run(struct dcache_block **blocks, unsigned int n);
 void dcache_unlock_block(struct dcache_block *b, enum dcache_access access);
 void dcache_unpin(struct dcache_block *b);
 void dcache_load_end(struct dcache_block *b, int error);

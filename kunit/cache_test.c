@@ -611,6 +611,47 @@ static void full_cache_interruptible_test(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
 }
 
+/*
+ * A run of cached blocks for a read of many: it stops at the first block
+ * not cached or held by a writer, and putting it drops every pin.
+ */
+static void read_run_stops_at_gap_or_writer_test(struct kunit *test)
+{
+	struct dcache *c = fake_cache(test, 16, BS, 0);
+	struct fake_disk *d = fake_disk_add(test, c, 64);
+	struct dcache_block *run[8], *b;
+	unsigned int i, got;
+
+	for (i = 0; i < 8; i++) {
+		if (i == 5)
+			continue;
+		KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, i, DCACHE_READ, false, &b));
+		dcache_put(b, DCACHE_READ);
+	}
+	got = dcache_try_read_run(d->part, 0, 8, run);
+	KUNIT_EXPECT_EQ(test, got, 5U);
+	for (i = 0; i < got; i++)
+		KUNIT_EXPECT_EQ(test, run[i]->addr, (u64)i);
+	dcache_put_read_run(run, got);
+	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
+
+	KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, 2, DCACHE_RDWR, false, &b));
+	KUNIT_EXPECT_EQ(test, dcache_try_read_run(d->part, 0, 8, run), 2U);
+	dcache_put_read_run(run, 2);
+	KUNIT_EXPECT_EQ(test, dcache_try_read_run(d->part, 2, 3, run), 0U);
+	dcache_put(b, DCACHE_RDWR);
+	KUNIT_EXPECT_EQ(test, dcache_try_read_run(d->part, 6, 2, run), 2U);
+	dcache_put_read_run(run, 2);
+	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
+	for (i = 0; i < 8; i++) {
+		b = i == 5 ? NULL : dcache_try_get(d->part, i, DCACHE_WRITE);
+		if (b) {
+			KUNIT_EXPECT_EQ(test, b->refs, 1U);
+			dcache_put(b, DCACHE_WRITE);
+		}
+	}
+}
+
 static void full_cache_no_wait_test(struct kunit *test)
 {
 	struct dcache *c = fake_cache(test, 1, BS, 0);
@@ -817,6 +858,7 @@ static void add_part_bad_block_size_test(struct kunit *test)
 }
 
 static struct kunit_case dcache_lru_test_cases[] = {
+	KUNIT_CASE(read_run_stops_at_gap_or_writer_test),
 	KUNIT_CASE(lru_scan_resistance_test),
 	KUNIT_CASE(lru_first_access_rule_test),
 	KUNIT_CASE(lru_tie_by_last_access_test),
