@@ -49,7 +49,7 @@ static bool check_free_list(struct dcache *c, struct check_counts *n)
 static bool check_dirty_tree(struct dcache_part *part, struct check_counts *n)
 {
 	struct dcache_block *b, *prev;
-	u64 listed = 0;
+	u64 listed = 0, epochs = 0;
 
 	for (b = dcache_first_dirty(part); b; b = dcache_next_dirty(b)) {
 		prev = rb_entry_safe(rb_prev(&b->dirty_node), struct dcache_block, dirty_node);
@@ -62,11 +62,14 @@ static bool check_dirty_tree(struct dcache_part *part, struct check_counts *n)
 		if (!invariant(!prev || prev->epoch <= b->epoch,
 			       "dirty list not in epoch order at block %u", b->index))
 			return false;
+		epochs += !prev || prev->epoch != b->epoch;
 		listed++;
 	}
 	n->dirty_listed += listed;
 	return invariant(listed == part->nr_dirty, "part %u: %llu listed, %llu dirty",
-			 part->id, listed, part->nr_dirty);
+			 part->id, listed, part->nr_dirty) &&
+	       invariant(epochs == part->nr_dirty_epochs, "part %u: %llu epochs, counted %llu",
+			 part->id, epochs, part->nr_dirty_epochs);
 }
 
 /* A block off the hash: free, or retired with its chunk on the way out. */

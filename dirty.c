@@ -32,13 +32,26 @@ static bool dirty_before(struct rb_node *a, const struct rb_node *b)
 	       rb_entry(b, struct dcache_block, dirty_node)->epoch;
 }
 
+/* Equal epochs sit side by side in the tree: a neighbour shares @b's. */
+static bool epoch_shared(struct dcache_block *b)
+{
+	struct rb_node *prev = rb_prev(&b->dirty_node), *next = rb_next(&b->dirty_node);
+
+	return (prev && rb_entry(prev, struct dcache_block, dirty_node)->epoch == b->epoch) ||
+	       (next && rb_entry(next, struct dcache_block, dirty_node)->epoch == b->epoch);
+}
+
 static void dirty_tree_insert(struct dcache_part *part, struct dcache_block *b)
 {
 	rb_add_cached(&b->dirty_node, &part->dirty, dirty_before);
+	if (!epoch_shared(b))
+		part->nr_dirty_epochs++;
 }
 
 static void dirty_tree_erase(struct dcache_part *part, struct dcache_block *b)
 {
+	if (!epoch_shared(b))
+		part->nr_dirty_epochs--;
 	rb_erase_cached(&b->dirty_node, &part->dirty);
 	RB_CLEAR_NODE(&b->dirty_node);
 }
@@ -592,6 +605,19 @@ u64 dcache_oldest_dirty_epoch(struct dcache_part *part)
 	return epoch;
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_oldest_dirty_epoch);
+
+/* How many stages @part owes its disk: the distinct epochs of its dirt. */
+u64 dcache_part_dirty_epochs(struct dcache_part *part)
+{
+	struct dcache *c = part->cache;
+	u64 epochs;
+
+	mutex_lock(&c->lock);
+	epochs = part->nr_dirty_epochs;
+	mutex_unlock(&c->lock);
+	return epochs;
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_part_dirty_epochs);
 
 /*
  * How long ago, in ms, the oldest data of @part not yet on its disk was

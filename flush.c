@@ -274,12 +274,22 @@ static int run_stage(struct dcache_writer *wr, u64 epoch)
 	return error;
 }
 
+/* A moving average of how long a stage takes, for the lag estimate. */
+static void note_stage_time(struct dcache_writer *wr, s64 us)
+{
+	unsigned int avg = READ_ONCE(wr->stage_us);
+
+	us = clamp_t(s64, us, 1, INT_MAX);
+	WRITE_ONCE(wr->stage_us, (7ULL * avg + us) / 8);
+}
+
 /* One round of @wr; returns whether it wrote every closed epoch. */
 static bool writer_round(struct dcache_writer *wr)
 {
 	struct dcache_part *part = wr->part;
 	struct dcache *c = part->cache;
 	u64 closed, epoch, prev = 0;
+	ktime_t start;
 	int error = 0;
 
 	mutex_lock(&wr->round_lock);
@@ -295,10 +305,12 @@ static bool writer_round(struct dcache_writer *wr)
 			break;
 		}
 		prev = epoch;
+		start = ktime_get();
 		error = run_stage(wr, epoch);
 		dcache_stage_progress(c);
 		if (error)
 			break;
+		note_stage_time(wr, ktime_us_delta(ktime_get(), start));
 		/* Everything of this part up to @epoch is on its disk. */
 		advance_epoch(&wr->durable_epoch, epoch);
 	}
@@ -511,6 +523,26 @@ int dcache_writer_wait(struct dcache_writer *wr, u64 addr, bool ordered)
 EXPORT_SYMBOL_IF_KUNIT(dcache_writer_wait);
 
 /*
+ * How far behind the disk of @wr is, in ms: the age of the oldest data not
+ * on it, or the time the stages it is owed will take at the pace of recent
+ * stages, whichever is more. The second sees a burst of epochs coming
+ * long before their data is old.
+ */
+static unsigned int writer_lag_ms(struct dcache_writer *wr)
+{
+	u64 ahead = dcache_part_dirty_epochs(wr->part) * READ_ONCE(wr->stage_us) / 1000;
+
+	return max_t(u64, dcache_part_lag_ms(wr->part), min_t(u64, ahead, UINT_MAX));
+}
+
+/* Whether writers of an ordered device with max_age_ms @max_age are held. */
+bool dcache_writer_lagging(struct dcache_writer *wr, unsigned int max_age)
+{
+	return writer_lag_ms(wr) > max_age / 2;
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_writer_lagging);
+
+/*
  * An ordered device with max_age_ms @max_age: hold a writer while its disk
  * lags by more than half of that, the longer the nearer the lag is to the
  * bound (up to 20 ms a write), so the backlog stops growing before it
@@ -524,7 +556,7 @@ int dcache_writer_throttle(struct dcache_writer *wr, unsigned int max_age)
 	unsigned int half = max_age / 2, lag;
 	int gen, error;
 
-	lag = dcache_part_lag_ms(wr->part);
+	lag = writer_lag_ms(wr);
 	if (lag <= half)
 		return 0;
 	writer_kick(wr);
@@ -540,7 +572,7 @@ int dcache_writer_throttle(struct dcache_writer *wr, unsigned int max_age)
 			return error;
 		writer_kick(wr);
 		dcache_wait_stage_progress(c, gen, HZ / 10);
-		lag = dcache_part_lag_ms(wr->part);
+		lag = writer_lag_ms(wr);
 	}
 	return 1;
 }
@@ -570,6 +602,8 @@ struct dcache_writer *dcache_writer_create(struct dcache_flusher *fl,
 	dcache_kick_init(&wr->kick);
 	INIT_DELAYED_WORK(&wr->round_work, round_work_fn);
 	wr->backoff_ms = WB_BACKOFF_MIN_MS;
+	/* A guess of a disk's write and flush until stages are measured. */
+	wr->stage_us = 10 * USEC_PER_MSEC;
 	wr->blocks = kcalloc(DCACHE_WB_BLOCKS, sizeof(*wr->blocks), GFP_KERNEL);
 	wr->addrs = kcalloc(DCACHE_WB_BLOCKS, sizeof(*wr->addrs), GFP_KERNEL);
 	/* One round per writer at a time takes at most a pass of pages. */

@@ -541,7 +541,7 @@ static enum io_result map_write(struct dcache_io *io, struct bio *bio)
 	bool lagging;
 
 	/* A lagging disk: the work item decides how long the writer waits. */
-	lagging = max_age && dcache_part_lag_ms(dd->part) > max_age / 2;
+	lagging = max_age && dcache_writer_lagging(dd->wr, max_age);
 	while (!lagging && done < total && !writes_through(dd, bio)) {
 		len = min(total - done, dd->block_size - offset);
 		access = covers_block(dd, offset, len) ? DCACHE_WRITE : DCACHE_RDWR;

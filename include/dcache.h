@@ -81,6 +81,7 @@ struct dcache_part {
 	/* Under dcache.lock: */
 	u64 nr_blocks;		/* blocks cached for this part */
 	u64 nr_dirty;		/* dirty blocks of this part */
+	u64 nr_dirty_epochs;	/* distinct epochs among them: stages owed */
 	/* Its dirty blocks by epoch, first dirtied first within one epoch. */
 	struct rb_root_cached dirty;
 	struct list_head blocks;	/* its hashed blocks */
@@ -194,6 +195,7 @@ struct page *dcache_writeback_start(struct dcache_block *b);
 bool dcache_writeback_end(struct dcache_block *b, int error, struct page **copy);
 u64 dcache_oldest_dirty_epoch(struct dcache_part *part);
 unsigned int dcache_part_lag_ms(struct dcache_part *part);
+u64 dcache_part_dirty_epochs(struct dcache_part *part);
 unsigned int dcache_collect_stage(struct dcache_part *part, u64 epoch,
 				  u64 *addrs, unsigned int max);
 int dcache_discard_range(struct dcache_part *part, u64 addr, u64 nr,

@@ -38,6 +38,7 @@ struct dcache_writer {
 	unsigned int backoff_ms;	/* after a failed round; round_work only */
 	u64 stage_epoch;		/* the stage under way; 0: only a flush */
 	unsigned int bios;		/* of the last stage (trace) */
+	unsigned int stage_us;		/* average stage time; READ_ONCE */
 	atomic_t flush_owed;		/* writes reached the disk, no flush since */
 	atomic64_t durable_epoch;	/* every epoch up to it is on the disk */
 	atomic_t error;			/* last write-back error, 0 if fine */
@@ -78,6 +79,7 @@ int dcache_writer_flush(struct dcache_writer *wr);
 int dcache_writer_drain(struct dcache_writer *wr);
 int dcache_writer_wait(struct dcache_writer *wr, u64 addr, bool ordered);
 int dcache_writer_throttle(struct dcache_writer *wr, unsigned int max_age);
+bool dcache_writer_lagging(struct dcache_writer *wr, unsigned int max_age);
 int dcache_writer_wait_progress(struct dcache_writer *wr, int gen,
 				unsigned long since);
 void dcache_writer_owe_flush(struct dcache_writer *wr);

@@ -8,8 +8,8 @@
 # backlog the disk cannot drain as fast as it grows. Without max_age_ms
 # the lag (status field lag_ms) passes the bound, which shows the workload
 # can break it; with max_age_ms 1000, writers are held while the disk
-# lags and the lag stays under the bound plus one stage's slack, and the
-# writes still go on.
+# lags (by the age of its oldest dirty data, or the time its owed stages
+# will take) and the lag stays under twice the bound, and writes go on.
 . "$DCACHE_TOP/tests/guest-lib.sh"
 
 modprobe dm-mod 2>/dev/null || true
@@ -44,13 +44,14 @@ step "without max_age_ms the disk falls behind"
 # shellcheck disable=SC2046 # split into its fields
 set -- $(run 6 1 ordered)
 echo "largest lag $1 ms, $2 writes; status: ${*:3}"
-[ "$1" -gt $((2 * bound)) ] || fail "the workload never made the disk lag: the test cannot fail"
+[ "$1" -gt $((3 * bound)) ] || fail "the workload never made the disk lag: the test cannot fail"
 
 step "max_age_ms $bound holds writers while the disk lags"
 # shellcheck disable=SC2046 # split into its fields
 set -- $(run 12 3 ordered max_age_ms $bound)
 echo "largest lag $1 ms, $2 writes; status: ${*:3}"
 [ "$2" -gt 100 ] || fail "writes stopped: $2 in 12 s"
-[ "$1" -lt $((bound + bound / 2)) ] || fail "lag $1 ms above max_age_ms $bound"
+# The first stages' pace is a guess until measured: one bound of slack.
+[ "$1" -lt $((2 * bound)) ] || fail "lag $1 ms above max_age_ms $bound"
 rmmod dm_dcache
 echo PASS
