@@ -26,7 +26,7 @@ conf=/tmp/dcachetab
 cat >$conf <<EOF
 # name  backing device               block size  options
 dta     /tmp/disk/by-id/virtio-dcache-a  4096    writeback
-dtb     /tmp/disk/by-id/virtio-dcache-b  4096    ordered,max_age_ms=3600000
+dtb     /tmp/disk/by-id/virtio-dcache-b  4096    ordered,max_age_ms=3600000,sequential_cutoff=0
 dtc     /tmp/disk/by-id/virtio-dcache-a  4096
 dtd     /tmp/disk/by-id/virtio-none      4096    writethrough
 dte     $DISK1                           4096    writeback,fast
@@ -53,7 +53,7 @@ majmin() {
 }
 dmsetup table dta | grep -q " dcache $(majmin "$DISK0") 4096 1 writeback$" ||
 	fail "dta: $(dmsetup table dta)"
-dmsetup table dtb | grep -q " dcache $(majmin "$DISK1") 4096 3 ordered max_age_ms 3600000$" ||
+dmsetup table dtb | grep -q " dcache $(majmin "$DISK1") 4096 5 ordered max_age_ms 3600000 sequential_cutoff 0$" ||
 	fail "dtb: $(dmsetup table dtb)"
 for d in dtc dtd dte dtf; do
 	exists=$(dmsetup info "$d" 2>/dev/null) && fail "refused line made $d: $exists"
