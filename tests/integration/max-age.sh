@@ -5,11 +5,13 @@
 # timeout: 600
 # max_age_ms bounds how far an ordered device's disk lags: 4 KiB writes
 # with fsync=1 (one epoch each) over a disk slowed to 5 ms a write make a
-# backlog the disk cannot drain as fast as it grows. Without max_age_ms
-# the lag (status field lag_ms) passes the bound, which shows the workload
-# can break it; with max_age_ms 1000, writers are held while the disk
-# lags (by the age of its oldest dirty data, or the time its owed stages
-# will take) and the lag stays under twice the bound, and writes go on.
+# backlog the disk cannot drain as fast as it grows (without max_age_ms a
+# 6 s run left the lag at 6 s and minutes of stages; not run here, as the
+# drain takes minutes). With max_age_ms 1000, writers are held while the
+# disk lags (by the age of its oldest dirty data, or the time its owed
+# stages will take): they must have been held (write_throttles, so the
+# workload did push the disk past the bound's half), the lag (status
+# field lag_ms) stays under twice the bound, and writes go on.
 . "$DCACHE_TOP/tests/guest-lib.sh"
 
 modprobe dm-mod 2>/dev/null || true
@@ -40,17 +42,13 @@ run() {
 	dmsetup remove mx_slow
 }
 
-step "without max_age_ms the disk falls behind"
-# shellcheck disable=SC2046 # split into its fields
-set -- $(run 6 1 ordered)
-echo "largest lag $1 ms, $2 writes; status: ${*:3}"
-[ "$1" -gt $((3 * bound)) ] || fail "the workload never made the disk lag: the test cannot fail"
-
 step "max_age_ms $bound holds writers while the disk lags"
 # shellcheck disable=SC2046 # split into its fields
 set -- $(run 12 3 ordered max_age_ms $bound)
 echo "largest lag $1 ms, $2 writes; status: ${*:3}"
 [ "$2" -gt 100 ] || fail "writes stopped: $2 in 12 s"
+# The last status field: writes held for max_age_ms.
+[ "${*: -1}" -gt 0 ] || fail "no write was held: the disk never lagged, the test proves nothing"
 # The first stages' pace is a guess until measured: one bound of slack.
 [ "$1" -lt $((2 * bound)) ] || fail "lag $1 ms above max_age_ms $bound"
 rmmod dm_dcache
