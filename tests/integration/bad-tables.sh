@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# kernels: test stock stock612
+# kernels: test stock612
 # disks: 64M 64M:4096
 # Malformed table lines are refused with a specific error and leave no
 # table (and, once the empty device is removed, no device) behind.

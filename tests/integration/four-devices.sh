@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# kernels: test stock
+# kernels: test
+# test-boot: 2
 # disks: 128M 128M 128M 128M
 # timeout: 900
 # Four dcache devices share the pool under fio verify at once; removing one

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# kernels: test stock
+# kernels: test
+# test-boot: 2
 # disks: 256M
 # timeout: 600
 # The pool grows to double and shrinks to half while fio verifies through

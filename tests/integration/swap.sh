@@ -3,8 +3,8 @@
 # kernels: stock612
 # disks: 512M
 # timeout: 300
-# Swap on a dcache device: a memory hog in a memory cgroup of 96 MiB
-# touches 320 MiB, so reclaim pushes its pages out through the cache
+# Swap on a dcache device: a memory hog in a memory cgroup of 64 MiB
+# touches 224 MiB, so reclaim pushes its pages out through the cache
 # (whose I/O paths must not allocate in ways that recurse into reclaim or
 # wait for themselves), then it reads every page back and checks it.
 # No deadlock (the timeout), no OOM kill, every page intact.
@@ -20,14 +20,14 @@ mkdir -p /sys/fs/cgroup
 mountpoint -q /sys/fs/cgroup || mount -t cgroup2 none /sys/fs/cgroup
 echo +memory >/sys/fs/cgroup/cgroup.subtree_control || fail "no memory controller"
 mkdir -p /sys/fs/cgroup/hog
-echo 96M >/sys/fs/cgroup/hog/memory.max || fail "no memory cgroup"
+echo 64M >/sys/fs/cgroup/hog/memory.max || fail "no memory cgroup"
 
-step "a 320 MiB hog in 96 MiB of memory swaps through the cache"
+step "a 224 MiB hog in 64 MiB of memory swaps through the cache"
 cat >/tmp/hog.py <<'EOF'
 import sys
 MIB = 1 << 20
 chunks = []
-for i in range(320):
+for i in range(224):
     b = bytearray(MIB)
     for off in range(0, MIB, 4096):
         b[off:off + 8] = (i * 256 + off // 4096).to_bytes(8, "little")
@@ -37,7 +37,7 @@ for i, b in enumerate(chunks):
     for off in range(0, MIB, 4096):
         if int.from_bytes(b[off:off + 8], "little") != i * 256 + off // 4096:
             bad += 1
-print("pages checked:", 320 * 256, "bad:", bad)
+print("pages checked:", 224 * 256, "bad:", bad)
 sys.exit(1 if bad else 0)
 EOF
 start=$(date +%s)
