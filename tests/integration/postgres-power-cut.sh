@@ -49,7 +49,7 @@ pg_stop
 umount /tmp/pg
 stack_down
 
-for cut in $(seq $cuts); do
+for cut in $(seq "$cuts"); do
 	step "cut $cut"
 	stack_up
 	mount /dev/mapper/pg /tmp/pg

@@ -90,7 +90,7 @@ cut_once() {
 }
 
 step "ordered: hot blocks rewritten every epoch, discards, $cuts cuts"
-for cut in $(seq $cuts); do
+for cut in $(seq "$cuts"); do
 	cut_once ordered "$cut"
 done
 # The hot blocks' rewrites go through copy-on-write: the cuts checked it.
@@ -99,13 +99,13 @@ echo "copies on write: $cow"
 [ "$cow" -gt 0 ] || fail "no ordered write was copied on write"
 
 step "writeback: the flush contract, $cuts cuts"
-for cut in $(seq $cuts); do
+for cut in $(seq "$cuts"); do
 	cut_once writeback "$cut"
 done
 
 if on_test_kernel; then
 	step "writeback with write and flush failures injected, $cuts cuts"
-	for cut in $(seq $cuts); do
+	for cut in $(seq "$cuts"); do
 		cut_once writeback "$cut" inject
 	done
 	echo 0 >$dbg/fail_make_request/probability

@@ -33,7 +33,7 @@ workload() {
 	done
 }
 
-for cut in $(seq $cuts); do
+for cut in $(seq "$cuts"); do
 	echo "0 $n flakey $DISK0 0 3600 0" | dmsetup create pc_fl
 	dcache_create pc /dev/mapper/pc_fl 4096 3 ordered max_age_ms 200
 	mount /dev/mapper/pc /tmp/mnt
