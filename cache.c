@@ -364,6 +364,12 @@ int dcache_get(struct dcache_part *part, u64 addr, enum dcache_access access,
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_get);
 
+/* Whether a reader holding @b's lock may copy its data now. */
+static bool block_readable(const struct dcache_block *b)
+{
+	return dcache_block_valid(b) && !test_bit(DCACHE_B_LOADING, &b->flags);
+}
+
 /*
  * The fast path: a cached, valid block whose lock is free right now, or
  * NULL. Never allocates, evicts, or sleeps on I/O or on another holder (the
@@ -392,7 +398,7 @@ struct dcache_block *dcache_try_get(struct dcache_part *part, u64 addr,
 		set_bit(DCACHE_B_VALID, &b->flags);
 		return b;
 	}
-	if (dcache_block_valid(b) && !test_bit(DCACHE_B_LOADING, &b->flags))
+	if (block_readable(b))
 		return b;
 	dcache_put(b, access);
 	return NULL;
@@ -416,7 +422,7 @@ unsigned int dcache_try_read_run(struct dcache_part *part, u64 addr, unsigned in
 	mutex_lock(&c->lock);
 	for (n = 0; n < max; n++) {
 		b = dcache_lookup(c, part->id, addr + n);
-		if (!b || test_bit(DCACHE_B_LOADING, &b->flags) || !dcache_block_valid(b))
+		if (!b || !block_readable(b))
 			break;
 		pin_cached(c, b, PIN_LOOKUP);
 		out[n] = b;
@@ -427,7 +433,7 @@ unsigned int dcache_try_read_run(struct dcache_part *part, u64 addr, unsigned in
 		if (!down_read_trylock(&b->lock))
 			break;
 		/* Loading or invalidated between the lookup and the lock. */
-		if (!dcache_block_valid(b) || test_bit(DCACHE_B_LOADING, &b->flags)) {
+		if (!block_readable(b)) {
 			up_read(&b->lock);
 			break;
 		}

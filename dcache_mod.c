@@ -214,12 +214,23 @@ static void dcache_clear_stats(struct dcache_dev *dd)
 	atomic64_set(&dd->wr->write_errors, 0);
 }
 
+/* A numbered feature's new value, parsed by dcache_parse_number_feature. */
+static void set_number_feature(struct dcache_dev *dd, const char *name, unsigned int v)
+{
+	if (!strcasecmp(name, "max_age_ms"))
+		WRITE_ONCE(dd->max_age_ms, v);
+	else if (!strcasecmp(name, "sequential_cutoff"))
+		WRITE_ONCE(dd->sequential_cutoff, v);
+}
+
 static int dcache_message(struct dm_target *ti, unsigned int argc, char **argv,
 			  char *result, unsigned int maxlen)
 {
 	struct dcache_dev *dd = ti->private;
 	enum dcache_mode mode;
-	unsigned int ms, bytes;
+	unsigned int v;
+	char *error;
+	int r;
 
 	if (argc == 1 && !strcasecmp(argv[0], "clear_stats")) {
 		dcache_clear_stats(dd);
@@ -242,23 +253,16 @@ static int dcache_message(struct dm_target *ti, unsigned int argc, char **argv,
 		WRITE_ONCE(dd->mode, mode);
 		return 0;
 	}
-	if (argc == 2 && !strcasecmp(argv[0], "max_age_ms")) {
-		if (dcache_parse_max_age(argv[1], &ms)) {
-			DMERR("max_age_ms: %s is not a number from 1 to %u",
-			      argv[1], DCACHE_MAX_AGE_MS);
-			return -EINVAL;
+	if (argc == 2) {
+		r = dcache_parse_number_feature(argv[0], argv[1], &v, &error);
+		if (r == -EINVAL) {
+			DMERR("%s (not %s)", error, argv[1]);
+			return r;
 		}
-		WRITE_ONCE(dd->max_age_ms, ms);
-		return 0;
-	}
-	if (argc == 2 && !strcasecmp(argv[0], "sequential_cutoff")) {
-		if (dcache_parse_sequential_cutoff(argv[1], &bytes)) {
-			DMERR("sequential_cutoff: %s is not a number of bytes from 0 to %u",
-			      argv[1], DCACHE_MAX_SEQUENTIAL_CUTOFF);
-			return -EINVAL;
+		if (!r) {
+			set_number_feature(dd, argv[0], v);
+			return 0;
 		}
-		WRITE_ONCE(dd->sequential_cutoff, bytes);
-		return 0;
 	}
 	DMERR("unrecognised message: %s%s (expected %s)", argc ? argv[0] : "(none)",
 	      argc > 1 ? " ..." : "",

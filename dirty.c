@@ -606,35 +606,36 @@ u64 dcache_oldest_dirty_epoch(struct dcache_part *part)
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_oldest_dirty_epoch);
 
-/* How many stages @part owes its disk: the distinct epochs of its dirt. */
-u64 dcache_part_dirty_epochs(struct dcache_part *part)
-{
-	struct dcache *c = part->cache;
-	u64 epochs;
-
-	mutex_lock(&c->lock);
-	epochs = part->nr_dirty_epochs;
-	mutex_unlock(&c->lock);
-	return epochs;
-}
-EXPORT_SYMBOL_IF_KUNIT(dcache_part_dirty_epochs);
-
 /*
- * How long ago, in ms, the oldest data of @part not yet on its disk was
- * written (that of its oldest dirty epoch's first block); 0 if none.
+ * How far @part's disk is behind, under one hold of the mutex: returns
+ * the stages it owes (the distinct epochs of its dirt) and sets *@age_ms
+ * to how long ago the oldest data not on it was written (that of its
+ * oldest dirty epoch's first block), 0 if none.
  */
-unsigned int dcache_part_lag_ms(struct dcache_part *part)
+u64 dcache_part_backlog(struct dcache_part *part, unsigned int *age_ms)
 {
 	struct dcache *c = part->cache;
 	struct dcache_block *b;
 	u32 age = 0;
+	u64 epochs;
 
 	mutex_lock(&c->lock);
 	b = dcache_first_dirty(part);
 	if (b)
 		age = (u32)jiffies - b->dirtied_at;
+	epochs = part->nr_dirty_epochs;
 	mutex_unlock(&c->lock);
-	return jiffies_to_msecs(age);
+	*age_ms = jiffies_to_msecs(age);
+	return epochs;
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_part_backlog);
+
+unsigned int dcache_part_lag_ms(struct dcache_part *part)
+{
+	unsigned int age_ms;
+
+	dcache_part_backlog(part, &age_ms);
+	return age_ms;
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_part_lag_ms);
 

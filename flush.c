@@ -530,9 +530,10 @@ EXPORT_SYMBOL_IF_KUNIT(dcache_writer_wait);
  */
 static unsigned int writer_lag_ms(struct dcache_writer *wr)
 {
-	u64 ahead = dcache_part_dirty_epochs(wr->part) * READ_ONCE(wr->stage_us) / 1000;
+	unsigned int age_ms;
+	u64 ahead = dcache_part_backlog(wr->part, &age_ms) * READ_ONCE(wr->stage_us) / 1000;
 
-	return max_t(u64, dcache_part_lag_ms(wr->part), min_t(u64, ahead, UINT_MAX));
+	return max_t(u64, age_ms, min_t(u64, ahead, UINT_MAX));
 }
 
 /* Whether writers of an ordered device with max_age_ms @max_age are held. */

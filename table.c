@@ -62,11 +62,89 @@ int dcache_parse_sequential_cutoff(const char *arg, unsigned int *bytes)
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_parse_sequential_cutoff);
 
+/* The features that take a number: one way to parse and refuse each. */
+static const struct number_feature {
+	const char *name;
+	int (*parse)(const char *arg, unsigned int *v);
+	char *needs_value, *repeated, *invalid;
+	size_t value, set;	/* where struct dcache_table keeps them */
+} number_features[] = {
+	{ "max_age_ms", dcache_parse_max_age, "max_age_ms needs a value",
+	  "max_age_ms given more than once", "Invalid max_age_ms: must be 1 to 3600000",
+	  offsetof(struct dcache_table, max_age_ms),
+	  offsetof(struct dcache_table, max_age_set) },
+	{ "sequential_cutoff", dcache_parse_sequential_cutoff,
+	  "sequential_cutoff needs a value", "sequential_cutoff given more than once",
+	  "Invalid sequential_cutoff: must be 0 to 1073741824",
+	  offsetof(struct dcache_table, sequential_cutoff),
+	  offsetof(struct dcache_table, cutoff_set) },
+};
+
+static const struct number_feature *find_number_feature(const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(number_features); i++)
+		if (!strcasecmp(name, number_features[i].name))
+			return &number_features[i];
+	return NULL;
+}
+
+/*
+ * A value for the numbered feature @name (a message's "NAME VALUE"):
+ * 0 and *@v, -EINVAL with *@error saying why, or -ENOENT if @name takes
+ * no number.
+ */
+int dcache_parse_number_feature(const char *name, const char *arg,
+				unsigned int *v, char **error)
+{
+	const struct number_feature *f = find_number_feature(name);
+
+	if (!f)
+		return -ENOENT;
+	if (f->parse(arg, v)) {
+		*error = f->invalid;
+		return -EINVAL;
+	}
+	return 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_parse_number_feature);
+
+/*
+ * The numbered feature at argv[*@i] of @nr, with its value: 0 and *@i
+ * moved onto the value, -EINVAL, or 1 if argv[*@i] is not one.
+ */
+static int parse_number_feature(char **argv, unsigned int *i, unsigned int nr,
+				struct dcache_table *table, char **error)
+{
+	const struct number_feature *f = find_number_feature(argv[*i]);
+	bool *set;
+
+	if (!f)
+		return 1;
+	if (*i == nr) {
+		*error = f->needs_value;
+		return -EINVAL;
+	}
+	set = (void *)table + f->set;
+	if (*set) {
+		*error = f->repeated;
+		return -EINVAL;
+	}
+	if (f->parse(argv[++*i], (void *)table + f->value)) {
+		*error = f->invalid;
+		return -EINVAL;
+	}
+	*set = true;
+	return 0;
+}
+
 static int dcache_parse_features(unsigned int argc, char **argv,
 				 struct dcache_table *table, char **error)
 {
 	unsigned int nr, i;
 	bool mode_seen = false;
+	int r;
 
 	if (!argc)
 		return 0;
@@ -83,35 +161,10 @@ static int dcache_parse_features(unsigned int argc, char **argv,
 	for (i = 1; i <= nr; i++) {
 		enum dcache_mode mode;
 
-		if (!strcmp(argv[i], "max_age_ms")) {
-			if (i == nr) {
-				*error = "max_age_ms needs a value";
-				return -EINVAL;
-			}
-			if (table->max_age_ms) {
-				*error = "max_age_ms given more than once";
-				return -EINVAL;
-			}
-			if (dcache_parse_max_age(argv[++i], &table->max_age_ms)) {
-				*error = "Invalid max_age_ms: must be 1 to 3600000";
-				return -EINVAL;
-			}
-			continue;
-		}
-		if (!strcmp(argv[i], "sequential_cutoff")) {
-			if (i == nr) {
-				*error = "sequential_cutoff needs a value";
-				return -EINVAL;
-			}
-			if (table->cutoff_set) {
-				*error = "sequential_cutoff given more than once";
-				return -EINVAL;
-			}
-			if (dcache_parse_sequential_cutoff(argv[++i], &table->sequential_cutoff)) {
-				*error = "Invalid sequential_cutoff: must be 0 to 1073741824";
-				return -EINVAL;
-			}
-			table->cutoff_set = true;
+		r = parse_number_feature(argv, &i, nr, table, error);
+		if (r <= 0) {
+			if (r)
+				return r;
 			continue;
 		}
 		if (dcache_parse_mode(argv[i], &mode)) {

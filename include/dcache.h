@@ -195,7 +195,7 @@ struct page *dcache_writeback_start(struct dcache_block *b);
 bool dcache_writeback_end(struct dcache_block *b, int error, struct page **copy);
 u64 dcache_oldest_dirty_epoch(struct dcache_part *part);
 unsigned int dcache_part_lag_ms(struct dcache_part *part);
-u64 dcache_part_dirty_epochs(struct dcache_part *part);
+u64 dcache_part_backlog(struct dcache_part *part, unsigned int *age_ms);
 unsigned int dcache_collect_stage(struct dcache_part *part, u64 epoch,
 				  u64 *addrs, unsigned int max);
 int dcache_discard_range(struct dcache_part *part, u64 addr, u64 nr,

@@ -30,6 +30,7 @@ struct dcache_table {
 	enum dcache_mode mode;		/* writeback unless given */
 	bool mode_set;			/* the line named a mode */
 	unsigned int max_age_ms;	/* 0: not given */
+	bool max_age_set;		/* the line gave max_age_ms */
 	unsigned int sequential_cutoff;	/* bytes; the default unless given */
 	bool cutoff_set;		/* the line gave sequential_cutoff */
 };
@@ -40,5 +41,7 @@ const char *dcache_mode_name(enum dcache_mode mode);
 int dcache_parse_mode(const char *arg, enum dcache_mode *mode);
 int dcache_parse_max_age(const char *arg, unsigned int *ms);
 int dcache_parse_sequential_cutoff(const char *arg, unsigned int *bytes);
+int dcache_parse_number_feature(const char *name, const char *arg,
+				unsigned int *v, char **error);
 
 #endif

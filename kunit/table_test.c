@@ -161,10 +161,32 @@ static void dcache_table_mode_name_test(struct kunit *test)
 	KUNIT_EXPECT_STREQ(test, dcache_mode_name(100), "unknown");
 }
 
+/* Messages parse a numbered feature's value as the table line does. */
+static void dcache_table_number_message_test(struct kunit *test)
+{
+	unsigned int v = 7;
+	char *error = NULL;
+
+	KUNIT_EXPECT_EQ(test, dcache_parse_number_feature("max_age_ms", "250", &v, &error), 0);
+	KUNIT_EXPECT_EQ(test, v, 250);
+	KUNIT_EXPECT_EQ(test, dcache_parse_number_feature("SEQUENTIAL_CUTOFF", "0", &v, &error),
+			0);
+	KUNIT_EXPECT_EQ(test, v, 0);
+	KUNIT_EXPECT_EQ(test, dcache_parse_number_feature("max_age_ms", "0", &v, &error),
+			-EINVAL);
+	KUNIT_EXPECT_STREQ(test, error, "Invalid max_age_ms: must be 1 to 3600000");
+	KUNIT_EXPECT_EQ(test, dcache_parse_number_feature("sequential_cutoff", "1k", &v, &error),
+			-EINVAL);
+	KUNIT_EXPECT_STREQ(test, error, "Invalid sequential_cutoff: must be 0 to 1073741824");
+	KUNIT_EXPECT_EQ(test, v, 0);
+	KUNIT_EXPECT_EQ(test, dcache_parse_number_feature("mode", "1", &v, &error), -ENOENT);
+}
+
 static struct kunit_case dcache_table_test_cases[] = {
 	KUNIT_CASE(dcache_table_valid_test),
 	KUNIT_CASE(dcache_table_invalid_test),
 	KUNIT_CASE(dcache_table_mode_name_test),
+	KUNIT_CASE(dcache_table_number_message_test),
 	{}
 };
 
