@@ -254,9 +254,15 @@ unsigned int dcache_uncached_run(struct dcache_part *part, u64 addr, unsigned in
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_uncached_run);
 
-static void unpin_run(struct dcache *c, struct dcache_block **blocks, unsigned int n)
+/* Drop the pins of @n blocks of one cache under one hold of its mutex. */
+void dcache_unpin_run(struct dcache_block **blocks, unsigned int n)
 {
+	struct dcache *c;
 	unsigned int i;
+
+	if (!n)
+		return;
+	c = blocks[0]->cache;
 
 	mutex_lock(&c->lock);
 	for (i = 0; i < n; i++) {
@@ -267,6 +273,65 @@ static void unpin_run(struct dcache *c, struct dcache_block **blocks, unsigned i
 	}
 	mutex_unlock(&c->lock);
 }
+EXPORT_SYMBOL_IF_KUNIT(dcache_unpin_run);
+
+/*
+ * Pin fresh blocks for up to @max consecutive addresses from @addr that
+ * @part has no block for, each marked loading, so that one backing read
+ * fills them all (dcache_load_run_end). Takes free blocks and clean
+ * victims only: never waits, so map() may call it. Getters of these
+ * blocks wait for the load as for any other. Returns how many, in @out.
+ */
+unsigned int dcache_pin_uncached_run(struct dcache_part *part, u64 addr,
+				     unsigned int max, struct dcache_block **out)
+{
+	struct dcache *c = part->cache;
+	struct dcache_block *b;
+	unsigned int n;
+
+	mutex_lock(&c->lock);
+	for (n = 0; n < max; n++) {
+		if (dcache_lookup(c, part->id, addr + n))
+			break;
+		b = pin_new(c, part, addr + n);
+		if (!b)
+			break;
+		/* Before the mutex drops: nobody can see it unlocked. */
+		set_bit(DCACHE_B_LOADING, &b->flags);
+		out[n] = b;
+	}
+	mutex_unlock(&c->lock);
+	return n;
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_pin_uncached_run);
+
+/* The end of the load of dcache_pin_uncached_run's @n blocks, in any context. */
+void dcache_load_run_end(struct dcache_block **blocks, unsigned int n, int error)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		dcache_load_end(blocks[i], error);
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_load_run_end);
+
+/*
+ * Give back the @n blocks of dcache_pin_uncached_run whose load was never
+ * sent: they stay cached, without data, for the next getter to load.
+ */
+void dcache_abandon_load_run(struct dcache_block **blocks, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		clear_bit_unlock(DCACHE_B_LOADING, &blocks[i]->flags);
+		/* As in dcache_load_end: the bit clear before the sleepers are sought. */
+		smp_mb__after_atomic();
+		wake_up_bit(&blocks[i]->flags, DCACHE_B_LOADING);
+	}
+	dcache_unpin_run(blocks, n);
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_abandon_load_run);
 
 /* Drop a pin: of a get whose lock was released, or of dcache_get_for_copy(). */
 void dcache_unpin(struct dcache_block *b)
@@ -438,8 +503,7 @@ unsigned int dcache_try_read_run(struct dcache_part *part, u64 addr, unsigned in
 			break;
 		}
 	}
-	if (got < n)
-		unpin_run(c, out + got, n - got);
+	dcache_unpin_run(out + got, n - got);
 	return got;
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_try_read_run);
@@ -453,7 +517,7 @@ void dcache_put_read_run(struct dcache_block **blocks, unsigned int n)
 		return;
 	for (i = 0; i < n; i++)
 		up_read(&blocks[i]->lock);
-	unpin_run(blocks[0]->cache, blocks, n);
+	dcache_unpin_run(blocks, n);
 	if (READ_ONCE(blocks[0]->cache->debug_check))
 		WARN_ON(dcache_check(blocks[0]->cache));
 }

@@ -9,17 +9,21 @@
  * first on, keeps those (dm_accept_partial_bio) and leaves dm to send the
  * rest back as a new bio, as dm-writecache does. A read of a stream longer
  * than the device's sequential_cutoff whose blocks are not cached goes to
- * the disk as it is. Everything else (misses, partial writes to uncached
- * blocks, write-back flushes, discards, write-through, ordered writers held
- * for an older stage) goes to the device's workqueue one block at a time,
- * one work item per bio, so many misses wait on the backing device at once
+ * the disk as it is. A read of blocks the cache has no block for at all
+ * takes fresh blocks for them and fills them with one backing read sent
+ * from map(); the bio ends when that read does (read_miss). Everything
+ * else (busy blocks, a full cache, partial writes to uncached blocks,
+ * write-back flushes, discards, write-through, ordered writers held for an
+ * older stage) goes to the device's workqueue one block at a time, one
+ * work item per bio, so many of them wait on the backing device at once
  * and the submitter never does.
  *
  * Both map() and the work item dispatch on the kind decided once in map,
  * and every handler returns an io_result that one switch, io_finish(),
  * acts on: the only place where a bio is ended, remapped or queued.
  *
- * Locking: a bio holds at most one block lock, from get to put (cache.c).
+ * Locking: a bio holds at most one block lock, from get to put (cache.c);
+ * a read miss holds none, only its blocks' pins and loading bits.
  */
 #include <linux/bio.h>
 #include <linux/blkdev.h>
@@ -33,6 +37,7 @@ enum io_result {
 	IO_REMAP,	/* send it on to the backing device */
 	IO_DEFER,	/* map() only: run it from the device's workqueue */
 	IO_KILL,	/* map() only: an operation dcache does not take */
+	IO_PENDING,	/* map() only: its own I/O ends it later */
 };
 
 static enum io_result io_status(struct bio *bio, int error)
@@ -62,6 +67,8 @@ static int io_finish(struct dcache_dev *dd, struct bio *bio, enum io_result r)
 		io = dm_per_bio_data(bio, sizeof(*io));
 		INIT_WORK(&io->work, io_work);
 		queue_work(dd->wq, &io->work);
+		return DM_MAPIO_SUBMITTED;
+	case IO_PENDING:
 		return DM_MAPIO_SUBMITTED;
 	case IO_KILL:
 	default:
@@ -487,6 +494,103 @@ static enum io_result read_around(struct dcache_io *io, struct bio *bio)
 	return IO_REMAP;
 }
 
+/* The most blocks one backing read of a miss fills. */
+#define MISS_RUN	64
+
+/* A read miss in flight: the blocks its one backing read fills. */
+struct read_miss {
+	struct bio *bio;		/* the reader's, ended by read_miss_end */
+	struct dcache_dev *dd;
+	struct work_struct unpin;
+	unsigned int offset;		/* of the bio in the first block */
+	unsigned int nr;
+	struct dcache_block *blocks[];
+};
+
+/* The pins go in process context, after the reader has its data. */
+static void read_miss_unpin(struct work_struct *work)
+{
+	struct read_miss *rm = container_of(work, struct read_miss, unpin);
+
+	dcache_unpin_run(rm->blocks, rm->nr);
+	kfree(rm);
+}
+
+static void read_miss_end(struct bio *load)
+{
+	struct read_miss *rm = load->bi_private;
+	struct bio *bio = rm->bio;
+	struct bvec_iter iter = bio->bi_iter;
+	unsigned int left = iter.bi_size, offset = rm->offset, len, i;
+	int error = blk_status_to_errno(load->bi_status);
+
+	bio_put(load);
+	/* Still loading: no writer can change the blocks under the copy. */
+	for (i = 0; !error && i < rm->nr && left; i++) {
+		len = min(left, rm->dd->block_size - offset);
+		copy_block_bytes(bio, &iter, rm->blocks[i], offset, len, false);
+		left -= len;
+		offset = 0;
+	}
+	dcache_load_run_end(rm->blocks, rm->nr, error);
+	bio->bi_status = errno_to_blk_status(error);
+	/* Queued before the bio ends: the device's removal flushes it. */
+	INIT_WORK(&rm->unpin, read_miss_unpin);
+	queue_work(rm->dd->wq, &rm->unpin);
+	bio_endio(bio);
+}
+
+/*
+ * A read whose first block is not cached at all: fill it and the uncached
+ * blocks after it with one backing read, from map(), and end the bio when
+ * that read ends; no worker waits for it. IO_DEFER (the work item) when
+ * the block is cached but busy, or no block or memory is free right now.
+ */
+static enum io_result read_miss(struct dcache_io *io, struct bio *bio)
+{
+	struct dcache_dev *dd = io->dd;
+	struct dcache_part *part = dd->part;
+	unsigned int nr = min_t(unsigned int, MISS_RUN,
+				DIV_ROUND_UP(io->offset + bio->bi_iter.bi_size, dd->block_size));
+	struct read_miss *rm;
+	struct bio *load;
+	unsigned int i;
+	void *data;
+
+	rm = kmalloc(struct_size(rm, blocks, nr), GFP_NOWAIT | __GFP_NOWARN);
+	if (!rm)
+		return IO_DEFER;
+	nr = dcache_pin_uncached_run(part, io->block, nr, rm->blocks);
+	if (!nr)
+		goto defer;
+	load = bio_alloc_bioset(dd->backing->bdev, nr, REQ_OP_READ, GFP_NOWAIT,
+				dcache_bio_set(part->cache));
+	if (!load) {
+		dcache_abandon_load_run(rm->blocks, nr);
+		goto defer;
+	}
+	load->bi_iter.bi_sector = dcache_block_sector(part, rm->blocks[0]);
+	for (i = 0; i < nr; i++) {
+		data = dcache_block_data(rm->blocks[i]);
+		__bio_add_page(load, virt_to_page(data), dd->block_size, offset_in_page(data));
+	}
+	load->bi_private = rm;
+	load->bi_end_io = read_miss_end;
+	rm->bio = bio;
+	rm->dd = dd;
+	rm->offset = io->offset;
+	rm->nr = nr;
+	/* Before the load is sent: its end reads the bio's size. */
+	keep_first(bio, nr * dd->block_size - io->offset);
+	atomic64_add(nr, &dd->stats.reads);
+	dcache_account_read(part->cache, nr * dd->block_size);
+	submit_bio_noacct(load);
+	return IO_PENDING;
+defer:
+	kfree(rm);
+	return IO_DEFER;
+}
+
 /* Cached blocks map() reads under one hold of the cache mutex. */
 #define READ_RUN	32
 
@@ -524,6 +628,8 @@ static enum io_result map_read(struct dcache_io *io, struct bio *bio)
 	}
 	if (streaming && read_around(io, bio) == IO_REMAP)
 		return IO_REMAP;
+	if (read_miss(io, bio) == IO_PENDING)
+		return IO_PENDING;
 	atomic64_inc(&dd->stats.reads);
 	keep_first(bio, io->len);
 	return IO_DEFER;

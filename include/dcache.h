@@ -161,6 +161,11 @@ unsigned int dcache_uncached_run(struct dcache_part *part, u64 addr, unsigned in
 unsigned int dcache_try_read_run(struct dcache_part *part, u64 addr, unsigned int max,
 				 struct dcache_block **out);
 void dcache_put_read_run(struct dcache_block **blocks, unsigned int n);
+unsigned int dcache_pin_uncached_run(struct dcache_part *part, u64 addr,
+				     unsigned int max, struct dcache_block **out);
+void dcache_load_run_end(struct dcache_block **blocks, unsigned int n, int error);
+void dcache_abandon_load_run(struct dcache_block **blocks, unsigned int n);
+void dcache_unpin_run(struct dcache_block **blocks, unsigned int n);
 void dcache_unlock_block(struct dcache_block *b, enum dcache_access access);
 void dcache_unpin(struct dcache_block *b);
 void dcache_load_end(struct dcache_block *b, int error);

@@ -652,6 +652,105 @@ static void read_run_stops_at_gap_or_writer_test(struct kunit *test)
 	}
 }
 
+/* What a backing read of a run puts in its blocks: the disk's bytes. */
+static void fill_run_from_disk(struct fake_disk *d, struct dcache_block **run,
+			       unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		memset(dcache_block_data(run[i]), fake_block_byte(d->part->id, run[i]->addr),
+		       BS);
+}
+
+/*
+ * A miss run pins fresh blocks up to the first cached one, loading; a
+ * getter of one waits for the run's load and gets its data, no read of
+ * its own.
+ */
+static void miss_run_pins_until_cached_test(struct kunit *test)
+{
+	struct dcache *c = fake_cache(test, 8, BS, 0);
+	struct fake_disk *d = fake_disk_add(test, c, 64);
+	struct getter *r = start_getter(test, d, 1, DCACHE_READ);
+	struct dcache_block *run[8];
+	unsigned int i, n;
+
+	get_read_put(test, d, 3);
+	n = dcache_pin_uncached_run(d->part, 0, 8, run);
+	KUNIT_ASSERT_EQ(test, n, 3U);
+	for (i = 0; i < n; i++) {
+		KUNIT_EXPECT_EQ(test, run[i]->addr, (u64)i);
+		KUNIT_EXPECT_TRUE(test, test_bit(DCACHE_B_LOADING, &run[i]->flags));
+	}
+	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
+	/* Loading: the fast paths pass, a getter waits. */
+	KUNIT_EXPECT_NULL(test, dcache_try_get(d->part, 1, DCACHE_READ));
+	KUNIT_EXPECT_NULL(test, dcache_try_get(d->part, 1, DCACHE_WRITE));
+	KUNIT_EXPECT_EQ(test, dcache_pin_uncached_run(d->part, 1, 2, run + n), 0U);
+	run_getter(test, r);
+	KUNIT_EXPECT_EQ(test, 0UL, wait_for_completion_timeout(&r->got, WAIT_SHORT));
+	fill_run_from_disk(d, run, n);
+	dcache_load_run_end(run, n, 0);
+	KUNIT_ASSERT_NE(test, 0UL, wait_for_completion_timeout(&r->got, WAIT_LONG));
+	KUNIT_EXPECT_EQ(test, 0, r->result);
+	KUNIT_EXPECT_TRUE(test, block_filled_with(r->b, BS, fake_block_byte(d->part->id, 1)));
+	finish_getter(test, r);
+	dcache_unpin_run(run, n);
+	/* One read for block 3; the run's blocks are hits now. */
+	KUNIT_EXPECT_EQ(test, atomic_read(&d->reads), 1);
+	KUNIT_EXPECT_EQ(test, dcache_try_read_run(d->part, 0, 4, run), 4U);
+	dcache_put_read_run(run, 4);
+	KUNIT_EXPECT_EQ(test, atomic_read(&d->reads), 1);
+	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
+}
+
+/* A miss run never waits for a block: a full cache gives a short run. */
+static void miss_run_full_cache_test(struct kunit *test)
+{
+	struct dcache *c = fake_cache(test, 3, BS, 0);
+	struct fake_disk *d = fake_disk_add(test, c, 64);
+	struct dcache_block *held, *run[4];
+
+	KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, 20, DCACHE_READ, false, &held));
+	KUNIT_EXPECT_EQ(test, dcache_pin_uncached_run(d->part, 0, 4, run), 2U);
+	KUNIT_EXPECT_EQ(test, dcache_pin_uncached_run(d->part, 8, 4, run + 2), 0U);
+	dcache_abandon_load_run(run, 2);
+	dcache_put(held, DCACHE_READ);
+	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
+}
+
+/*
+ * A failed run load leaves its blocks without data, counted as read
+ * errors; an abandoned one (never sent) too, uncounted. Either way the
+ * next getter loads the block itself.
+ */
+static void miss_run_error_and_abandon_test(struct kunit *test)
+{
+	struct dcache *c = fake_cache(test, 8, BS, 0);
+	struct fake_disk *d = fake_disk_add(test, c, 64);
+	struct dcache_block *run[4], *b;
+	u64 addr;
+
+	KUNIT_ASSERT_EQ(test, dcache_pin_uncached_run(d->part, 10, 2, run), 2U);
+	dcache_load_run_end(run, 2, -EIO);
+	dcache_unpin_run(run, 2);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&c->stats.read_errors), 2);
+	KUNIT_ASSERT_EQ(test, dcache_pin_uncached_run(d->part, 20, 2, run), 2U);
+	dcache_abandon_load_run(run, 2);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&c->stats.read_errors), 2);
+	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
+	for (addr = 10; addr < 22; addr += addr == 11 ? 9 : 1) {
+		KUNIT_EXPECT_NULL(test, dcache_try_get(d->part, addr, DCACHE_READ));
+		KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, addr, DCACHE_READ, false, &b));
+		KUNIT_EXPECT_TRUE(test, block_filled_with(b, BS,
+							  fake_block_byte(d->part->id, addr)));
+		dcache_put(b, DCACHE_READ);
+	}
+	KUNIT_EXPECT_EQ(test, atomic_read(&d->reads), 4);
+	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
+}
+
 static void full_cache_no_wait_test(struct kunit *test)
 {
 	struct dcache *c = fake_cache(test, 1, BS, 0);
@@ -859,6 +958,9 @@ static void add_part_bad_block_size_test(struct kunit *test)
 
 static struct kunit_case dcache_lru_test_cases[] = {
 	KUNIT_CASE(read_run_stops_at_gap_or_writer_test),
+	KUNIT_CASE(miss_run_pins_until_cached_test),
+	KUNIT_CASE(miss_run_full_cache_test),
+	KUNIT_CASE(miss_run_error_and_abandon_test),
 	KUNIT_CASE(lru_scan_resistance_test),
 	KUNIT_CASE(lru_first_access_rule_test),
 	KUNIT_CASE(lru_tie_by_last_access_test),

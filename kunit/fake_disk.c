@@ -34,6 +34,23 @@ static void fake_load(struct fake_disk *d, struct dcache_block *b)
 	dcache_load_end(b, 0);
 }
 
+/*
+ * What one backing read of a miss run (dcache_pin_uncached_run) puts in
+ * its @n blocks; the caller ends the load. 0 or -EIO.
+ */
+int fake_disk_fill_run(struct fake_disk *d, struct dcache_block **run, unsigned int n)
+{
+	unsigned int i;
+
+	atomic_inc(&d->reads);
+	if (d->fail_reads || run[n - 1]->addr >= d->nr_blocks)
+		return -EIO;
+	for (i = 0; i < n; i++)
+		memcpy(dcache_block_data(run[i]), d->data + run[i]->addr * d->block_size,
+		       d->block_size);
+	return 0;
+}
+
 static void fake_work(struct work_struct *work)
 {
 	struct fake_disk *d = container_of(work, struct fake_disk, work);

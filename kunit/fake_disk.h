@@ -59,6 +59,7 @@ struct fake_disk *fake_disk_add(struct kunit *test, struct dcache *c,
 				u64 nr_blocks);
 void fake_disk_release(struct fake_disk *d);
 void fake_disk_end_writes(struct fake_disk *d, int error);
+int fake_disk_fill_run(struct fake_disk *d, struct dcache_block **run, unsigned int n);
 struct dcache_flusher *fake_flusher(struct kunit *test, struct dcache *c);
 struct dcache_writer *fake_writer(struct kunit *test, struct dcache_flusher *fl,
 				  struct fake_disk *d);

@@ -13,7 +13,8 @@
  *  - write-back parts: a flush that returned 0 left every version
  *    acknowledged before it on the durable image (or a newer one);
  *  - durable epochs never shrink; reads return the newest acknowledged
- *    version while the disks work; the cache's invariants hold.
+ *    version while the disks work, whether through a get, a cached run
+ *    or a miss run filled from the disk; the cache's invariants hold.
  *
  * Every block carries its version in its first 8 bytes; version 0 is the
  * initial (zeroed) content and what a discard leaves. The seed is in the
@@ -360,6 +361,16 @@ static void op_write(struct model *m, struct model_part *mp, u64 addr, bool brin
 	dcache_put(b, DCACHE_WRITE);
 }
 
+/* A read of @addr gave version @v: the newest acknowledged one. */
+static void check_read(struct model *m, struct model_part *mp, u64 addr, u64 v)
+{
+	mutex_lock(&m->lock);
+	if (!mp->blk[addr].unknown && v != mp->blk[addr].cur)
+		violation(m, "part %d: read of block %llu gave version %llu, acknowledged %llu",
+			  (int)(mp - m->parts), addr, v, mp->blk[addr].cur);
+	mutex_unlock(&m->lock);
+}
+
 static void op_read(struct model *m, struct model_part *mp, u64 addr)
 {
 	struct dcache_block *b;
@@ -375,11 +386,45 @@ static void op_read(struct model *m, struct model_part *mp, u64 addr)
 	}
 	v = block_version(dcache_block_data(b));
 	dcache_put(b, DCACHE_READ);
-	mutex_lock(&m->lock);
-	if (!mp->blk[addr].unknown && v != mp->blk[addr].cur)
-		violation(m, "part %d: read of block %llu gave version %llu, acknowledged %llu",
-			  (int)(mp - m->parts), addr, v, mp->blk[addr].cur);
-	mutex_unlock(&m->lock);
+	check_read(m, mp, addr, v);
+}
+
+/*
+ * A read of @nr blocks as map() does it: the cached run, else a miss run
+ * filled by one disk read (so the disk must hold the newest acknowledged
+ * data of every block the cache has none for), else the worker's get.
+ */
+static void op_read_run(struct model *m, struct model_part *mp, u64 addr, unsigned int nr)
+{
+	struct dcache_block *run[4];
+	u64 v[4];
+	unsigned int n, i;
+	int r;
+
+	n = dcache_try_read_run(mp->d->part, addr, nr, run);
+	if (n) {
+		for (i = 0; i < n; i++)
+			v[i] = block_version(dcache_block_data(run[i]));
+		dcache_put_read_run(run, n);
+		for (i = 0; i < n; i++)
+			check_read(m, mp, addr + i, v[i]);
+		return;
+	}
+	n = dcache_pin_uncached_run(mp->d->part, addr, nr, run);
+	if (!n) {
+		op_read(m, mp, addr);
+		return;
+	}
+	r = fake_disk_fill_run(mp->d, run, n);
+	/* Copied while loading, as read_miss_end does. */
+	for (i = 0; !r && i < n; i++)
+		v[i] = block_version(dcache_block_data(run[i]));
+	dcache_load_run_end(run, n, r);
+	dcache_unpin_run(run, n);
+	if (r && !mp->d->fail_reads)
+		violation(m, "miss run at %llu failed: %d", addr, r);
+	for (i = 0; !r && i < n; i++)
+		check_read(m, mp, addr + i, v[i]);
 }
 
 static void op_discard(struct model *m, struct model_part *mp, u64 addr, u64 nr)
@@ -584,8 +629,11 @@ static void step_once(struct model *m, struct rnd_state *rnd)
 
 	if (op < 40)
 		op_write(m, mp, addr, prandom_u32_state(rnd) % 4);
-	else if (op < 52)
+	else if (op < 46)
 		op_read(m, mp, addr);
+	else if (op < 52)
+		op_read_run(m, mp, addr,
+			    1 + prandom_u32_state(rnd) % min_t(u64, 4, NR_ADDRS - addr));
 	else if (op < 64)
 		op_flush(m, mp);
 	else if (op < 70)
