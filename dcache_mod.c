@@ -98,6 +98,13 @@ static int dcache_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		ti->error = "Backing device has dirty blocks of a failed table: resume or remove";
 		goto bad_part;
 	}
+	if (table.group) {
+		r = dcache_part_join_group(dd->part, table.group);
+		if (r) {
+			ti->error = "Cannot join the consistency group";
+			goto bad_part;
+		}
+	}
 	r = -ENOMEM;
 	dd->wr = dcache_writer_create(dcache_flusher(dcache_shared), dd->part,
 				      dm_table_device_name(ti->table));
@@ -135,6 +142,13 @@ static void dcache_dtr(struct dm_target *ti)
 	flush_workqueue(dd->wq);
 	dcache_writer_suspend(dd->wr, false);
 	r = dcache_writer_drain(dd->wr);
+	if (r == -EIO && dcache_part_group_name(dd->part) && !atomic_read(&dd->wr->error)) {
+		/* Its own disk works: it waits for another member. Go alone. */
+		DMWARN("%s: leaving consistency group %s to write back alone",
+		       dm_table_device_name(ti->table), dcache_part_group_name(dd->part));
+		dcache_part_leave_group(dd->part);
+		r = dcache_writer_drain(dd->wr);
+	}
 	/* After this no round touches the device. */
 	dcache_writer_stop(dd->wr);
 	if (r) {
@@ -249,7 +263,7 @@ static int dcache_message(struct dm_target *ti, unsigned int argc, char **argv,
 		 * so the prefix holds from the switch on.
 		 */
 		if (mode == DCACHE_MODE_ORDERED && READ_ONCE(dd->mode) != mode)
-			dcache_close_epoch(dd->part->cache);
+			dcache_close_epoch(dd->part);
 		WRITE_ONCE(dd->mode, mode);
 		return 0;
 	}
@@ -277,6 +291,7 @@ static void dcache_status(struct dm_target *ti, status_type_t type,
 	struct dcache_dev *dd = ti->private;
 	struct dcache_dev_stats *st = &dd->stats;
 	unsigned int sz = 0, ms, cutoff;
+	const char *group;
 
 	switch (type) {
 	case STATUSTYPE_INFO:
@@ -286,7 +301,7 @@ static void dcache_status(struct dm_target *ti, status_type_t type,
 		       atomic64_read(&st->reads), atomic64_read(&st->read_hits),
 		       atomic64_read(&st->writes), atomic64_read(&st->write_hits),
 		       atomic64_read(&st->flushes), atomic64_read(&dd->wr->write_errors),
-		       dcache_current_epoch(dd->part->cache),
+		       dcache_current_epoch(dd->part),
 		       atomic64_read(&dd->wr->durable_epoch),
 		       atomic64_read(&st->read_bypasses),
 		       dcache_part_lag_ms(dd->part),
@@ -295,13 +310,17 @@ static void dcache_status(struct dm_target *ti, status_type_t type,
 	case STATUSTYPE_TABLE:
 		ms = READ_ONCE(dd->max_age_ms);
 		cutoff = READ_ONCE(dd->sequential_cutoff);
+		group = dcache_part_group_name(dd->part);
 		DMEMIT("%s %u %u %s", dd->backing->name, dd->block_size,
-		       1 + (ms ? 2 : 0) + (cutoff != DCACHE_SEQUENTIAL_CUTOFF ? 2 : 0),
+		       1 + (ms ? 2 : 0) + (cutoff != DCACHE_SEQUENTIAL_CUTOFF ? 2 : 0) +
+		       (group ? 2 : 0),
 		       dcache_mode_name(READ_ONCE(dd->mode)));
 		if (ms)
 			DMEMIT(" max_age_ms %u", ms);
 		if (cutoff != DCACHE_SEQUENTIAL_CUTOFF)
 			DMEMIT(" sequential_cutoff %u", cutoff);
+		if (group)
+			DMEMIT(" group %s", group);
 		break;
 	case STATUSTYPE_IMA:
 		*result = '\0';

@@ -141,13 +141,13 @@ static void dirty_locked(struct dcache *c, struct dcache_block *b, u64 epoch)
  * copies it, WRITING or not (a copy in flight covers only the data up to
  * the moment it was taken).
  */
-static bool held_by_older_epoch(struct dcache *c, struct dcache_block *b)
+static bool held_by_older_epoch(struct dcache_part *part, struct dcache_block *b)
 {
 	if (!dcache_block_dirty(b))
 		return false;
 	if (copy_taken(b))
-		return b->dirty_gen != b->copied_gen && b->next_epoch < c->epoch;
-	return b->epoch < c->epoch;
+		return b->dirty_gen != b->copied_gen && b->next_epoch < *part->epoch;
+	return b->epoch < *part->epoch;
 }
 
 /*
@@ -174,12 +174,14 @@ static bool keep_older_version(struct dcache *c, struct dcache_block *b,
 }
 
 /*
- * A hint for ordered writers, read without the mutex: @b is dirty from an
- * epoch that is closed now, so dcache_mark_dirty may need a spare page.
+ * A hint for ordered writers, read without the mutex: @b, of @part, is
+ * dirty from an epoch that is closed now, so dcache_mark_dirty may need a
+ * spare page.
  */
-bool dcache_block_of_closed_epoch(const struct dcache_block *b)
+bool dcache_block_of_closed_epoch(const struct dcache_part *part,
+				  const struct dcache_block *b)
 {
-	return dcache_block_dirty(b) && READ_ONCE(b->epoch) < READ_ONCE(b->cache->epoch);
+	return dcache_block_dirty(b) && READ_ONCE(b->epoch) < READ_ONCE(*part->epoch);
 }
 
 /* A clean block of @part may not become dirty: its share is spent. */
@@ -209,10 +211,10 @@ int dcache_mark_dirty(struct dcache_block *b, bool ordered, struct page **spare)
 
 	mutex_lock(&c->lock);
 	part = xa_load(&c->parts, b->part_id);
-	if (ordered && held_by_older_epoch(c, b)) {
+	if (ordered && held_by_older_epoch(part, b)) {
 		if (spare && *spare && keep_older_version(c, b, *spare)) {
 			*spare = NULL;
-			dirty_locked(c, b, c->epoch);
+			dirty_locked(c, b, *part->epoch);
 		} else {
 			r = -EAGAIN;
 		}
@@ -221,7 +223,7 @@ int dcache_mark_dirty(struct dcache_block *b, bool ordered, struct page **spare)
 		if (c->flush_ops)
 			c->flush_ops->kick(c, part);
 	} else {
-		dirty_locked(c, b, c->epoch);
+		dirty_locked(c, b, *part->epoch);
 	}
 	mutex_unlock(&c->lock);
 	return r;
@@ -240,7 +242,7 @@ bool dcache_write_must_wait(struct dcache_part *part, u64 addr, bool ordered)
 
 	mutex_lock(&c->lock);
 	b = dcache_lookup(c, part->id, addr);
-	wait = (ordered && b && held_by_older_epoch(c, b)) || over_share(c, part, b);
+	wait = (ordered && b && held_by_older_epoch(part, b)) || over_share(c, part, b);
 	mutex_unlock(&c->lock);
 	return wait;
 }
@@ -281,21 +283,25 @@ void dcache_set_part_error(struct dcache_part *part, int error)
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_set_part_error);
 
-/* Close the open epoch; returns it. Later dirt goes to the next one. */
-u64 dcache_close_epoch(struct dcache *c)
+/*
+ * Close @part's open epoch (its group's, if it is in one); returns it.
+ * Later dirt goes to the next one.
+ */
+u64 dcache_close_epoch(struct dcache_part *part)
 {
+	struct dcache *c = part->cache;
 	u64 closed;
 
 	mutex_lock(&c->lock);
-	closed = c->epoch++;
+	closed = (*part->epoch)++;
 	mutex_unlock(&c->lock);
 	return closed;
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_close_epoch);
 
-u64 dcache_current_epoch(struct dcache *c)
+u64 dcache_current_epoch(struct dcache_part *part)
 {
-	return READ_ONCE(c->epoch);
+	return READ_ONCE(*part->epoch);
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_current_epoch);
 
@@ -467,7 +473,8 @@ EXPORT_SYMBOL_IF_KUNIT(dcache_invalidate);
  */
 static bool discard_must_wait(struct dcache *c, struct dcache_block *b, bool ordered)
 {
-	return b->refs || (ordered && (b->kept || held_by_older_epoch(c, b)));
+	return b->refs ||
+	       (ordered && (b->kept || held_by_older_epoch(xa_load(&c->parts, b->part_id), b)));
 }
 
 /* Forget @b for a discard unless it must wait; returns whether it must. */
@@ -551,8 +558,8 @@ int dcache_discard_range(struct dcache_part *part, u64 addr, u64 nr,
 	if (queue) {
 		queue->addr = addr;
 		queue->nr = nr;
-		queue->epoch = c->epoch;
-		*epoch = c->epoch;	/* @queue may be gone once the mutex drops */
+		queue->epoch = *part->epoch;
+		*epoch = *part->epoch;	/* @queue may be gone once the mutex drops */
 		list_add_tail(&queue->link, &part->discards);
 		if (c->flush_ops)
 			c->flush_ops->kick_delayed(c, part);
@@ -589,22 +596,77 @@ void dcache_free_discards(struct dcache_part *part)
 	}
 }
 
+static u64 oldest_dirty_epoch_locked(struct dcache_part *part)
+{
+	struct dcache_discard *d;
+	struct dcache_block *b;
+
+	b = dcache_first_dirty(part);
+	d = list_first_entry_or_null(&part->discards, struct dcache_discard, link);
+	return min(b ? b->epoch : U64_MAX, d ? d->epoch : U64_MAX);
+}
+
 /* The epoch of the oldest data of @part not on its disk; U64_MAX if none. */
 u64 dcache_oldest_dirty_epoch(struct dcache_part *part)
 {
 	struct dcache *c = part->cache;
-	struct dcache_discard *d;
-	struct dcache_block *b;
 	u64 epoch;
 
 	mutex_lock(&c->lock);
-	b = dcache_first_dirty(part);
-	d = list_first_entry_or_null(&part->discards, struct dcache_discard, link);
-	epoch = min(b ? b->epoch : U64_MAX, d ? d->epoch : U64_MAX);
+	epoch = oldest_dirty_epoch_locked(part);
 	mutex_unlock(&c->lock);
 	return epoch;
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_oldest_dirty_epoch);
+
+/*
+ * Whether @part's writer may begin the stage of @epoch now. Alone, always.
+ * In a consistency group, only when every other member has all its data
+ * of older epochs durable: none of it dirty or queued, and no older stage
+ * of it begun and not yet durable (a member holding such data is kicked).
+ * Then the stage counts as begun until dcache_stage_durable.
+ */
+bool dcache_begin_stage(struct dcache_part *part, u64 epoch)
+{
+	struct dcache *c = part->cache;
+	struct dcache_part *m;
+	bool turn = true;
+
+	/* Only the part's own writer, and its removal, change its group. */
+	if (!READ_ONCE(part->group))
+		return true;
+	mutex_lock(&c->lock);
+	if (part->group) {
+		list_for_each_entry(m, &part->group->parts, group_link) {
+			if (m == part || (oldest_dirty_epoch_locked(m) >= epoch &&
+					  (!m->staging || m->staging >= epoch)))
+				continue;
+			turn = false;
+			if (c->flush_ops)
+				c->flush_ops->kick(c, m);
+		}
+		if (turn)
+			part->staging = epoch;
+	}
+	mutex_unlock(&c->lock);
+	return turn;
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_begin_stage);
+
+/* Everything @part's writer wrote is durable: its group may go on. */
+void dcache_stage_durable(struct dcache_part *part)
+{
+	struct dcache *c = part->cache;
+
+	/* Set only by the part's own writer, which calls this. */
+	if (!READ_ONCE(part->staging))
+		return;
+	mutex_lock(&c->lock);
+	part->staging = 0;
+	mutex_unlock(&c->lock);
+	dcache_stage_progress(c);
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_stage_durable);
 
 /*
  * How far @part's disk is behind, under one hold of the mutex: returns

@@ -13,11 +13,17 @@
  * never goes back. So at every moment a disk holds its state at an epoch
  * boundary, plus the writes of the stage under way.
  *
- * Parts are independent: every writer's rounds run as its own work item
- * on the flusher's workqueue, so one device's slow or dead disk never
- * holds up another device's write-back, and a round's I/O that lands on
- * another dcache device (a stack) is written back by that device's own
- * rounds, never by waiting for the round that issued it.
+ * Parts are independent: each has its own epochs, and every writer's
+ * rounds run as its own work item on the flusher's workqueue, so one
+ * device's slow or dead disk never holds up another device's write-back,
+ * and a round's I/O that lands on another dcache device (a stack) is
+ * written back by that device's own rounds, never by waiting for the
+ * round that issued it. The exception is asked for: the members of a
+ * consistency group share their epochs, and a member begins the stage of
+ * epoch k only once every other member has all its data of older epochs
+ * durable (dcache_begin_stage), so that the members' disks together hold
+ * a prefix of the group's epochs. A member waits for the others a bounded
+ * time per round, and leaves the group when its device is removed.
  *
  * A block is written from a copy taken under its shared lock, so readers
  * and writers never wait for the disk; a block written again after its
@@ -55,6 +61,17 @@
 #define WB_BACKOFF_MIN_MS 100U
 #define WB_BACKOFF_MAX_MS 5000U
 #define WB_DRAIN_TRIES 5
+
+/*
+ * A member of a consistency group waits at most GROUP_WAIT for the others
+ * before a stage; then its round ends unfinished (-EAGAIN, no error) and
+ * runs again GROUP_RETRY_MS later, so that a suspend or a removal never
+ * waits long for another member's disk. A flush tries GROUP_FLUSH_ROUNDS
+ * such rounds.
+ */
+#define GROUP_WAIT (HZ / 2)
+#define GROUP_RETRY_MS 20U
+#define GROUP_FLUSH_ROUNDS 6
 
 static unsigned int backoff_next(unsigned int ms)
 {
@@ -252,6 +269,26 @@ static void writer_failed(struct dcache_writer *wr, int error)
 	dcache_set_part_error(wr->part, error);
 }
 
+/*
+ * In a consistency group, wait until the other members have their data of
+ * epochs before @epoch durable; -EAGAIN after GROUP_WAIT.
+ */
+static int wait_group_turn(struct dcache_writer *wr, u64 epoch)
+{
+	struct dcache *c = wr->part->cache;
+	unsigned long until = jiffies + GROUP_WAIT;
+	int gen;
+
+	for (;;) {
+		gen = dcache_stage_gen(c);
+		if (dcache_begin_stage(wr->part, epoch))
+			return 0;
+		if (time_after(jiffies, until))
+			return -EAGAIN;
+		dcache_wait_stage_progress(c, gen, GROUP_WAIT);
+	}
+}
+
 /* Write one stage of the part and pay its flush; 0 or the error. */
 static int run_stage(struct dcache_writer *wr, u64 epoch)
 {
@@ -264,10 +301,16 @@ static int run_stage(struct dcache_writer *wr, u64 epoch)
 		pr_info("dcache: %s: stage %llu start\n", wr->name, epoch);
 	/* A flush owed by an older stage comes before this stage's writes. */
 	error = pay_flush(wr);
+	if (!error)
+		dcache_stage_durable(wr->part);
+	if (!error && epoch)
+		error = wait_group_turn(wr, epoch);
 	if (!error && epoch)
 		error = write_stage(wr, epoch, &written);
 	if (!error)
 		error = pay_flush(wr);
+	if (!error)
+		dcache_stage_durable(wr->part);
 	if (READ_ONCE(dcache_trace_stages) && epoch)
 		pr_info("dcache: %s: stage %llu done: %u blocks in %u bios, error %d\n",
 			wr->name, epoch, written, wr->bios, error);
@@ -283,8 +326,11 @@ static void note_stage_time(struct dcache_writer *wr, s64 us)
 	WRITE_ONCE(wr->stage_us, (7ULL * avg + us) / 8);
 }
 
-/* One round of @wr; returns whether it wrote every closed epoch. */
-static bool writer_round(struct dcache_writer *wr)
+/*
+ * One round of @wr: 0 if it wrote every closed epoch, -EAGAIN if it
+ * stopped to wait for its consistency group, else the write-back error.
+ */
+static int writer_round(struct dcache_writer *wr)
 {
 	struct dcache_part *part = wr->part;
 	struct dcache *c = part->cache;
@@ -295,9 +341,9 @@ static bool writer_round(struct dcache_writer *wr)
 	mutex_lock(&wr->round_lock);
 	if (!wr->listed || wr->suspended) {
 		mutex_unlock(&wr->round_lock);
-		return true;
+		return 0;
 	}
-	closed = dcache_close_epoch(c);
+	closed = dcache_close_epoch(part);
 	while ((epoch = dcache_oldest_dirty_epoch(part)) <= closed) {
 		/* Each stage empties its epoch, so epochs only grow. */
 		if (WARN_ON_ONCE(epoch <= prev)) {
@@ -317,16 +363,19 @@ static bool writer_round(struct dcache_writer *wr)
 	/* Flushes owed with nothing left to write (writethrough, discards). */
 	if (!error)
 		error = run_stage(wr, 0);
-	if (error) {
+	if (error == -EAGAIN) {
+		/* Waiting for another member of its group is no failure. */
+	} else if (error) {
 		writer_failed(wr, error);
 	} else {
 		advance_epoch(&wr->durable_epoch, closed);
 		if (atomic_xchg(&wr->error, 0))
 			dcache_set_part_error(part, 0);
 	}
+	WRITE_ONCE(wr->round_result, error);
 	mutex_unlock(&wr->round_lock);
 	dcache_stage_progress(c);
-	return !error;
+	return error;
 }
 
 /*
@@ -375,6 +424,7 @@ static void round_work_fn(struct work_struct *work)
 						struct dcache_writer, round_work);
 	struct dcache_kick *k = &wr->kick;
 	u64 round;
+	int error;
 
 	if (!dcache_kick_due(k, jiffies)) {
 		/* Queued for a deadline that moved: wait for it. */
@@ -382,8 +432,11 @@ static void round_work_fn(struct work_struct *work)
 		return;
 	}
 	round = dcache_kick_begin_round(k);
-	if (writer_round(wr)) {
+	error = writer_round(wr);
+	if (!error) {
 		wr->backoff_ms = WB_BACKOFF_MIN_MS;
+	} else if (error == -EAGAIN) {
+		writer_kick_within(wr, GROUP_RETRY_MS);
 	} else {
 		/* Failed blocks stay dirty: try again later, then less often. */
 		writer_kick_within(wr, wr->backoff_ms);
@@ -450,12 +503,15 @@ static const struct dcache_flush_ops flusher_ops = {
  */
 int dcache_writer_flush(struct dcache_writer *wr)
 {
-	struct dcache *c = wr->part->cache;
-	u64 epoch = dcache_current_epoch(c);
+	u64 epoch = dcache_current_epoch(wr->part);
+	int rounds = 0;
 
-	writer_wait_round(wr);
-	if (atomic64_read(&wr->durable_epoch) >= epoch)
-		return 0;
+	do {
+		writer_wait_round(wr);
+		if (atomic64_read(&wr->durable_epoch) >= epoch)
+			return 0;
+		/* Rounds that waited for the group: give it time. */
+	} while (READ_ONCE(wr->round_result) == -EAGAIN && ++rounds < GROUP_FLUSH_ROUNDS);
 	return atomic_read(&wr->error) ?: -EIO;
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_writer_flush);
@@ -674,19 +730,6 @@ void dcache_writer_suspend(struct dcache_writer *wr, bool suspended)
 	mutex_unlock(&wr->round_lock);
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_writer_suspend);
-
-/* Every epoch up to the result is on every started writer's disk. */
-u64 dcache_flusher_durable(struct dcache_flusher *fl)
-{
-	struct dcache_writer *wr;
-	u64 durable = dcache_current_epoch(fl->cache) - 1;
-
-	spin_lock(&fl->writers_lock);
-	list_for_each_entry(wr, &fl->writers, link)
-		durable = min_t(u64, durable, atomic64_read(&wr->durable_epoch));
-	spin_unlock(&fl->writers_lock);
-	return durable;
-}
 
 /* The flusher of cache @c; @delay_ms is the flush delay knob. */
 struct dcache_flusher *dcache_flusher_create(struct dcache *c,

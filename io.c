@@ -174,7 +174,7 @@ static int write_back_into(struct dcache_dev *dd, struct bio *bio,
 	 * stage has not copied yet; the core keeps it in this page rather
 	 * than hold the writer (copy-on-write).
 	 */
-	if (ordered && dcache_block_of_closed_epoch(b))
+	if (ordered && dcache_block_of_closed_epoch(dd->part, b))
 		spare = alloc_page(gfp | __GFP_NOWARN);
 	r = dcache_mark_dirty(b, ordered, &spare);
 	if (spare)
@@ -200,7 +200,7 @@ static void write_back_done(struct dcache_dev *dd, struct bio *bio)
 		return;
 	/* FUA orders only: later writes go to a later epoch. */
 	if (bio->bi_opf & REQ_FUA)
-		dcache_close_epoch(dd->part->cache);
+		dcache_close_epoch(dd->part);
 	max_age = READ_ONCE(dd->max_age_ms);
 	if (max_age)
 		dcache_writer_kick_within(dd->wr, max_age);
@@ -431,7 +431,7 @@ static enum io_result map_flush(struct dcache_dev *dd, struct bio *bio)
 	switch (dev_mode(dd)) {
 	case DCACHE_MODE_ORDERED:
 		/* Order, not durability: close the epoch, done. */
-		dcache_close_epoch(dd->part->cache);
+		dcache_close_epoch(dd->part);
 		return IO_DONE;
 	case DCACHE_MODE_WRITETHROUGH:
 		/* Unless dirt is left from another mode, all is on the disk. */

@@ -4,10 +4,13 @@
  * blocks of a chunk that a shrink takes out of the pool (see
  * include/dcache_core.h for the words).
  *
+ * Consistency groups (struct dcache_group) are made by their first member
+ * and freed with their last.
+ *
  * Locking: dcache.lock for the registry (an xarray whose allocations run
  * under its own lock, never under the mutex), each part's block list and
- * counts, and the retiring range. A retire pass holds the mutex for one
- * pass over one chunk.
+ * counts, the groups and their member lists, and the retiring range. A
+ * retire pass holds the mutex for one pass over one chunk.
  */
 #include <linux/slab.h>
 #include <linux/log2.h>
@@ -64,6 +67,9 @@ struct dcache_part *dcache_add_part(struct dcache *c, struct block_device *bdev,
 	part->dirty = RB_ROOT_CACHED;
 	INIT_LIST_HEAD(&part->blocks);
 	INIT_LIST_HEAD(&part->discards);
+	INIT_LIST_HEAD(&part->group_link);
+	part->own_epoch = 1;
+	part->epoch = &part->own_epoch;
 
 	/*
 	 * The xarray allocates under its own lock, not under the mutex:
@@ -80,6 +86,101 @@ struct dcache_part *dcache_add_part(struct dcache *c, struct block_device *bdev,
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_add_part);
 
+static struct dcache_group *find_group(struct dcache *c, const char *name)
+{
+	struct dcache_group *g;
+
+	list_for_each_entry(g, &c->groups, link)
+		if (!strcmp(g->name, name))
+			return g;
+	return NULL;
+}
+
+/*
+ * Put @part, which has no dirt yet, into the consistency group @name,
+ * made if it has no member: from now on its epochs are the group's.
+ * -EINVAL for a name that is empty or too long, -EEXIST if it is in a
+ * group already, -ENOMEM.
+ */
+int dcache_part_join_group(struct dcache_part *part, const char *name)
+{
+	struct dcache *c = part->cache;
+	struct dcache_group *g, *fresh;
+
+	if (!*name || strlen(name) > DCACHE_GROUP_NAME_MAX)
+		return -EINVAL;
+	/* Allocated before the mutex: reclaim may write to a cache device. */
+	fresh = kzalloc(sizeof(*fresh), GFP_KERNEL);
+	if (!fresh)
+		return -ENOMEM;
+	mutex_lock(&c->lock);
+	if (part->group) {
+		mutex_unlock(&c->lock);
+		kfree(fresh);
+		return -EEXIST;
+	}
+	g = find_group(c, name);
+	if (!g) {
+		g = fresh;
+		fresh = NULL;
+		strscpy(g->name, name, sizeof(g->name));
+		INIT_LIST_HEAD(&g->parts);
+		g->epoch = 1;
+		list_add(&g->link, &c->groups);
+	}
+	/* Its epochs go on from the group's: they only grow. */
+	g->epoch = max(g->epoch, *part->epoch);
+	list_add_tail(&part->group_link, &g->parts);
+	part->group = g;
+	part->epoch = &g->epoch;
+	mutex_unlock(&c->lock);
+	kfree(fresh);
+	return 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_part_join_group);
+
+/* Under the mutex: @part's epochs become its own again, from the group's. */
+static struct dcache_group *leave_group(struct dcache_part *part)
+{
+	struct dcache_group *g = part->group;
+
+	if (!g)
+		return NULL;
+	part->own_epoch = g->epoch;
+	part->epoch = &part->own_epoch;
+	part->group = NULL;
+	list_del_init(&part->group_link);
+	/* Members waiting for its stages may go on. */
+	wake_up_all(&part->cache->stage_wait);
+	if (!list_empty(&g->parts))
+		return NULL;
+	list_del(&g->link);
+	return g;
+}
+
+/*
+ * Take @part out of its consistency group, if any: its epochs and stages
+ * are its own again, and the others no longer wait for its disk.
+ */
+void dcache_part_leave_group(struct dcache_part *part)
+{
+	struct dcache *c = part->cache;
+	struct dcache_group *empty;
+
+	mutex_lock(&c->lock);
+	empty = leave_group(part);
+	mutex_unlock(&c->lock);
+	kfree(empty);
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_part_leave_group);
+
+/* The name of @part's consistency group, or NULL; stable while it is in it. */
+const char *dcache_part_group_name(const struct dcache_part *part)
+{
+	return part->group ? part->group->name : NULL;
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_part_group_name);
+
 /*
  * Unregister a device and free its blocks; the others' blocks stay. The
  * caller has written back and quiesced it: a pinned or dirty block of the
@@ -89,6 +190,7 @@ int dcache_remove_part(struct dcache_part *part)
 {
 	struct dcache *c = part->cache;
 	struct dcache_block *b, *tmp;
+	struct dcache_group *empty;
 
 	mutex_lock(&c->lock);
 	list_for_each_entry(b, &part->blocks, part_link) {
@@ -109,8 +211,10 @@ int dcache_remove_part(struct dcache_part *part)
 	}
 	xa_erase(&c->parts, part->id);
 	dcache_free_discards(part);
+	empty = leave_group(part);
 	wake_up_all(&c->free_wait);
 	mutex_unlock(&c->lock);
+	kfree(empty);
 	kfree(part);
 	return 0;
 }

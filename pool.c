@@ -181,7 +181,7 @@ static unsigned int pool_init_fields(struct dcache *c, const struct dcache_confi
 	xa_init_flags(&c->parts, XA_FLAGS_ALLOC);
 	init_waitqueue_head(&c->free_wait);
 	init_waitqueue_head(&c->stage_wait);
-	c->epoch = 1;
+	INIT_LIST_HEAD(&c->groups);
 	c->block_size = cfg->block_size;
 	c->retire_from = U32_MAX;
 	/* Percent of the pool unless the caller fixed a number (tests). */

@@ -43,21 +43,6 @@ STAT(write_errors, write_errors);
 STAT(bytes_read, bytes_read);
 STAT(bytes_written, bytes_written);
 
-static ssize_t epoch_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)
-{
-	return sysfs_emit(buf, "%llu\n", dcache_current_epoch(stats_cache));
-}
-
-static struct kobj_attribute epoch_attr = __ATTR_RO(epoch);
-
-static ssize_t durable_epoch_show(struct kobject *kobj, struct kobj_attribute *attr,
-				  char *buf)
-{
-	return sysfs_emit(buf, "%llu\n", dcache_flusher_durable(dcache_flusher(stats_cache)));
-}
-
-static struct kobj_attribute durable_epoch_attr = __ATTR_RO(durable_epoch);
-
 static struct attribute *stats_attrs[] = {
 	&blocks_total_attr.attr,
 	&blocks_free_attr.attr,
@@ -74,8 +59,6 @@ static struct attribute *stats_attrs[] = {
 	&write_errors_attr.attr,
 	&bytes_read_attr.attr,
 	&bytes_written_attr.attr,
-	&epoch_attr.attr,
-	&durable_epoch_attr.attr,
 	NULL
 };
 

@@ -4,11 +4,13 @@
  * here, so a refusal changes nothing and tests need no disk.
  */
 #include <linux/kernel.h>
+#include <linux/ctype.h>
 #include <linux/log2.h>
 #include <linux/string.h>
 #include <linux/export.h>
 #include <linux/module.h>
 
+#include "dcache.h"
 #include "dcache_table.h"
 #include "dcache_export.h"
 
@@ -139,6 +141,40 @@ static int parse_number_feature(char **argv, unsigned int *i, unsigned int nr,
 	return 0;
 }
 
+/* 1 to DCACHE_GROUP_NAME_MAX letters, digits, '-', '_' or '.'. */
+bool dcache_valid_group_name(const char *name)
+{
+	size_t len = strlen(name), i;
+
+	if (!len || len > DCACHE_GROUP_NAME_MAX)
+		return false;
+	for (i = 0; i < len; i++)
+		if (!isalnum(name[i]) && !strchr("-_.", name[i]))
+			return false;
+	return true;
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_valid_group_name);
+
+/* "group NAME" at argv[*@i] of @nr: 0 and *@i moved onto the name. */
+static int parse_group(char **argv, unsigned int *i, unsigned int nr,
+		       struct dcache_table *table, char **error)
+{
+	if (*i == nr) {
+		*error = "group needs a name";
+		return -EINVAL;
+	}
+	if (table->group) {
+		*error = "group given more than once";
+		return -EINVAL;
+	}
+	if (!dcache_valid_group_name(argv[++*i])) {
+		*error = "Invalid group name: 1 to 32 letters, digits, '-', '_' or '.'";
+		return -EINVAL;
+	}
+	table->group = argv[*i];
+	return 0;
+}
+
 static int dcache_parse_features(unsigned int argc, char **argv,
 				 struct dcache_table *table, char **error)
 {
@@ -161,6 +197,12 @@ static int dcache_parse_features(unsigned int argc, char **argv,
 	for (i = 1; i <= nr; i++) {
 		enum dcache_mode mode;
 
+		if (!strcmp(argv[i], "group")) {
+			r = parse_group(argv, &i, nr, table, error);
+			if (r)
+				return r;
+			continue;
+		}
 		r = parse_number_feature(argv, &i, nr, table, error);
 		if (r <= 0) {
 			if (r)

@@ -61,6 +61,22 @@ struct dcache_part_ops {
 	bool (*has_volatile_cache)(struct dcache_part *part);
 };
 
+/* The longest consistency group name a table line may give. */
+#define DCACHE_GROUP_NAME_MAX	32
+
+/*
+ * A consistency group: parts whose epochs are one sequence, closed by a
+ * flush of any of them, and whose writers begin a stage only when every
+ * other member has all its data of older epochs durable (flush.c), so
+ * that their disks together hold a prefix of that sequence.
+ */
+struct dcache_group {
+	struct list_head link;		/* in dcache.groups */
+	struct list_head parts;		/* its members, by group_link */
+	u64 epoch;			/* the open epoch of every member */
+	char name[DCACHE_GROUP_NAME_MAX + 1];
+};
+
 /* An ordered-mode discard waiting for the stage of its epoch. */
 struct dcache_discard {
 	struct list_head link;
@@ -79,6 +95,11 @@ struct dcache_part {
 	unsigned int block_size;	/* I/O size, at most the pool's */
 	unsigned int sector_shift;	/* log2 of sectors per block */
 	/* Under dcache.lock: */
+	u64 *epoch;		/* the open epoch: own_epoch, or its group's */
+	u64 own_epoch;		/* from 1, while in no group */
+	struct dcache_group *group;
+	struct list_head group_link;
+	u64 staging;		/* a stage begun and not yet durable, or 0 */
 	u64 nr_blocks;		/* blocks cached for this part */
 	u64 nr_dirty;		/* dirty blocks of this part */
 	u64 nr_dirty_epochs;	/* distinct epochs among them: stages owed */
@@ -149,6 +170,9 @@ struct dcache_part *dcache_add_part(struct dcache *c, struct block_device *bdev,
 				    const struct dcache_part_ops *ops,
 				    void *private);
 int dcache_remove_part(struct dcache_part *part);
+int dcache_part_join_group(struct dcache_part *part, const char *name);
+void dcache_part_leave_group(struct dcache_part *part);
+const char *dcache_part_group_name(const struct dcache_part *part);
 u64 dcache_other_parts_dirty(struct dcache_part *part, bool failed_only);
 
 /* cache.c: getting and putting blocks. */
@@ -184,12 +208,13 @@ void dcache_set_debug_check(struct dcache *c, bool on);
 
 /* dirty.c: dirt, epochs, stages and discards. */
 int dcache_mark_dirty(struct dcache_block *b, bool ordered, struct page **spare);
-bool dcache_block_of_closed_epoch(const struct dcache_block *b);
+bool dcache_block_of_closed_epoch(const struct dcache_part *part,
+				  const struct dcache_block *b);
 bool dcache_write_must_wait(struct dcache_part *part, u64 addr, bool ordered);
 void dcache_clean(struct dcache_block *b);
 void dcache_invalidate(struct dcache_block *b);
-u64 dcache_close_epoch(struct dcache *c);
-u64 dcache_current_epoch(struct dcache *c);
+u64 dcache_close_epoch(struct dcache_part *part);
+u64 dcache_current_epoch(struct dcache_part *part);
 void dcache_stage_progress(struct dcache *c);
 int dcache_stage_gen(struct dcache *c);
 void dcache_wait_stage_progress(struct dcache *c, int gen, long timeout);
@@ -199,6 +224,8 @@ int dcache_get_for_copy(struct dcache_part *part, u64 addr, u64 epoch,
 struct page *dcache_writeback_start(struct dcache_block *b);
 bool dcache_writeback_end(struct dcache_block *b, int error, struct page **copy);
 u64 dcache_oldest_dirty_epoch(struct dcache_part *part);
+bool dcache_begin_stage(struct dcache_part *part, u64 epoch);
+void dcache_stage_durable(struct dcache_part *part);
 unsigned int dcache_part_lag_ms(struct dcache_part *part);
 u64 dcache_part_backlog(struct dcache_part *part, unsigned int *age_ms);
 unsigned int dcache_collect_stage(struct dcache_part *part, u64 epoch,

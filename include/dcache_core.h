@@ -143,7 +143,7 @@ struct dcache {
 	u64 max_dirty;
 	u64 max_part_dirty;		/* one part's share of dirty blocks */
 	u64 nr_kept;			/* blocks' kept copies (dirty.c) */
-	u64 epoch;			/* the open flush epoch, from 1 */
+	struct list_head groups;	/* consistency groups with members */
 	struct xarray parts;		/* the parts by id; writes under lock */
 	wait_queue_head_t free_wait;	/* stalled getters */
 	wait_queue_head_t stage_wait;	/* writers held for a stage or a share */

@@ -37,6 +37,7 @@ struct dcache_writer {
 	struct delayed_work round_work;	/* runs a due round */
 	unsigned int backoff_ms;	/* after a failed round; round_work only */
 	u64 stage_epoch;		/* the stage under way; 0: only a flush */
+	int round_result;		/* of the last round: 0, -EAGAIN or error */
 	unsigned int bios;		/* of the last stage (trace) */
 	unsigned int stage_us;		/* average stage time; READ_ONCE */
 	atomic_t flush_owed;		/* writes reached the disk, no flush since */
@@ -65,7 +66,6 @@ extern bool dcache_trace_stages;	/* params.c */
 struct dcache_flusher *dcache_flusher_create(struct dcache *c,
 					     const unsigned int *delay_ms);
 void dcache_flusher_destroy(struct dcache_flusher *fl);
-u64 dcache_flusher_durable(struct dcache_flusher *fl);
 void dcache_writer_kick_within(struct dcache_writer *wr, unsigned int ms);
 
 struct dcache_writer *dcache_writer_create(struct dcache_flusher *fl,

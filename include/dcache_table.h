@@ -33,6 +33,7 @@ struct dcache_table {
 	bool max_age_set;		/* the line gave max_age_ms */
 	unsigned int sequential_cutoff;	/* bytes; the default unless given */
 	bool cutoff_set;		/* the line gave sequential_cutoff */
+	const char *group;		/* consistency group name, or NULL */
 };
 
 int dcache_parse_table(unsigned int argc, char **argv,
@@ -43,5 +44,6 @@ int dcache_parse_max_age(const char *arg, unsigned int *ms);
 int dcache_parse_sequential_cutoff(const char *arg, unsigned int *bytes);
 int dcache_parse_number_feature(const char *name, const char *arg,
 				unsigned int *v, char **error);
+bool dcache_valid_group_name(const char *name);
 
 #endif

@@ -134,14 +134,14 @@ static void close_epoch_test(struct kunit *test)
 	struct dcache *c = fake_cache(test, 8, BS, 0);
 	struct fake_disk *d = fake_disk_add(test, c, 64);
 	struct dcache_block *b;
-	u64 first = dcache_current_epoch(c);
+	u64 first = dcache_current_epoch(d->part);
 
 	KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, 1, DCACHE_RDWR, false, &b));
 	KUNIT_EXPECT_EQ(test, 0, dcache_mark_dirty(b, false, NULL));
 	KUNIT_EXPECT_EQ(test, b->epoch, first);
 	dcache_put(b, DCACHE_RDWR);
-	KUNIT_EXPECT_EQ(test, dcache_close_epoch(c), first);
-	KUNIT_EXPECT_EQ(test, dcache_current_epoch(c), first + 1);
+	KUNIT_EXPECT_EQ(test, dcache_close_epoch(d->part), first);
+	KUNIT_EXPECT_EQ(test, dcache_current_epoch(d->part), first + 1);
 	KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, 2, DCACHE_RDWR, false, &b));
 	KUNIT_EXPECT_EQ(test, 0, dcache_mark_dirty(b, false, NULL));
 	KUNIT_EXPECT_EQ(test, b->epoch, first + 1);
@@ -168,7 +168,7 @@ static void ordered_writer_held_test(struct kunit *test)
 	/* Same epoch: a writer may change it again. */
 	KUNIT_EXPECT_EQ(test, 0, dcache_mark_dirty(b, true, NULL));
 	dcache_put(b, DCACHE_RDWR);
-	e = dcache_close_epoch(c);
+	e = dcache_close_epoch(d->part);
 	KUNIT_EXPECT_TRUE(test, dcache_write_must_wait(d->part, 3, true));
 	KUNIT_EXPECT_FALSE(test, dcache_write_must_wait(d->part, 4, true));
 	KUNIT_EXPECT_FALSE(test, dcache_write_must_wait(d->part, 3, false));
@@ -290,11 +290,11 @@ static void ordered_writer_held_while_copy_in_flight_test(struct kunit *test)
 	u64 e5, e6;
 
 	write_byte(test, d, 1, 0x55, true, 0);
-	e5 = dcache_close_epoch(c);
+	e5 = dcache_close_epoch(d->part);
 	b = take_copy(test, d, 1, e5, &copy);
 	write_byte(test, d, 1, 0x66, true, 0);	/* the copy is taken */
-	e6 = dcache_close_epoch(c);
-	dcache_close_epoch(c);
+	e6 = dcache_close_epoch(d->part);
+	dcache_close_epoch(d->part);
 	KUNIT_EXPECT_TRUE(test, dcache_write_must_wait(d->part, 1, true));
 	write_byte(test, d, 1, 0x88, true, -EAGAIN);
 	end_copy(b, 0, copy);
@@ -319,11 +319,11 @@ static void writeback_keeps_first_newer_epoch_test(struct kunit *test)
 	u64 e1, e2;
 
 	write_byte(test, d, 2, 0x11, false, 0);
-	e1 = dcache_close_epoch(c);
+	e1 = dcache_close_epoch(d->part);
 	b = take_copy(test, d, 2, e1, &copy);
 	write_byte(test, d, 2, 0x22, false, 0);
-	e2 = dcache_close_epoch(c);
-	dcache_close_epoch(c);
+	e2 = dcache_close_epoch(d->part);
+	dcache_close_epoch(d->part);
 	write_byte(test, d, 2, 0x33, false, 0);
 	end_copy(b, 0, copy);
 	KUNIT_EXPECT_EQ(test, b->epoch, e2);
@@ -344,10 +344,10 @@ static void failed_copy_retried_with_its_own_data_test(struct kunit *test)
 	u64 e5, e6;
 
 	write_byte(test, d, 3, 0x55, true, 0);
-	e5 = dcache_close_epoch(c);
+	e5 = dcache_close_epoch(d->part);
 	b = take_copy(test, d, 3, e5, &copy);
 	write_byte(test, d, 3, 0x66, true, 0);
-	e6 = dcache_close_epoch(c);
+	e6 = dcache_close_epoch(d->part);
 	end_copy(b, -EIO, copy);
 	KUNIT_EXPECT_EQ(test, b->epoch, e5);
 	KUNIT_EXPECT_EQ(test, next_stage(c, e6, skip_nothing), e5);
@@ -400,13 +400,13 @@ static void ordered_rewrite_keeps_older_version_test(struct kunit *test)
 	u64 e5, e6;
 
 	write_byte(test, d, 2, 0x55, true, 0);
-	e5 = dcache_close_epoch(c);
+	e5 = dcache_close_epoch(d->part);
 	write_byte(test, d, 2, 0x66, true, -EAGAIN);	/* no page: held */
 	write_byte_cow(test, d, 2, 0x66, 0);
 	write_byte_cow(test, d, 2, 0x67, 0);		/* same epoch: no copy */
 	KUNIT_EXPECT_EQ(test, c->nr_kept, 1ULL);
 	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
-	e6 = dcache_close_epoch(c);
+	e6 = dcache_close_epoch(d->part);
 	write_byte_cow(test, d, 2, 0x77, -EAGAIN);	/* a third version waits */
 
 	KUNIT_EXPECT_EQ(test, next_stage(c, e6, skip_nothing), e5);
@@ -435,9 +435,9 @@ static void ordered_kept_version_retried_test(struct kunit *test)
 	u64 e5, e6;
 
 	write_byte(test, d, 5, 0x55, true, 0);
-	e5 = dcache_close_epoch(c);
+	e5 = dcache_close_epoch(d->part);
 	write_byte_cow(test, d, 5, 0x66, 0);
-	e6 = dcache_close_epoch(c);
+	e6 = dcache_close_epoch(d->part);
 	b = take_copy(test, d, 5, e5, &copy);
 	end_copy(b, -EIO, copy);
 	KUNIT_EXPECT_EQ(test, b->epoch, e5);
@@ -471,7 +471,7 @@ static void lag_follows_oldest_version_test(struct kunit *test)
 	lag = dcache_part_lag_ms(d->part);
 	KUNIT_EXPECT_GE(test, lag, 300U);
 	KUNIT_EXPECT_LT(test, lag, 30000U);
-	e1 = dcache_close_epoch(c);
+	e1 = dcache_close_epoch(d->part);
 	b = take_copy(test, d, 7, e1, &copy);
 	write_byte(test, d, 7, 0x22, true, 0);	/* the next version, now */
 	end_copy(b, 0, copy);
@@ -502,12 +502,12 @@ static void ordered_discard_waits_and_queues_test(struct kunit *test)
 
 	KUNIT_ASSERT_NOT_NULL(test, q);
 	write_byte(test, d, 4, 0x44, true, 0);
-	e1 = dcache_close_epoch(c);
+	e1 = dcache_close_epoch(d->part);
 	KUNIT_EXPECT_EQ(test, -EAGAIN, dcache_discard_range(d->part, 0, 16, q, &qe));
 	KUNIT_EXPECT_EQ(test, fake_nr_dirty(c), 1ULL);
 	b = take_copy(test, d, 4, e1, &copy);
 	end_copy(b, 0, copy);
-	e2 = dcache_current_epoch(c);
+	e2 = dcache_current_epoch(d->part);
 	queued = !dcache_discard_range(d->part, 0, 16, q, &qe);
 	KUNIT_EXPECT_TRUE(test, queued);
 	if (!queued) {
@@ -544,6 +544,101 @@ static void run_length_test(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, dcache_run_length(long_run + 256, 44, 256), 44U);
 }
 
+/* Each part has its own epochs: closing one leaves the other's open. */
+static void epochs_per_part_test(struct kunit *test)
+{
+	struct dcache *c = fake_cache(test, 8, BS, 0);
+	struct fake_disk *a = fake_disk_add(test, c, 64);
+	struct fake_disk *b = fake_disk_add(test, c, 64);
+	u64 ea = dcache_current_epoch(a->part), eb = dcache_current_epoch(b->part);
+
+	KUNIT_EXPECT_EQ(test, dcache_close_epoch(a->part), ea);
+	KUNIT_EXPECT_EQ(test, dcache_close_epoch(a->part), ea + 1);
+	KUNIT_EXPECT_EQ(test, dcache_current_epoch(a->part), ea + 2);
+	KUNIT_EXPECT_EQ(test, dcache_current_epoch(b->part), eb);
+	write_byte(test, b, 1, 0x11, true, 0);
+	dcache_close_epoch(a->part);
+	/* Another part's flush does not close b's epoch: b's writer goes on. */
+	KUNIT_EXPECT_FALSE(test, dcache_write_must_wait(b->part, 1, true));
+	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
+}
+
+/*
+ * Members of a group share one epoch sequence, from the larger of theirs;
+ * a member that leaves goes on from the group's; the last one frees it.
+ */
+static void group_shares_epochs_test(struct kunit *test)
+{
+	struct dcache *c = fake_cache(test, 8, BS, 0);
+	struct fake_disk *a = fake_disk_add(test, c, 64);
+	struct fake_disk *b = fake_disk_add(test, c, 64);
+	struct fake_disk *other = fake_disk_add(test, c, 64);
+	u64 e;
+
+	dcache_close_epoch(b->part);
+	dcache_close_epoch(b->part);
+	KUNIT_ASSERT_EQ(test, 0, dcache_part_join_group(a->part, "db"));
+	KUNIT_ASSERT_EQ(test, 0, dcache_part_join_group(b->part, "db"));
+	KUNIT_ASSERT_EQ(test, 0, dcache_part_join_group(other->part, "other"));
+	KUNIT_EXPECT_EQ(test, -EEXIST, dcache_part_join_group(a->part, "db"));
+	KUNIT_EXPECT_EQ(test, -EINVAL, dcache_part_join_group(other->part, ""));
+	KUNIT_EXPECT_STREQ(test, dcache_part_group_name(a->part), "db");
+	e = dcache_current_epoch(a->part);
+	KUNIT_EXPECT_EQ(test, e, 3ULL);
+	KUNIT_EXPECT_EQ(test, dcache_current_epoch(b->part), e);
+	KUNIT_EXPECT_EQ(test, dcache_close_epoch(b->part), e);
+	KUNIT_EXPECT_EQ(test, dcache_current_epoch(a->part), e + 1);
+	KUNIT_EXPECT_EQ(test, dcache_current_epoch(other->part), 1ULL);
+	dcache_part_leave_group(a->part);
+	KUNIT_EXPECT_NULL(test, dcache_part_group_name(a->part));
+	KUNIT_EXPECT_EQ(test, dcache_current_epoch(a->part), e + 1);
+	dcache_close_epoch(a->part);
+	KUNIT_EXPECT_EQ(test, dcache_current_epoch(b->part), e + 1);
+	dcache_part_leave_group(b->part);
+	dcache_part_leave_group(other->part);
+	KUNIT_EXPECT_TRUE(test, list_empty(&c->groups));
+	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
+}
+
+/*
+ * A member begins the stage of epoch k only once the others have nothing
+ * older than k dirty, queued, or written and not yet flushed; a member
+ * with older dirt is kicked. Out of a group, always.
+ */
+static void group_stage_waits_for_older_test(struct kunit *test)
+{
+	struct dcache *c = fake_cache(test, 8, BS, 0);
+	struct fake_disk *a = fake_disk_add(test, c, 64);
+	struct fake_disk *b = fake_disk_add(test, c, 64);
+	struct dcache_block *blk;
+	struct page *copy;
+	u64 e1, e2;
+
+	KUNIT_ASSERT_EQ(test, 0, dcache_part_join_group(a->part, "g"));
+	KUNIT_ASSERT_EQ(test, 0, dcache_part_join_group(b->part, "g"));
+	write_byte(test, b, 5, 0x55, true, 0);
+	e1 = dcache_close_epoch(a->part);
+	write_byte(test, a, 6, 0x66, true, 0);
+	e2 = dcache_close_epoch(a->part);
+	KUNIT_EXPECT_FALSE(test, dcache_begin_stage(a->part, e2));
+	KUNIT_EXPECT_TRUE(test, dcache_begin_stage(b->part, e1));
+	blk = take_copy(test, b, 5, e1, &copy);
+	end_copy(blk, 0, copy);
+	/* Written, not yet flushed: a's stage still waits. */
+	KUNIT_EXPECT_FALSE(test, dcache_begin_stage(a->part, e2));
+	dcache_stage_durable(b->part);
+	KUNIT_EXPECT_TRUE(test, dcache_begin_stage(a->part, e2));
+	/* b may begin the same epoch's stage beside a's. */
+	KUNIT_EXPECT_TRUE(test, dcache_begin_stage(b->part, e2));
+	dcache_stage_durable(a->part);
+	dcache_stage_durable(b->part);
+	dcache_part_leave_group(b->part);
+	write_byte(test, b, 7, 0x77, true, 0);
+	KUNIT_EXPECT_TRUE(test, dcache_begin_stage(a->part, dcache_close_epoch(a->part)));
+	dcache_stage_durable(a->part);
+	dcache_part_leave_group(a->part);
+}
+
 static struct kunit_case dcache_epoch_cases[] = {
 	KUNIT_CASE(stages_in_epoch_order_test),
 	KUNIT_CASE(close_epoch_test),
@@ -557,6 +652,9 @@ static struct kunit_case dcache_epoch_cases[] = {
 	KUNIT_CASE(lag_follows_oldest_version_test),
 	KUNIT_CASE(ordered_discard_waits_and_queues_test),
 	KUNIT_CASE(run_length_test),
+	KUNIT_CASE(epochs_per_part_test),
+	KUNIT_CASE(group_shares_epochs_test),
+	KUNIT_CASE(group_stage_waits_for_older_test),
 	{}
 };
 

@@ -254,15 +254,17 @@ static void fake_cache_free(void *c)
 void fake_mark_dirty_in(struct dcache_block *b, u64 epoch)
 {
 	struct dcache *c = b->cache;
+	struct dcache_part *part;
 	u64 open;
 
 	mutex_lock(&c->lock);
-	open = c->epoch;
-	c->epoch = epoch;
+	part = xa_load(&c->parts, b->part_id);
+	open = *part->epoch;
+	*part->epoch = epoch;
 	mutex_unlock(&c->lock);
 	WARN_ON(dcache_mark_dirty(b, false, NULL));
 	mutex_lock(&c->lock);
-	c->epoch = open;
+	*part->epoch = open;
 	mutex_unlock(&c->lock);
 }
 

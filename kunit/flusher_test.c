@@ -297,7 +297,7 @@ static void ordered_discard_after_older_stage_test(struct kunit *test)
 	d->hooks = &order_hooks;
 	d->hooks_ctx = &log;
 	KUNIT_ASSERT_EQ(test, 0, write_block(d, 2, 0x22, true));
-	dcache_close_epoch(c);
+	dcache_close_epoch(d->part);
 	for (;;) {
 		gen = atomic_read(&c->stage_gen);
 		if (!dcache_discard_range(d->part, 0, 8, q, &qe))

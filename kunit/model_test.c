@@ -12,6 +12,9 @@
  *    begins only on a durable image that is exactly the state after k - 1;
  *  - write-back parts: a flush that returned 0 left every version
  *    acknowledged before it on the durable image (or a newer one);
+ *  - a consistency group (both parts ordered, in one group): when either
+ *    part begins the stage of epoch k, the other's durable image holds at
+ *    least the state after k - 1, so the two disks together are a prefix;
  *  - durable epochs never shrink; reads return the newest acknowledged
  *    version while the disks work, whether through a get, a cached run
  *    or a miss run filled from the disk; the cache's invariants hold.
@@ -111,6 +114,7 @@ struct model {
 	u64 max_versions;
 	u32 seed;
 	unsigned int step;
+	bool grouped;		/* both parts ordered, in one consistency group */
 	const char *failure;	/* first violation, set by a hook */
 	char why[160];
 };
@@ -204,6 +208,44 @@ static void check_ordered_image(struct model *m, struct model_part *mp,
 	}
 }
 
+/* @mb holds version 0 from a discard of an epoch after @e. */
+static bool discarded_after(const struct model_block *mb, u64 e)
+{
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(mb->discard_epoch); i++)
+		if (mb->discard_epoch[i] > e)
+			return true;
+	return false;
+}
+
+/*
+ * Under m->lock: @mp begins the stage of @e, so every other member of its
+ * group must hold at least the state after e - 1 on its durable image.
+ */
+static void check_group_durable(struct model *m, struct model_part *mp, u64 e)
+{
+	struct model_part *o;
+	u64 addr, v;
+
+	for (o = m->parts; o < m->parts + NR_DISKS; o++) {
+		if (o == mp)
+			continue;
+		for (addr = 0; addr < NR_ADDRS; addr++) {
+			v = block_version(o->d->durable + addr * BS);
+			if (v == state_after(&o->blk[addr], e - 1) ||
+			    (v && m->version_epoch[v] >= e) ||
+			    (!v && discarded_after(&o->blk[addr], e - 1)))
+				continue;
+			violation(m,
+				  "group: part %d began stage %llu with part %d's durable block %llu at v%llu (e%llu), not v%llu",
+				  (int)(mp - m->parts), e, (int)(o - m->parts), addr, v,
+				  m->version_epoch[v], state_after(&o->blk[addr], e - 1));
+			return;
+		}
+	}
+}
+
 /* Under m->lock: a disk event of epoch @e on an ordered part. */
 static void stage_event(struct model *m, struct model_part *mp, u64 e)
 {
@@ -230,6 +272,8 @@ static void stage_event(struct model *m, struct model_part *mp, u64 e)
 			  state_after(&mp->blk[addr], e - 1), e - 1);
 		return;
 	}
+	if (m->grouped)
+		check_group_durable(m, mp, e);
 	mp->stage = e;
 }
 
@@ -456,7 +500,7 @@ static void op_discard(struct model *m, struct model_part *mp, u64 addr, u64 nr)
 	mp->retry.nr = 0;
 	/* Write-back: no epoch of its own; the stages of a later switch see it. */
 	if (!q)
-		e = dcache_current_epoch(m->c);
+		e = dcache_current_epoch(mp->d->part);
 	mutex_lock(&m->lock);
 	for (a = addr; a < addr + nr; a++) {
 		struct model_block *mb = &mp->blk[a];
@@ -563,7 +607,7 @@ static void flush_reap(struct model *m, struct model_part *mp, bool wait)
 static void op_flush(struct model *m, struct model_part *mp)
 {
 	if (mp->ordered) {
-		u64 e = dcache_close_epoch(m->c);
+		u64 e = dcache_close_epoch(mp->d->part);
 
 		mutex_lock(&m->lock);
 		log_event(m, "part %d: close e%llu", (int)(mp - m->parts), e);
@@ -580,6 +624,9 @@ static void op_flush(struct model *m, struct model_part *mp)
 
 static void op_mode(struct model *m, struct model_part *mp)
 {
+	/* A group's promise is an ordered one. */
+	if (m->grouped)
+		return;
 	/* Not while a flush may wait for writes the disk holds. */
 	flush_reap(m, mp, false);
 	if (mp->flushing || mp->retry.nr)
@@ -591,7 +638,7 @@ static void op_mode(struct model *m, struct model_part *mp)
 	mutex_unlock(&m->lock);
 	if (mp->ordered) {
 		/* As the mode message: what was written before is closed. */
-		u64 closed = dcache_close_epoch(m->c);
+		u64 closed = dcache_close_epoch(mp->d->part);
 
 		mutex_lock(&m->lock);
 		mp->ordered_after = closed;
@@ -661,7 +708,7 @@ static void step_once(struct model *m, struct rnd_state *rnd)
 	check_durable(m, mp);
 }
 
-static void model_run(struct kunit *test, u32 seed, unsigned int steps)
+static void model_run(struct kunit *test, u32 seed, unsigned int steps, bool grouped)
 {
 	struct dcache *c = fake_cache(test, POOL_BLOCKS, BS, 0);
 	struct dcache_flusher *fl = fake_flusher(test, c);
@@ -673,6 +720,7 @@ static void model_run(struct kunit *test, u32 seed, unsigned int steps)
 	m->test = test;
 	m->c = c;
 	m->seed = seed;
+	m->grouped = grouped;
 	mutex_init(&m->lock);
 	m->max_versions = steps + 2;
 	m->version_epoch = kunit_kcalloc(test, m->max_versions, sizeof(u64), GFP_KERNEL);
@@ -687,8 +735,10 @@ static void model_run(struct kunit *test, u32 seed, unsigned int steps)
 		memset(mp->d->data, 0, NR_ADDRS * BS);
 		memset(mp->d->durable, 0, NR_ADDRS * BS);
 		mp->wr = fake_writer(test, fl, mp->d);
-		mp->ordered = i == 0;
+		mp->ordered = i == 0 || grouped;
 		mp->ordered_after = 0;
+		if (grouped)
+			KUNIT_ASSERT_EQ(test, 0, dcache_part_join_group(mp->d->part, "model"));
 		INIT_WORK(&mp->flush_work, flush_fn);
 		init_completion(&mp->flush_done);
 		mp->d->hooks_ctx = m;
@@ -700,7 +750,12 @@ static void model_run(struct kunit *test, u32 seed, unsigned int steps)
 		if (dcache_check(c))
 			violation(m, "cache invariants broken");
 	}
-	/* Heal everything; then every acknowledged version reaches the disk. */
+	/*
+	 * Heal everything; then every acknowledged version reaches the disk.
+	 * All disks first: a group's member waits for the others' disks.
+	 */
+	for (i = 0; i < NR_DISKS; i++)
+		heal(m, &m->parts[i]);
 	for (i = 0; i < NR_DISKS && !m->failure; i++) {
 		struct model_part *mp = &m->parts[i];
 
@@ -711,7 +766,7 @@ static void model_run(struct kunit *test, u32 seed, unsigned int steps)
 			usleep_range(1000, 2000);
 		}
 		if (mp->ordered)
-			dcache_close_epoch(c);
+			dcache_close_epoch(mp->d->part);
 		snap_take(m, mp);
 		KUNIT_EXPECT_EQ_MSG(test, 0, dcache_writer_flush(mp->wr), "seed %u", seed);
 		for (a = 0; a < NR_ADDRS; a++)
@@ -737,7 +792,7 @@ static void model_run(struct kunit *test, u32 seed, unsigned int steps)
 		for (i = min_t(unsigned int, m->nr_log, LOG_EVENTS); i > 0; i--)
 			pr_notice("dcache model: %s\n", m->log[(m->nr_log - i) % LOG_EVENTS]);
 	kunit_info(test, "seed %u: %u steps, %llu versions, epoch %llu, %lld copies on write\n",
-		   seed, m->step, m->next_version, dcache_current_epoch(c),
+		   seed, m->step, m->next_version, dcache_current_epoch(m->parts[0].d->part),
 		   atomic64_read(&c->stats.cow_copies));
 	/* The schedule must reach the copy-on-write path it is to check. */
 	KUNIT_EXPECT_GT(test, atomic64_read(&c->stats.cow_copies), 0);
@@ -748,11 +803,21 @@ static void model_checker_test(struct kunit *test)
 	unsigned int runs = 3, i;
 
 	for (i = 0; i < runs; i++)
-		model_run(test, DCACHE_MODEL_SEED + i, DCACHE_MODEL_STEPS);
+		model_run(test, DCACHE_MODEL_SEED + i, DCACHE_MODEL_STEPS, false);
+}
+
+/* Both parts ordered, in one consistency group: their disks are a joint prefix. */
+static void model_group_test(struct kunit *test)
+{
+	unsigned int runs = 2, i;
+
+	for (i = 0; i < runs; i++)
+		model_run(test, DCACHE_MODEL_SEED + 100 + i, DCACHE_MODEL_STEPS, true);
 }
 
 static struct kunit_case dcache_model_cases[] = {
 	KUNIT_CASE(model_checker_test),
+	KUNIT_CASE(model_group_test),
 	{}
 };
 

@@ -16,6 +16,7 @@ struct table_case {
 	unsigned int max_age_ms;
 	bool cutoff_set;
 	unsigned int cutoff;
+	const char *group;
 };
 
 static const struct table_case table_cases[] = {
@@ -45,6 +46,16 @@ static const struct table_case table_cases[] = {
 	  "Invalid sequential_cutoff: must be 0 to 1073741824" },
 	{ "cutoff twice", "/dev/vdb 4096 4 sequential_cutoff 1 sequential_cutoff 2",
 	  -EINVAL, "sequential_cutoff given more than once" },
+	{ "group", "/dev/vdb 4096 3 ordered group db.wal-1_x", 0, NULL, 4096,
+	  DCACHE_MODE_ORDERED, 0, false, 0, "db.wal-1_x" },
+	{ "group without name", "/dev/vdb 4096 2 ordered group", -EINVAL,
+	  "group needs a name" },
+	{ "group twice", "/dev/vdb 4096 4 group a group b", -EINVAL,
+	  "group given more than once" },
+	{ "group name with a slash", "/dev/vdb 4096 2 group a/b", -EINVAL,
+	  "Invalid group name: 1 to 32 letters, digits, '-', '_' or '.'" },
+	{ "group name too long", "/dev/vdb 4096 2 group 123456789012345678901234567890123",
+	  -EINVAL, "Invalid group name: 1 to 32 letters, digits, '-', '_' or '.'" },
 	{ "no arguments", "", -EINVAL, "Missing backing device" },
 	{ "max age without value", "/dev/vdb 4096 1 max_age_ms", -EINVAL,
 	  "max_age_ms needs a value" },
@@ -128,6 +139,10 @@ static void check_table_case(struct kunit *test, const struct table_case *c)
 	KUNIT_EXPECT_EQ_MSG(test, table.sequential_cutoff,
 			    c->cutoff_set ? c->cutoff : DCACHE_SEQUENTIAL_CUTOFF,
 			    "case '%s'", c->name);
+	if (c->group)
+		KUNIT_EXPECT_STREQ_MSG(test, table.group, c->group, "case '%s'", c->name);
+	else
+		KUNIT_EXPECT_PTR_EQ_MSG(test, table.group, NULL, "case '%s'", c->name);
 }
 
 /*

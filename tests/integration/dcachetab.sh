@@ -26,12 +26,13 @@ conf=/tmp/dcachetab
 cat >$conf <<EOF
 # name  backing device               block size  options
 dta     /tmp/disk/by-id/virtio-dcache-a  4096    writeback
-dtb     /tmp/disk/by-id/virtio-dcache-b  4096    ordered,max_age_ms=3600000,sequential_cutoff=0
+dtb     /tmp/disk/by-id/virtio-dcache-b  4096    ordered,max_age_ms=3600000,sequential_cutoff=0,group=db
 dtc     /tmp/disk/by-id/virtio-dcache-a  4096
 dtd     /tmp/disk/by-id/virtio-none      4096    writethrough
 dte     $DISK1                           4096    writeback,fast
 dtf     $DISK1                           1000
 dta     $DISK1                           4096
+dtg     $DISK1                           4096    ordered,group=a/b
 EOF
 
 expect_line() {
@@ -47,15 +48,16 @@ expect_line 5 "dtd: backing device /tmp/disk/by-id/virtio-none not found"
 expect_line 6 "unknown option 'fast'"
 expect_line 7 "bad block size '1000'"
 expect_line 8 "name 'dta' already used on line 2"
-[ "$(wc -l </tmp/start.err)" -eq 5 ] || fail "expected 5 refusals"
+expect_line 9 "bad group 'a/b'"
+[ "$(wc -l </tmp/start.err)" -eq 6 ] || fail "expected 6 refusals"
 majmin() {
 	printf '%d:%d' "0x$(stat -L -c %t "$1")" "0x$(stat -L -c %T "$1")"
 }
 dmsetup table dta | grep -q " dcache $(majmin "$DISK0") 4096 1 writeback$" ||
 	fail "dta: $(dmsetup table dta)"
-dmsetup table dtb | grep -q " dcache $(majmin "$DISK1") 4096 5 ordered max_age_ms 3600000 sequential_cutoff 0$" ||
+dmsetup table dtb | grep -q " dcache $(majmin "$DISK1") 4096 7 ordered max_age_ms 3600000 sequential_cutoff 0 group db$" ||
 	fail "dtb: $(dmsetup table dtb)"
-for d in dtc dtd dte dtf; do
+for d in dtc dtd dte dtf dtg; do
 	exists=$(dmsetup info "$d" 2>/dev/null) && fail "refused line made $d: $exists"
 done
 

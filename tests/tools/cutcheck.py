@@ -2,10 +2,15 @@
 # SPDX-License-Identifier: GPL-2.0
 """Workload and checker for the power-cut tests that aim at the windows.
 
+DEV and DISK may name several devices, DEV[@OFFSET],DEV[@OFFSET]... (the
+offset in bytes): B blocks of each, numbered on from one to the next, one
+address space (a consistency group's members, or the halves of a disk).
+
   cutcheck.py run DEV HISTORY --blocks B [--hot H] [--discards]
       Until killed: write random 4 KiB blocks with O_DIRECT, rewrite one of
-      the H hot blocks (0..H-1) every few operations, fsync, and with
-      --discards also discard short runs of blocks. Each block written is
+      the H hot blocks (0..H-1 of each device) every few operations, fsync
+      (a random device), and with --discards also discard short runs of
+      blocks. Each block written is
       stamped with (sequence number, block). Each operation is logged to
       HISTORY before it is issued ("w SEQ BLOCK", "d SEQ BLOCK COUNT",
       "f SEQ"), and its outcome after it ends ("ok SEQ", "err SEQ").
@@ -42,14 +47,25 @@ def stamp(seq, block):
     return struct.pack("<QQ", seq, block) * (BLOCK // 16)
 
 
-def run(dev, history, blocks, hot, discards):
+def parse_devs(spec):
+    """[(path, byte offset)] of DEV[@OFFSET],..."""
+    out = []
+    for part in spec.split(","):
+        path, _, off = part.partition("@")
+        out.append((path, int(off or 0)))
+    return out
+
+
+def run(spec, history, blocks, hot, discards):
     buf = mmap.mmap(-1, BLOCK)
-    fd = os.open(dev, os.O_RDWR | os.O_DIRECT)
+    devs = [(os.open(path, os.O_RDWR | os.O_DIRECT), off) for path, off in parse_devs(spec)]
     log = open(history, "w", buffering=1)
     seq = 0
     while True:
         seq += 1
         r = random.random()
+        i = random.randrange(len(devs))
+        fd, off = devs[i]
         try:
             if r < 0.1:
                 log.write(f"f {seq}\n")
@@ -57,14 +73,14 @@ def run(dev, history, blocks, hot, discards):
             elif discards and r < 0.2:
                 b = random.randrange(blocks)
                 n = min(random.randint(1, 16), blocks - b)
-                log.write(f"d {seq} {b} {n}\n")
-                fcntl.ioctl(fd, BLKDISCARD, struct.pack("QQ", b * BLOCK, n * BLOCK))
+                log.write(f"d {seq} {i * blocks + b} {n}\n")
+                fcntl.ioctl(fd, BLKDISCARD, struct.pack("QQ", off + b * BLOCK, n * BLOCK))
             else:
                 b = random.randrange(hot) if r < 0.45 else random.randrange(hot, blocks)
-                log.write(f"w {seq} {b}\n")
+                log.write(f"w {seq} {i * blocks + b}\n")
                 buf.seek(0)
-                buf.write(stamp(seq, b))
-                if os.pwritev(fd, [buf], b * BLOCK) != BLOCK:
+                buf.write(stamp(seq, i * blocks + b))
+                if os.pwritev(fd, [buf], off + b * BLOCK) != BLOCK:
                     raise OSError("short write")
             log.write(f"ok {seq}\n")
         except OSError:
@@ -94,17 +110,21 @@ def read_history(history):
     return ops, outcome
 
 
-def read_disk(disk, blocks):
-    """Per block: the stamp's sequence number, 0 for zeros; None if torn."""
+def read_disk(spec, blocks):
+    """Per block of every device: the stamp's sequence number, 0 for zeros;
+    None if torn."""
     values = []
-    with open(disk, "rb") as f:
-        for b in range(blocks):
-            data = f.read(BLOCK)
-            if data == bytes(BLOCK):
-                values.append(0)
-                continue
-            seq, block = struct.unpack("<QQ", data[:16])
-            values.append(seq if block == b and data == stamp(seq, b) else None)
+    for path, off in parse_devs(spec):
+        with open(path, "rb") as f:
+            f.seek(off)
+            for _ in range(blocks):
+                b = len(values)
+                data = f.read(BLOCK)
+                if data == bytes(BLOCK):
+                    values.append(0)
+                    continue
+                seq, block = struct.unpack("<QQ", data[:16])
+                values.append(seq if block == b and data == stamp(seq, b) else None)
     return values
 
 
@@ -149,6 +169,7 @@ def intersect(a, b):
 def check_ordered(disk, history, blocks):
     ops, _ = read_history(history)
     values = read_disk(disk, blocks)
+    blocks = len(values)
     torn = [b for b, v in enumerate(values) if v is None]
     if torn:
         print(f"FAIL: block {torn[0]} holds neither zeros nor its own stamp")
@@ -195,6 +216,7 @@ def check_ordered(disk, history, blocks):
 def check_writeback(disk, history, blocks):
     ops, outcome = read_history(history)
     values = read_disk(disk, blocks)
+    blocks = len(values)
     torn = [b for b, v in enumerate(values) if v is None]
     if torn:
         print(f"FAIL: block {torn[0]} holds neither zeros nor its own stamp")
@@ -258,6 +280,19 @@ def selftest():
             got = checker(disk, hist, len(values))
             if got != want:
                 print(f"selftest case {i}: {checker.__name__} returned {got}, expected {want}")
+                return 1
+        # Two devices of two blocks, the second at 2 blocks into the file:
+        # one address space. A fsync on either closes the epoch of both.
+        text = "w 1 0\nok 1\nw 2 2\nok 2\nf 3\nok 3\nw 4 3\nok 4\nf 5\nok 5\nw 6 1\nok 6\n"
+        for values, want in (([1, 0, 2, 4], 0), ([1, 6, 2, 0], 1), ([1, 0, 0, 0], 0)):
+            with open(hist, "w") as f:
+                f.write(text)
+            with open(disk, "wb") as f:
+                for b, v in enumerate(values):
+                    f.write(stamp(v, b) if v else bytes(BLOCK))
+            got = check_ordered(f"{disk}@0,{disk}@{2 * BLOCK}", hist, 2)
+            if got != want:
+                print(f"selftest, two devices {values}: returned {got}, expected {want}")
                 return 1
     print("selftest ok")
     return 0
