@@ -40,7 +40,7 @@ bench-policies:
 	scripts/bench-policies
 
 soak:
-	scripts/soak $(SOAK_STEPS)
+	SOAK_CUTS=$(SOAK_CUTS) scripts/soak $(SOAK_STEPS)
 
 deb:
 	scripts/make-deb
