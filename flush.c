@@ -330,7 +330,7 @@ static void note_stage_time(struct dcache_writer *wr, s64 us)
  * One round of @wr: 0 if it wrote every closed epoch, -EAGAIN if it
  * stopped to wait for its consistency group, else the write-back error.
  */
-static int writer_round(struct dcache_writer *wr)
+static int writer_round_locked(struct dcache_writer *wr)
 {
 	struct dcache_part *part = wr->part;
 	struct dcache *c = part->cache;
@@ -338,11 +338,9 @@ static int writer_round(struct dcache_writer *wr)
 	ktime_t start;
 	int error = 0;
 
-	mutex_lock(&wr->round_lock);
-	if (!wr->listed || wr->suspended) {
-		mutex_unlock(&wr->round_lock);
+	lockdep_assert_held(&wr->round_lock);
+	if (!wr->listed || wr->suspended)
 		return 0;
-	}
 	closed = dcache_close_epoch(part);
 	while ((epoch = dcache_oldest_dirty_epoch(part)) <= closed) {
 		/* Each stage empties its epoch, so epochs only grow. */
@@ -373,8 +371,18 @@ static int writer_round(struct dcache_writer *wr)
 			dcache_set_part_error(part, 0);
 	}
 	WRITE_ONCE(wr->round_result, error);
+	return error;
+}
+
+/* A round of @wr, which the caller has begun in its kick state. */
+static int writer_round(struct dcache_writer *wr)
+{
+	int error;
+
+	mutex_lock(&wr->round_lock);
+	error = writer_round_locked(wr);
 	mutex_unlock(&wr->round_lock);
-	dcache_stage_progress(c);
+	dcache_stage_progress(wr->part->cache);
 	return error;
 }
 
@@ -477,6 +485,32 @@ static void writer_wait_round(struct dcache_writer *wr)
 	dcache_kick_wait(&wr->kick, round);
 }
 
+/*
+ * A round of @wr that starts after the call, for a flush. With no round
+ * under way it runs here, in the caller's thread: a flush with little to
+ * write costs no wake-up of the flusher and back. Otherwise it waits for
+ * the next round, which every flusher waiting meanwhile shares.
+ */
+static void flush_round(struct dcache_writer *wr)
+{
+	u64 round;
+	int error;
+
+	if (!mutex_trylock(&wr->round_lock)) {
+		writer_wait_round(wr);
+		return;
+	}
+	round = dcache_kick_begin_round(&wr->kick);
+	error = writer_round_locked(wr);
+	mutex_unlock(&wr->round_lock);
+	dcache_stage_progress(wr->part->cache);
+	/* The worker retries, with its back-off, what failed here. */
+	if (error)
+		writer_kick_within(wr, error == -EAGAIN ? GROUP_RETRY_MS : WB_BACKOFF_MIN_MS);
+	dcache_account_round(wr->part->cache);
+	dcache_kick_end_round(&wr->kick, round);
+}
+
 /* A round of every writer that starts after the call (pool shrink). */
 static int flusher_wait_round(struct dcache *c)
 {
@@ -507,7 +541,7 @@ int dcache_writer_flush(struct dcache_writer *wr)
 	int rounds = 0;
 
 	do {
-		writer_wait_round(wr);
+		flush_round(wr);
 		if (atomic64_read(&wr->durable_epoch) >= epoch)
 			return 0;
 		/* Rounds that waited for the group: give it time. */
@@ -721,13 +755,20 @@ void dcache_writer_stop(struct dcache_writer *wr)
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_writer_stop);
 
-/* A suspended part's disk may belong to someone else: no write-back. */
+/*
+ * A suspended part's disk may belong to someone else: no write-back. On
+ * resume, what is still dirty (a failed drain at suspend) is written
+ * back: soon if the disk was failing, else after the flush delay.
+ */
 void dcache_writer_suspend(struct dcache_writer *wr, bool suspended)
 {
 	mutex_lock(&wr->round_lock);
 	wr->suspended = suspended;
 	WRITE_ONCE(wr->part->suspended, suspended);
 	mutex_unlock(&wr->round_lock);
+	if (!suspended && READ_ONCE(wr->part->nr_dirty))
+		writer_kick_within(wr, atomic_read(&wr->error) ? WB_BACKOFF_MIN_MS :
+				   READ_ONCE(*wr->flusher->delay_ms));
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_writer_suspend);
 

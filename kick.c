@@ -102,7 +102,9 @@ void dcache_kick_end_round(struct dcache_kick *k, u64 round)
 	unsigned long flags;
 
 	spin_lock_irqsave(&k->lock, flags);
-	k->done = round;
+	/* A flusher's own round may end before an older one of the worker. */
+	if (round > k->done)
+		k->done = round;
 	spin_unlock_irqrestore(&k->lock, flags);
 	wake_up_all(&k->round_done);
 }
