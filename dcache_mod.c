@@ -79,6 +79,8 @@ static int dcache_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		ti->error = "Cannot set the maximum I/O size";
 		goto bad_dev;
 	}
+	init_llist_head(&dd->misses_done);
+	INIT_WORK(&dd->unpin_work, dcache_unpin_misses);
 	dd->wq = alloc_workqueue("dcache_io/%s", WQ_MEM_RECLAIM, 0,
 				 dm_table_device_name(ti->table));
 	if (!dd->wq) {

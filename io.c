@@ -501,19 +501,25 @@ static enum io_result read_around(struct dcache_io *io, struct bio *bio)
 struct read_miss {
 	struct bio *bio;		/* the reader's, ended by read_miss_end */
 	struct dcache_dev *dd;
-	struct work_struct unpin;
+	struct llist_node done;		/* in dd->misses_done once ended */
 	unsigned int offset;		/* of the bio in the first block */
 	unsigned int nr;
 	struct dcache_block *blocks[];
 };
 
-/* The pins go in process context, after the reader has its data. */
-static void read_miss_unpin(struct work_struct *work)
+/*
+ * The pins go in process context, after the readers have their data: one
+ * work run for every miss that ended meanwhile, not a wake-up per miss.
+ */
+void dcache_unpin_misses(struct work_struct *work)
 {
-	struct read_miss *rm = container_of(work, struct read_miss, unpin);
+	struct dcache_dev *dd = container_of(work, struct dcache_dev, unpin_work);
+	struct read_miss *rm, *next;
 
-	dcache_unpin_run(rm->blocks, rm->nr);
-	kfree(rm);
+	llist_for_each_entry_safe(rm, next, llist_del_all(&dd->misses_done), done) {
+		dcache_unpin_run(rm->blocks, rm->nr);
+		kfree(rm);
+	}
 }
 
 static void read_miss_end(struct bio *load)
@@ -535,8 +541,8 @@ static void read_miss_end(struct bio *load)
 	dcache_load_run_end(rm->blocks, rm->nr, error);
 	bio->bi_status = errno_to_blk_status(error);
 	/* Queued before the bio ends: the device's removal flushes it. */
-	INIT_WORK(&rm->unpin, read_miss_unpin);
-	queue_work(rm->dd->wq, &rm->unpin);
+	if (llist_add(&rm->done, &rm->dd->misses_done))
+		queue_work(rm->dd->wq, &rm->dd->unpin_work);
 	bio_endio(bio);
 }
 

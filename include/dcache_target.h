@@ -14,6 +14,7 @@
 #include <linux/atomic.h>
 #include <linux/mempool.h>
 #include <linux/completion.h>
+#include <linux/llist.h>
 #include <linux/sizes.h>
 
 #include "dcache.h"
@@ -35,6 +36,9 @@ struct dcache_dev {
 	struct dm_dev *backing;
 	struct dcache_part *part;
 	struct workqueue_struct *wq;	/* bios that wait: misses, flushes */
+	/* Ended read misses whose blocks await unpinning, in one work run. */
+	struct llist_head misses_done;
+	struct work_struct unpin_work;
 	struct dcache_writer *wr;	/* its write-back (flush.c) */
 	unsigned int block_size;
 	unsigned int block_shift;	/* log2 of sectors per block */
@@ -91,5 +95,6 @@ int dcache_stats_init(struct dcache *c);
 void dcache_stats_exit(void);
 
 int dcache_map_bio(struct dcache_dev *dd, struct bio *bio);
+void dcache_unpin_misses(struct work_struct *work);
 
 #endif
