@@ -50,7 +50,7 @@ dd if="$DISK0" of=/tmp/b bs=64k count=4 iflag=direct status=none
 cmp_direct /tmp/b /dev/mapper/finj 262144 || fail "the read after the error did not reload"
 
 step "fail_make_request: clustered loads fail whole and load again"
-# 4 MiB from 1 MiB on, never read yet, in 64 KiB reads in random order
+# 24 chunks of 64 KiB from 1 MiB on, never read yet, read in random order
 # (no stream to read around); a third of the backing bios fail.
 dmsetup message finj 0 sequential_cutoff 0
 dd if=/dev/urandom of="$DISK0" bs=64k seek=16 count=64 oflag=direct status=none
@@ -58,7 +58,7 @@ dd if="$DISK0" of=/tmp/c bs=64k skip=16 count=64 iflag=direct status=none
 echo 33 >$dbg/fail_make_request/probability
 echo 1 >/sys/block/"$disk"/make-it-fail
 good=0 bad=0
-for i in $(shuf -i 0-63); do
+for i in $(shuf -i 0-63 -n 24); do
 	if dd if=/dev/mapper/finj of=/tmp/r bs=64k skip=$((16 + i)) count=1 iflag=direct \
 		status=none 2>/dev/null; then
 		dd if=/tmp/c of=/tmp/ci bs=64k skip="$i" count=1 status=none
@@ -70,7 +70,7 @@ for i in $(shuf -i 0-63); do
 	fi
 done
 echo 0 >/sys/block/"$disk"/make-it-fail
-echo "64 KiB reads while loads fail: $good good, $bad failed"
+echo "24 reads of 64 KiB while loads fail: $good good, $bad failed"
 if [ $good -eq 0 ] || [ $bad -eq 0 ]; then
 	fail "no mix of good and failed reads: $good good, $bad failed"
 fi
@@ -80,20 +80,20 @@ cmp -s /tmp/r /tmp/c || fail "wrong data after the failed loads"
 echo 100 >$dbg/fail_make_request/probability
 
 step "failslab on the reader: map() cannot allocate, the worker reads"
-dd if=/dev/urandom of="$DISK0" bs=64k seek=128 count=16 oflag=direct status=none
+dd if=/dev/urandom of="$DISK0" bs=64k seek=128 count=2 oflag=direct status=none
 echo 1 >$dbg/failslab/task-filter
 echo 100 >$dbg/failslab/probability
 echo 100000 >$dbg/failslab/times
 # Only allocations that cannot sleep fail (ignore-gfp-wait), in this task.
 sh -c 'echo 1 >/proc/self/make-it-fail &&
-	exec dd if=/dev/mapper/finj of=/tmp/r bs=64k skip=128 count=16 iflag=direct status=none' ||
+	exec dd if=/dev/mapper/finj of=/tmp/r bs=64k skip=128 count=2 iflag=direct status=none' ||
 	fail "a read failed when map() could not allocate"
 left=$(cat $dbg/failslab/times)
 echo 0 >$dbg/failslab/probability
 echo 0 >$dbg/failslab/task-filter
 [ "$left" -lt 100000 ] || fail "no allocation of the reader failed: the step tested nothing"
 echo "$((100000 - left)) allocations of the reader failed"
-dd if="$DISK0" of=/tmp/d bs=64k skip=128 count=16 iflag=direct status=none
+dd if="$DISK0" of=/tmp/d bs=64k skip=128 count=2 iflag=direct status=none
 cmp -s /tmp/r /tmp/d || fail "wrong data read by the worker"
 
 step "fail_make_request: failed write-back keeps the blocks dirty"

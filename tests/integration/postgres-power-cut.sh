@@ -18,7 +18,7 @@
 
 pg_found || fail "PostgreSQL is not installed (scripts/setup installs it)"
 # make soak asks for more (DCACHE_CUTS).
-cuts=${DCACHE_CUTS:-2}
+cuts=${DCACHE_CUTS:-1}
 n=$(sectors "$DISK0")
 pg_data=/tmp/pg/data
 modprobe dm-mod 2>/dev/null || true
