@@ -254,6 +254,15 @@ unsigned int dcache_uncached_run(struct dcache_part *part, u64 addr, unsigned in
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_uncached_run);
 
+/* Release the loading bit lock of @b and wake its waiters. */
+static void end_loading(struct dcache_block *b)
+{
+	clear_bit_unlock(DCACHE_B_LOADING, &b->flags);
+	/* wake_up_bit() needs the cleared bit visible before it looks for sleepers. */
+	smp_mb__after_atomic();
+	wake_up_bit(&b->flags, DCACHE_B_LOADING);
+}
+
 /* Drop the pins of @n blocks of one cache under one hold of its mutex. */
 void dcache_unpin_run(struct dcache_block **blocks, unsigned int n)
 {
@@ -323,12 +332,8 @@ void dcache_abandon_load_run(struct dcache_block **blocks, unsigned int n)
 {
 	unsigned int i;
 
-	for (i = 0; i < n; i++) {
-		clear_bit_unlock(DCACHE_B_LOADING, &blocks[i]->flags);
-		/* As in dcache_load_end: the bit clear before the sleepers are sought. */
-		smp_mb__after_atomic();
-		wake_up_bit(&blocks[i]->flags, DCACHE_B_LOADING);
-	}
+	for (i = 0; i < n; i++)
+		end_loading(blocks[i]);
 	dcache_unpin_run(blocks, n);
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_abandon_load_run);
@@ -368,8 +373,7 @@ static int load_sync(struct dcache_block *b)
 	if (!test_and_set_bit_lock(DCACHE_B_LOADING, &b->flags)) {
 		if (dcache_block_valid(b)) {
 			/* Another holder's load finished first. */
-			clear_bit_unlock(DCACHE_B_LOADING, &b->flags);
-			wake_up_bit(&b->flags, DCACHE_B_LOADING);
+			end_loading(b);
 			return 0;
 		}
 		submit_load(b);
@@ -536,10 +540,7 @@ void dcache_load_end(struct dcache_block *b, int error)
 		set_bit(DCACHE_B_VALID, &b->flags);
 		atomic64_inc(&c->stats.reads);
 	}
-	clear_bit_unlock(DCACHE_B_LOADING, &b->flags);
-	/* wake_up_bit() needs the cleared bit visible before it looks for sleepers. */
-	smp_mb__after_atomic();
-	wake_up_bit(&b->flags, DCACHE_B_LOADING);
+	end_loading(b);
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_load_end);
 

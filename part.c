@@ -151,7 +151,7 @@ static struct dcache_group *leave_group(struct dcache_part *part)
 	part->group = NULL;
 	list_del_init(&part->group_link);
 	/* Members waiting for its stages may go on. */
-	wake_up_all(&part->cache->stage_wait);
+	dcache_stage_progress(part->cache);
 	if (!list_empty(&g->parts))
 		return NULL;
 	list_del(&g->link);
