@@ -94,13 +94,13 @@ static void advance_epoch(atomic64_t *v, u64 epoch)
 /* The end of a write started by part_ops.submit_write, in any context. */
 void dcache_write_end(struct dcache_wb_block *first, unsigned int n, int error)
 {
-	struct dcache_writer *wr = first->wr;
+	struct dcache_wb_pass *pass = first->pass;
 	unsigned int i;
 
 	for (i = 0; i < n; i++)
 		first[i].error = error;
-	if (atomic_dec_and_test(&wr->pending))
-		complete(&wr->bios_done);
+	if (atomic_dec_and_test(&pass->pending))
+		complete(&pass->done);
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_write_end);
 
@@ -132,61 +132,85 @@ unsigned int dcache_run_length(const u64 *addrs, unsigned int n, unsigned int ma
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_run_length);
 
-/* Copy the collected blocks still dirty in @epoch; returns how many. */
-static unsigned int take_copies(struct dcache_writer *wr, u64 epoch, unsigned int n)
+/*
+ * Copy the @n collected blocks of @pass still dirty in @epoch. The page
+ * for a copy is taken before the block: a copy once begun cannot be
+ * undone. Only a pass with none before it in flight may wait for pages
+ * (the pool holds a pass's worth); a later one stops short instead, and
+ * its caller ends a pass in flight first. Returns the copies taken.
+ */
+static unsigned int take_copies(struct dcache_wb_pass *pass, u64 epoch,
+				unsigned int n, bool may_wait)
 {
+	struct dcache_writer *wr = pass->wr;
+	gfp_t gfp = may_wait ? GFP_NOIO : GFP_NOWAIT | __GFP_NOWARN;
+	struct page *spare = NULL;
 	unsigned int i, nr = 0;
 
 	for (i = 0; i < n; i++) {
-		struct dcache_wb_block *w = &wr->blocks[nr];
+		struct dcache_wb_block *w = &pass->blocks[nr];
 		struct dcache_block *b;
 
-		if (dcache_get_for_copy(wr->part, wr->addrs[i], epoch, &b))
+		if (!spare && !(wr->starve_passes && !may_wait))
+			spare = mempool_alloc(wr->pages, gfp);
+		if (!spare)
+			break;
+		if (dcache_get_for_copy(wr->part, pass->addrs[i], epoch, &b))
 			continue;
 		w->b = b;
-		w->wr = wr;
+		w->pass = pass;
 		w->error = 0;
 		w->page = dcache_writeback_start(b);
 		if (!w->page) {
-			w->page = mempool_alloc(wr->pages, GFP_NOIO);
+			w->page = spare;
+			spare = NULL;
 			memcpy(page_address(w->page), dcache_block_data(b),
 			       wr->part->block_size);
 		}
-		wr->addrs[nr] = wr->addrs[i];	/* addrs[0..nr) match blocks */
+		pass->addrs[nr] = pass->addrs[i];	/* addrs[0..nr) match blocks */
 		/* Keep the pin, drop the lock: the block cannot change identity. */
 		dcache_unlock_block(b, DCACHE_READ);
 		nr++;
 	}
+	if (spare)
+		mempool_free(spare, wr->pages);
+	pass->nr = nr;
 	return nr;
 }
 
-/* Submit runs of adjacent blocks as single writes; then wait for them all. */
-static void write_copies(struct dcache_writer *wr, unsigned int nr)
+/* Submit runs of adjacent blocks of @pass as single writes, plugged. */
+static void submit_pass(struct dcache_wb_pass *pass)
 {
+	struct dcache_writer *wr = pass->wr;
 	struct dcache_part *part = wr->part;
 	unsigned int i = 0, run;
+	struct blk_plug plug;
 
-	atomic_set(&wr->pending, 1);
-	init_completion(&wr->bios_done);
-	while (i < nr) {
-		run = dcache_run_length(wr->addrs + i, nr - i, BIO_MAX_VECS);
-		atomic_inc(&wr->pending);
+	atomic_set(&pass->pending, 1);
+	reinit_completion(&pass->done);
+	blk_start_plug(&plug);
+	while (i < pass->nr) {
+		run = dcache_run_length(pass->addrs + i, pass->nr - i, BIO_MAX_VECS);
+		atomic_inc(&pass->pending);
 		wr->bios++;
-		part->ops->submit_write(part, &wr->blocks[i], run);
+		part->ops->submit_write(part, &pass->blocks[i], run);
 		i += run;
 	}
-	if (!atomic_dec_and_test(&wr->pending))
-		wait_for_completion_io(&wr->bios_done);
+	blk_finish_plug(&plug);
+	if (atomic_dec_and_test(&pass->pending))
+		complete(&pass->done);
 }
 
-/* End the write-back of copied blocks; returns the first error. */
-static int end_copies(struct dcache_writer *wr, unsigned int nr)
+/* Wait for the writes of @pass, then end its copies; the first error. */
+static int end_pass(struct dcache_wb_pass *pass)
 {
+	struct dcache_writer *wr = pass->wr;
 	unsigned int i, failed = 0;
 	int error = 0;
 
-	for (i = 0; i < nr; i++) {
-		struct dcache_wb_block *w = &wr->blocks[i];
+	wait_for_completion_io(&pass->done);
+	for (i = 0; i < pass->nr; i++) {
+		struct dcache_wb_block *w = &pass->blocks[i];
 
 		dcache_writeback_end(w->b, w->error, &w->page);
 		if (w->page)
@@ -197,7 +221,7 @@ static int end_copies(struct dcache_writer *wr, unsigned int nr)
 			failed++;
 		}
 	}
-	count_write(wr, nr - failed, 0);
+	count_write(wr, pass->nr - failed, 0);
 	count_write(wr, failed, -EIO);
 	dcache_stage_progress(wr->part->cache);
 	return error;
@@ -235,28 +259,60 @@ static int pay_flush(struct dcache_writer *wr)
 	return error;
 }
 
-/* Write every block of the part dirty in @epoch, in passes. */
+/*
+ * Write every block of the part dirty in @epoch, in passes of up to
+ * DCACHE_WB_BLOCKS, up to DCACHE_WB_PASSES of them in flight: a pass's
+ * blocks are collected and copied while the passes before it are on the
+ * disk (collect_stage skips blocks being written). A failed pass ends
+ * the stage once the passes in flight have ended.
+ */
 static int write_stage(struct dcache_writer *wr, u64 epoch, unsigned int *written)
 {
 	struct dcache_part *part = wr->part;
-	unsigned int n, nr;
+	unsigned int oldest = 0, inflight = 0, n;
+	struct dcache_wb_pass *pass;
 	int error = 0;
 
 	issue_discards(wr, epoch);
-	while ((n = dcache_collect_stage(part, epoch, wr->addrs, DCACHE_WB_BLOCKS))) {
-		sort(wr->addrs, n, sizeof(*wr->addrs), cmp_addr, NULL);
-		nr = take_copies(wr, epoch, n);
+	for (;;) {
+		if (inflight == DCACHE_WB_PASSES) {
+			error = end_pass(&wr->passes[oldest]);
+			oldest = (oldest + 1) % DCACHE_WB_PASSES;
+			inflight--;
+			if (error)
+				break;
+		}
+		pass = &wr->passes[(oldest + inflight) % DCACHE_WB_PASSES];
+		n = dcache_collect_stage(part, epoch, pass->addrs, DCACHE_WB_BLOCKS);
+		if (!n)
+			break;
+		sort(pass->addrs, n, sizeof(*pass->addrs), cmp_addr, NULL);
+		if (!take_copies(pass, epoch, n, !inflight)) {
+			if (!inflight)
+				break;	/* all discarded under us */
+			/* Out of pages: the oldest pass gives its own back. */
+			error = end_pass(&wr->passes[oldest]);
+			oldest = (oldest + 1) % DCACHE_WB_PASSES;
+			inflight--;
+			if (error)
+				break;
+			continue;
+		}
 		/* Writers held for this stage may go on: the copies are taken. */
 		dcache_stage_progress(part->cache);
-		if (!nr)
-			break;	/* all discarded under us */
 		atomic_inc(&wr->flush_owed);
-		write_copies(wr, nr);
-		*written += nr;
-		error = end_copies(wr, nr);
-		if (error)
-			return error;
+		submit_pass(pass);
+		*written += pass->nr;
+		inflight++;
 	}
+	for (; inflight; inflight--) {
+		int e = end_pass(&wr->passes[oldest]);
+
+		error = error ?: e;
+		oldest = (oldest + 1) % DCACHE_WB_PASSES;
+	}
+	if (error)
+		return error;
 	/* A stage may not claim its epoch with data of it still dirty. */
 	if (WARN_ON_ONCE(dcache_oldest_dirty_epoch(part) <= epoch))
 		return -EIO;
@@ -682,6 +738,7 @@ struct dcache_writer *dcache_writer_create(struct dcache_flusher *fl,
 					   const char *name)
 {
 	struct dcache_writer *wr = kzalloc(sizeof(*wr), GFP_KERNEL);
+	unsigned int i;
 
 	if (!wr)
 		return NULL;
@@ -695,25 +752,38 @@ struct dcache_writer *dcache_writer_create(struct dcache_flusher *fl,
 	wr->backoff_ms = WB_BACKOFF_MIN_MS;
 	/* A guess of a disk's write and flush until stages are measured. */
 	wr->stage_us = 10 * USEC_PER_MSEC;
-	wr->blocks = kcalloc(DCACHE_WB_BLOCKS, sizeof(*wr->blocks), GFP_KERNEL);
-	wr->addrs = kcalloc(DCACHE_WB_BLOCKS, sizeof(*wr->addrs), GFP_KERNEL);
-	/* One round per writer at a time takes at most a pass of pages. */
-	wr->pages = mempool_create_page_pool(DCACHE_WB_BLOCKS, 0);
-	if (!wr->blocks || !wr->addrs || !wr->pages) {
-		dcache_writer_destroy(wr);
-		return NULL;
+	for (i = 0; i < DCACHE_WB_PASSES; i++) {
+		struct dcache_wb_pass *pass = &wr->passes[i];
+
+		pass->wr = wr;
+		init_completion(&pass->done);
+		pass->blocks = kcalloc(DCACHE_WB_BLOCKS, sizeof(*pass->blocks), GFP_KERNEL);
+		pass->addrs = kcalloc(DCACHE_WB_BLOCKS, sizeof(*pass->addrs), GFP_KERNEL);
+		if (!pass->blocks || !pass->addrs)
+			goto fail;
 	}
+	/* Enough for the one pass that may wait (take_copies). */
+	wr->pages = mempool_create_page_pool(DCACHE_WB_BLOCKS, 0);
+	if (!wr->pages)
+		goto fail;
 	return wr;
+fail:
+	dcache_writer_destroy(wr);
+	return NULL;
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_writer_create);
 
 void dcache_writer_destroy(struct dcache_writer *wr)
 {
+	unsigned int i;
+
 	if (!wr)
 		return;
 	mempool_destroy(wr->pages);
-	kfree(wr->addrs);
-	kfree(wr->blocks);
+	for (i = 0; i < DCACHE_WB_PASSES; i++) {
+		kfree(wr->passes[i].addrs);
+		kfree(wr->passes[i].blocks);
+	}
 	kfree(wr);
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_writer_destroy);

@@ -24,6 +24,7 @@ struct dcache;
 struct dcache_part;
 struct dcache_block;
 struct dcache_writer;
+struct dcache_wb_pass;
 struct dcache_flusher;
 struct dcache_policy_ops;
 struct block_device;
@@ -39,7 +40,7 @@ enum dcache_access {
 /* One block of a write-back pass: the copy that goes to the disk. */
 struct dcache_wb_block {
 	struct dcache_block *b;
-	struct dcache_writer *wr;
+	struct dcache_wb_pass *pass;
 	struct page *page;
 	int error;
 };

@@ -22,7 +22,24 @@
 /* Blocks per write-back pass of a part: 1 MiB of 4 KiB blocks. */
 #define DCACHE_WB_BLOCKS 256
 
+/*
+ * Passes of one stage in flight at once: the disk sees the next pass's
+ * writes while the last ones complete, not an empty queue between passes.
+ */
+#define DCACHE_WB_PASSES 4
+
 struct dcache_flusher;
+struct dcache_writer;
+
+/* One pass of a stage: up to DCACHE_WB_BLOCKS copies and their writes. */
+struct dcache_wb_pass {
+	struct dcache_writer *wr;
+	u64 *addrs;			/* sorted; addrs[i] is blocks[i]'s */
+	struct dcache_wb_block *blocks;
+	unsigned int nr;		/* copies taken */
+	atomic_t pending;		/* writes in flight, plus one */
+	struct completion done;
+};
 
 /* A part's write-back state and its rounds. */
 struct dcache_writer {
@@ -44,12 +61,10 @@ struct dcache_writer {
 	atomic64_t durable_epoch;	/* every epoch up to it is on the disk */
 	atomic_t error;			/* last write-back error, 0 if fine */
 	atomic64_t write_errors;	/* blocks whose write failed */
-	/* A round's pass: under round_lock. */
-	u64 *addrs;
-	struct dcache_wb_block *blocks;
-	mempool_t *pages;
-	atomic_t pending;		/* writes in flight, plus one */
-	struct completion bios_done;
+	/* A round's passes, a ring: under round_lock. */
+	struct dcache_wb_pass passes[DCACHE_WB_PASSES];
+	mempool_t *pages;		/* copies; a pass's worth in reserve */
+	bool starve_passes;		/* KUnit: later passes find no page */
 };
 
 struct dcache_flusher {

@@ -249,6 +249,102 @@ static void dead_disk_kept_to_its_share_test(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
 }
 
+/* Dirty @nr blocks, none adjacent, in one epoch of @d. */
+static void dirty_spread(struct kunit *test, struct fake_disk *d, unsigned int nr)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr; i++)
+		KUNIT_ASSERT_EQ(test, 0, write_block(d, 2 * i, 0x40 + i % 64, false));
+}
+
+static void expect_spread_durable(struct kunit *test, struct fake_disk *d,
+				  unsigned int nr)
+{
+	unsigned int i, wrong = 0;
+
+	for (i = 0; i < nr; i++)
+		wrong += durable_byte(d, 2 * i) != 0x40 + i % 64;
+	KUNIT_EXPECT_EQ(test, wrong, 0U);
+	KUNIT_EXPECT_EQ(test, d->part->nr_dirty, 0ULL);
+}
+
+/* A cache and a disk for a stage of more blocks than one pass holds. */
+static struct fake_disk *big_stage_disk(struct kunit *test, struct dcache_writer **wr)
+{
+	struct dcache *c = fake_cache(test, 2048, BS, 0);
+	struct dcache_flusher *fl = fake_flusher(test, c);
+	struct fake_disk *d = fake_disk_add(test, c, 4096);
+
+	dcache_set_dirty_percent(c, 90);
+	dcache_set_part_dirty_percent(c, 90);
+	*wr = fake_writer(test, fl, d);
+	return d;
+}
+
+#define SPREAD (3 * DCACHE_WB_BLOCKS + 1)
+
+/*
+ * A stage of more than one pass keeps several passes on the disk at once:
+ * every block of a four-pass stage is in flight before the first pass
+ * ends. A failure of any ends the stage once all have ended, with the
+ * blocks still dirty and nothing claimed durable.
+ */
+static void stage_passes_overlap_test(struct kunit *test)
+{
+	struct dcache_writer *wr;
+	struct fake_disk *d = big_stage_disk(test, &wr);
+	struct flush_call f;
+
+	dirty_spread(test, d, SPREAD);
+	d->hold_writes = true;
+	flush_async(&f, wr);
+	wait_held(test, d, SPREAD);
+	fake_disk_end_writes(d, -EIO);
+	KUNIT_EXPECT_EQ(test, -EIO, flush_wait(test, &f));
+	KUNIT_EXPECT_EQ(test, d->part->nr_dirty, (u64)SPREAD);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&wr->durable_epoch), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&d->flushes), 0);
+
+	flush_async(&f, wr);
+	wait_held(test, d, SPREAD);
+	d->hold_writes = false;
+	fake_disk_end_writes(d, 0);
+	KUNIT_EXPECT_EQ(test, 0, flush_wait(test, &f));
+	expect_spread_durable(test, d, SPREAD);
+	KUNIT_EXPECT_EQ(test, 0, dcache_check(d->part->cache));
+}
+
+/*
+ * A later pass that finds no page for its copies does not wait for one
+ * while passes are in flight (their pages would be what it waits for):
+ * the oldest pass ends first, and the stage still writes everything.
+ */
+static void starved_pass_ends_oldest_first_test(struct kunit *test)
+{
+	struct dcache_writer *wr;
+	struct fake_disk *d = big_stage_disk(test, &wr);
+	struct flush_call f;
+	int i;
+
+	dirty_spread(test, d, SPREAD);
+	wr->starve_passes = true;
+	d->hold_writes = true;
+	flush_async(&f, wr);
+	wait_held(test, d, DCACHE_WB_BLOCKS);
+	msleep(100);
+	/* One pass in flight: the second took no page and did not wait. */
+	KUNIT_EXPECT_EQ(test, atomic_read(&d->held_writes), DCACHE_WB_BLOCKS);
+	for (i = 0; i < 250 && !completion_done(&f.done); i++) {
+		fake_disk_end_writes(d, 0);
+		msleep(20);
+	}
+	d->hold_writes = false;
+	fake_disk_end_writes(d, 0);
+	KUNIT_EXPECT_EQ(test, 0, flush_wait(test, &f));
+	expect_spread_durable(test, d, SPREAD);
+}
+
 struct order_log {
 	int events;
 	int discard_at;		/* event number of the discard, -1 if none */
@@ -321,6 +417,8 @@ static struct kunit_case dcache_flusher_cases[] = {
 	KUNIT_CASE(suspended_writer_left_out_test),
 	KUNIT_CASE(dead_disk_kept_to_its_share_test),
 	KUNIT_CASE(ordered_discard_after_older_stage_test),
+	KUNIT_CASE(stage_passes_overlap_test),
+	KUNIT_CASE(starved_pass_ends_oldest_first_test),
 	{}
 };
 
