@@ -117,7 +117,12 @@ void dcache_release(struct dcache *c, struct dcache_block *b)
 }
 
 /* A free block: from the free list, else the policy's victim. */
-static struct dcache_block *cache_take_block(struct dcache *c)
+/*
+ * A free block, else the policy's victim; for a load ahead of reads
+ * (@ahead) only a victim used once at most, so that readahead never
+ * evicts a block used twice.
+ */
+static struct dcache_block *cache_take_block(struct dcache *c, bool ahead)
 {
 	struct dcache_block *b;
 	struct dcache_policy_entry *victim;
@@ -129,7 +134,8 @@ static struct dcache_block *cache_take_block(struct dcache *c)
 		c->nr_free--;
 		return b;
 	}
-	while ((victim = dcache_policy_victim(&c->policy))) {
+	while (!(ahead && !dcache_policy_victim_used_once(&c->policy)) &&
+	       (victim = dcache_policy_victim(&c->policy))) {
 		b = container_of(victim, struct dcache_block, pe);
 		dcache_unhash(c, b);
 		atomic64_inc(&c->stats.evictions);
@@ -170,15 +176,19 @@ static void pin_cached(struct dcache *c, struct dcache_block *b, enum dcache_pin
 	b->refs++;
 	if (how == PIN_QUIET)
 		return;
-	dcache_policy_hit(&c->policy, &b->pe);
+	/* A block read ahead is used for the first time now, not the second. */
+	if (test_and_clear_bit(DCACHE_B_AHEAD, &b->flags))
+		dcache_policy_first_access(&c->policy, &b->pe);
+	else
+		dcache_policy_hit(&c->policy, &b->pe);
 	atomic64_inc(dcache_block_valid(b) ? &c->stats.hits : &c->stats.misses);
 }
 
 /* A free block or a victim, pinned and hashed as (part, addr), no data yet. */
 static struct dcache_block *pin_new(struct dcache *c, struct dcache_part *part,
-				    u64 addr)
+				    u64 addr, bool ahead)
 {
-	struct dcache_block *b = cache_take_block(c);
+	struct dcache_block *b = cache_take_block(c, ahead);
 
 	if (!b)
 		return NULL;
@@ -192,7 +202,10 @@ static struct dcache_block *pin_new(struct dcache *c, struct dcache_part *part,
 	hlist_add_head(&b->hash, cache_bucket(c, part->id, addr));
 	list_add_tail(&b->part_link, &part->blocks);
 	part->nr_blocks++;
-	atomic64_inc(&c->stats.misses);
+	if (ahead)
+		set_bit(DCACHE_B_AHEAD, &b->flags);
+	else
+		atomic64_inc(&c->stats.misses);
 	return b;
 }
 
@@ -220,7 +233,7 @@ struct dcache_block *dcache_pin_block(struct dcache_part *part, u64 addr,
 			*error = -ENOENT;
 			break;
 		}
-		b = pin_new(c, part, addr);
+		b = pin_new(c, part, addr, false);
 		if (b)
 			break;
 		if (!stalled) {
@@ -292,8 +305,9 @@ EXPORT_SYMBOL_IF_KUNIT(dcache_unpin_run);
  * victims only: never waits, so map() may call it. Getters of these
  * blocks wait for the load as for any other. Returns how many, in @out.
  */
-unsigned int dcache_pin_uncached_run(struct dcache_part *part, u64 addr,
-				     unsigned int max, struct dcache_block **out)
+static unsigned int pin_uncached_run(struct dcache_part *part, u64 addr,
+				     unsigned int max, struct dcache_block **out,
+				     bool ahead)
 {
 	struct dcache *c = part->cache;
 	struct dcache_block *b;
@@ -303,7 +317,7 @@ unsigned int dcache_pin_uncached_run(struct dcache_part *part, u64 addr,
 	for (n = 0; n < max; n++) {
 		if (dcache_lookup(c, part->id, addr + n))
 			break;
-		b = pin_new(c, part, addr + n);
+		b = pin_new(c, part, addr + n, ahead);
 		if (!b)
 			break;
 		/* Before the mutex drops: nobody can see it unlocked. */
@@ -313,7 +327,24 @@ unsigned int dcache_pin_uncached_run(struct dcache_part *part, u64 addr,
 	mutex_unlock(&c->lock);
 	return n;
 }
+
+unsigned int dcache_pin_uncached_run(struct dcache_part *part, u64 addr,
+				     unsigned int max, struct dcache_block **out)
+{
+	return pin_uncached_run(part, addr, max, out, false);
+}
 EXPORT_SYMBOL_IF_KUNIT(dcache_pin_uncached_run);
+
+/*
+ * The same for a load ahead of reads: victims used once at most, and no
+ * miss counted; a block's first read counts as its first use.
+ */
+unsigned int dcache_pin_ahead_run(struct dcache_part *part, u64 addr,
+				  unsigned int max, struct dcache_block **out)
+{
+	return pin_uncached_run(part, addr, max, out, true);
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_pin_ahead_run);
 
 /* The end of the load of dcache_pin_uncached_run's @n blocks, in any context. */
 void dcache_load_run_end(struct dcache_block **blocks, unsigned int n, int error)

@@ -51,6 +51,8 @@ static int dcache_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	dd->mode = table.mode_set ? table.mode : dcache_default_mode();
 	dd->max_age_ms = table.max_age_ms;
 	dd->sequential_cutoff = table.sequential_cutoff;
+	dd->readahead = table.readahead;
+	init_waitqueue_head(&dd->aheads_wait);
 
 	r = dm_get_device(ti, table.backing_path, dm_table_get_mode(ti->table),
 			  &dd->backing);
@@ -141,6 +143,7 @@ static void dcache_dtr(struct dm_target *ti)
 	u64 lost;
 	int r;
 
+	dcache_wait_aheads(dd);
 	flush_workqueue(dd->wq);
 	dcache_writer_suspend(dd->wr, false);
 	r = dcache_writer_drain(dd->wr);
@@ -188,6 +191,7 @@ static void dcache_postsuspend(struct dm_target *ti)
 	struct dcache_dev *dd = ti->private;
 	int r;
 
+	dcache_wait_aheads(dd);
 	flush_workqueue(dd->wq);
 	r = dcache_writer_drain(dd->wr);
 	if (r)
@@ -223,6 +227,7 @@ static void dcache_clear_stats(struct dcache_dev *dd)
 	atomic64_set(&dd->stats.reads, 0);
 	atomic64_set(&dd->stats.read_hits, 0);
 	atomic64_set(&dd->stats.read_bypasses, 0);
+	atomic64_set(&dd->stats.read_aheads, 0);
 	atomic64_set(&dd->stats.writes, 0);
 	atomic64_set(&dd->stats.write_hits, 0);
 	atomic64_set(&dd->stats.flushes, 0);
@@ -237,6 +242,8 @@ static void set_number_feature(struct dcache_dev *dd, const char *name, unsigned
 		WRITE_ONCE(dd->max_age_ms, v);
 	else if (!strcasecmp(name, "sequential_cutoff"))
 		WRITE_ONCE(dd->sequential_cutoff, v);
+	else if (!strcasecmp(name, "readahead"))
+		WRITE_ONCE(dd->readahead, v);
 }
 
 static int dcache_message(struct dm_target *ti, unsigned int argc, char **argv,
@@ -282,7 +289,7 @@ static int dcache_message(struct dm_target *ti, unsigned int argc, char **argv,
 	}
 	DMERR("unrecognised message: %s%s (expected %s)", argc ? argv[0] : "(none)",
 	      argc > 1 ? " ..." : "",
-	      "clear_stats, flush, mode, max_age_ms or sequential_cutoff");
+	      "clear_stats, flush, mode, max_age_ms, sequential_cutoff or readahead");
 	return -EINVAL;
 }
 
@@ -292,12 +299,12 @@ static void dcache_status(struct dm_target *ti, status_type_t type,
 {
 	struct dcache_dev *dd = ti->private;
 	struct dcache_dev_stats *st = &dd->stats;
-	unsigned int sz = 0, ms, cutoff;
+	unsigned int sz = 0, ms, cutoff, ahead;
 	const char *group;
 
 	switch (type) {
 	case STATUSTYPE_INFO:
-		DMEMIT("%s %llu %llu %lld %lld %lld %lld %lld %lld %llu %lld %lld %u %lld",
+		DMEMIT("%s %llu %llu %lld %lld %lld %lld %lld %lld %llu %lld %lld %u %lld %lld",
 		       atomic_read(&dd->wr->error) ? "write_error" : "ok",
 		       READ_ONCE(dd->part->nr_blocks), READ_ONCE(dd->part->nr_dirty),
 		       atomic64_read(&st->reads), atomic64_read(&st->read_hits),
@@ -307,20 +314,24 @@ static void dcache_status(struct dm_target *ti, status_type_t type,
 		       atomic64_read(&dd->wr->durable_epoch),
 		       atomic64_read(&st->read_bypasses),
 		       dcache_part_lag_ms(dd->part),
-		       atomic64_read(&st->write_throttles));
+		       atomic64_read(&st->write_throttles),
+		       atomic64_read(&st->read_aheads));
 		break;
 	case STATUSTYPE_TABLE:
 		ms = READ_ONCE(dd->max_age_ms);
 		cutoff = READ_ONCE(dd->sequential_cutoff);
+		ahead = READ_ONCE(dd->readahead);
 		group = dcache_part_group_name(dd->part);
 		DMEMIT("%s %u %u %s", dd->backing->name, dd->block_size,
 		       1 + (ms ? 2 : 0) + (cutoff != DCACHE_SEQUENTIAL_CUTOFF ? 2 : 0) +
-		       (group ? 2 : 0),
+		       (ahead != DCACHE_READAHEAD ? 2 : 0) + (group ? 2 : 0),
 		       dcache_mode_name(READ_ONCE(dd->mode)));
 		if (ms)
 			DMEMIT(" max_age_ms %u", ms);
 		if (cutoff != DCACHE_SEQUENTIAL_CUTOFF)
 			DMEMIT(" sequential_cutoff %u", cutoff);
+		if (ahead != DCACHE_READAHEAD)
+			DMEMIT(" readahead %u", ahead);
 		if (group)
 			DMEMIT(" group %s", group);
 		break;

@@ -224,6 +224,12 @@ static struct dcache_policy_entry *lru2_victim(struct dcache_policy *p)
 	return v ? container_of(v, struct dcache_policy_entry, lru2) : NULL;
 }
 
+/* The heap's top is the oldest second-to-last use: 0 if there was none. */
+static bool lru2_victim_used_once(const struct dcache_policy *p)
+{
+	return p->heap.size && !p->heap.slots[0]->used2;
+}
+
 /* In the heap, and its slot points back at it. */
 static bool lru2_is_candidate(const struct dcache_policy *p,
 			      const struct dcache_policy_entry *e)
@@ -255,6 +261,7 @@ const struct dcache_policy_ops dcache_policy_lru2 = {
 	.evictable = lru2_evictable,
 	.forget = lru2_forget,
 	.victim = lru2_victim,
+	.victim_used_once = lru2_victim_used_once,
 	.is_candidate = lru2_is_candidate,
 	.nr_candidates = lru2_nr_candidates,
 	.check = lru2_check,

@@ -11,7 +11,10 @@
  * than the device's sequential_cutoff whose blocks are not cached goes to
  * the disk as it is. A read of blocks the cache has no block for at all
  * takes fresh blocks for them and fills them with one backing read sent
- * from map(); the bio ends when that read does (read_miss). Everything
+ * from map(); the bio ends when that read does (read_miss). A read that
+ * continues a stream below the cut-off keeps the device's readahead window
+ * after it loading the same way, with no bio of dm's waiting (read_ahead):
+ * suspend and removal wait for those loads (dcache_wait_aheads). Everything
  * else (busy blocks, a full cache, partial writes to uncached blocks,
  * write-back flushes, discards, write-through, ordered writers held for an
  * older stage) goes to the device's workqueue one block at a time, one
@@ -444,13 +447,12 @@ static enum io_result map_flush(struct dcache_dev *dd, struct bio *bio)
 }
 
 /*
- * Follow the device's read stream with @bio and say whether it is now
- * longer than the cut-off. The rest of a bio seen before (dm sends it
- * back after dm_accept_partial_bio) neither extends nor breaks it.
+ * Follow the device's read stream with @bio; returns the stream's length
+ * in bytes with it. The rest of a bio seen before (dm sends it back after
+ * dm_accept_partial_bio) neither extends nor breaks it.
  */
-static bool read_streams(struct dcache_dev *dd, struct bio *bio)
+static u64 read_stream(struct dcache_dev *dd, struct bio *bio)
 {
-	unsigned int cutoff = READ_ONCE(dd->sequential_cutoff);
 	sector_t next = READ_ONCE(dd->stream_next);
 	u64 stream = READ_ONCE(dd->stream_bytes);
 
@@ -463,7 +465,7 @@ static bool read_streams(struct dcache_dev *dd, struct bio *bio)
 		WRITE_ONCE(dd->stream_next, bio_end_sector(bio));
 		WRITE_ONCE(dd->stream_bytes, stream);
 	}
-	return cutoff && stream >= cutoff;
+	return stream;
 }
 
 /* Keep the first @bytes of @bio for this call; dm sends the rest again. */
@@ -499,7 +501,8 @@ static enum io_result read_around(struct dcache_io *io, struct bio *bio)
 
 /* A read miss in flight: the blocks its one backing read fills. */
 struct read_miss {
-	struct bio *bio;		/* the reader's, ended by read_miss_end */
+	/* The reader's, ended by read_miss_end; NULL for a load ahead. */
+	struct bio *bio;
 	struct dcache_dev *dd;
 	struct llist_node done;		/* in dd->misses_done once ended */
 	unsigned int offset;		/* of the bio in the first block */
@@ -518,7 +521,35 @@ void dcache_unpin_misses(struct work_struct *work)
 
 	llist_for_each_entry_safe(rm, next, llist_del_all(&dd->misses_done), done) {
 		dcache_unpin_run(rm->blocks, rm->nr);
+		/* In this work, not the bio's end: the waiter flushes it. */
+		if (!rm->bio && atomic_dec_and_test(&dd->aheads_in_flight))
+			wake_up(&dd->aheads_wait);
 		kfree(rm);
+	}
+}
+
+/*
+ * Before a suspend or a removal: no load ahead is in flight (dm waits for
+ * its own bios, not for these) and none of their pins is left.
+ */
+void dcache_wait_aheads(struct dcache_dev *dd)
+{
+	wait_event(dd->aheads_wait, !atomic_read(&dd->aheads_in_flight));
+	flush_work(&dd->unpin_work);
+}
+
+/* Copy the loaded blocks of @rm into its reader's bio. */
+static void read_miss_copy(struct read_miss *rm)
+{
+	struct bio *bio = rm->bio;
+	struct bvec_iter iter = bio->bi_iter;
+	unsigned int left = iter.bi_size, offset = rm->offset, len, i;
+
+	for (i = 0; i < rm->nr && left; i++) {
+		len = min(left, rm->dd->block_size - offset);
+		copy_block_bytes(bio, &iter, rm->blocks[i], offset, len, false);
+		left -= len;
+		offset = 0;
 	}
 }
 
@@ -526,24 +557,71 @@ static void read_miss_end(struct bio *load)
 {
 	struct read_miss *rm = load->bi_private;
 	struct bio *bio = rm->bio;
-	struct bvec_iter iter = bio->bi_iter;
-	unsigned int left = iter.bi_size, offset = rm->offset, len, i;
 	int error = blk_status_to_errno(load->bi_status);
 
 	bio_put(load);
 	/* Still loading: no writer can change the blocks under the copy. */
-	for (i = 0; !error && i < rm->nr && left; i++) {
-		len = min(left, rm->dd->block_size - offset);
-		copy_block_bytes(bio, &iter, rm->blocks[i], offset, len, false);
-		left -= len;
-		offset = 0;
-	}
+	if (bio && !error)
+		read_miss_copy(rm);
 	dcache_load_run_end(rm->blocks, rm->nr, error);
-	bio->bi_status = errno_to_blk_status(error);
 	/* Queued before the bio ends: the device's removal flushes it. */
 	if (llist_add(&rm->done, &rm->dd->misses_done))
 		queue_work(rm->dd->wq, &rm->dd->unpin_work);
-	bio_endio(bio);
+	if (bio) {
+		bio->bi_status = errno_to_blk_status(error);
+		bio_endio(bio);
+	}
+}
+
+/* One backing read filling the @nr pinned, loading blocks of @rm. */
+static struct bio *run_load_bio(struct dcache_dev *dd, struct read_miss *rm,
+				unsigned int nr)
+{
+	struct dcache_part *part = dd->part;
+	struct bio *load;
+	unsigned int i;
+	void *data;
+
+	load = bio_alloc_bioset(dd->backing->bdev, nr, REQ_OP_READ, GFP_NOWAIT,
+				dcache_bio_set(part->cache));
+	if (!load)
+		return NULL;
+	load->bi_iter.bi_sector = dcache_block_sector(part, rm->blocks[0]);
+	for (i = 0; i < nr; i++) {
+		data = dcache_block_data(rm->blocks[i]);
+		__bio_add_page(load, virt_to_page(data), dd->block_size, offset_in_page(data));
+	}
+	load->bi_private = rm;
+	load->bi_end_io = read_miss_end;
+	rm->dd = dd;
+	rm->nr = nr;
+	return load;
+}
+
+/*
+ * Pin up to @nr blocks from @addr that the cache has none for (@ahead: as
+ * readahead may, see dcache_pin_ahead_run) and build the one backing read
+ * that fills them, in *@load. NULL when no block or memory is free now:
+ * neither path waits in map().
+ */
+static struct read_miss *pin_run_load(struct dcache_dev *dd, u64 addr, unsigned int nr,
+				      bool ahead, struct bio **load)
+{
+	struct read_miss *rm;
+
+	rm = kmalloc(struct_size(rm, blocks, nr), GFP_NOWAIT | __GFP_NOWARN);
+	if (!rm)
+		return NULL;
+	nr = ahead ? dcache_pin_ahead_run(dd->part, addr, nr, rm->blocks) :
+		     dcache_pin_uncached_run(dd->part, addr, nr, rm->blocks);
+	if (nr) {
+		*load = run_load_bio(dd, rm, nr);
+		if (*load)
+			return rm;
+		dcache_abandon_load_run(rm->blocks, nr);
+	}
+	kfree(rm);
+	return NULL;
 }
 
 /*
@@ -555,57 +633,86 @@ static void read_miss_end(struct bio *load)
 static enum io_result read_miss(struct dcache_io *io, struct bio *bio)
 {
 	struct dcache_dev *dd = io->dd;
-	struct dcache_part *part = dd->part;
 	unsigned int nr = min_t(unsigned int, MISS_RUN,
 				DIV_ROUND_UP(io->offset + bio->bi_iter.bi_size, dd->block_size));
 	struct read_miss *rm;
 	struct bio *load;
-	unsigned int i;
-	void *data;
 
-	rm = kmalloc(struct_size(rm, blocks, nr), GFP_NOWAIT | __GFP_NOWARN);
+	rm = pin_run_load(dd, io->block, nr, false, &load);
 	if (!rm)
 		return IO_DEFER;
-	nr = dcache_pin_uncached_run(part, io->block, nr, rm->blocks);
-	if (!nr)
-		goto defer;
-	load = bio_alloc_bioset(dd->backing->bdev, nr, REQ_OP_READ, GFP_NOWAIT,
-				dcache_bio_set(part->cache));
-	if (!load) {
-		dcache_abandon_load_run(rm->blocks, nr);
-		goto defer;
-	}
-	load->bi_iter.bi_sector = dcache_block_sector(part, rm->blocks[0]);
-	for (i = 0; i < nr; i++) {
-		data = dcache_block_data(rm->blocks[i]);
-		__bio_add_page(load, virt_to_page(data), dd->block_size, offset_in_page(data));
-	}
-	load->bi_private = rm;
-	load->bi_end_io = read_miss_end;
 	rm->bio = bio;
-	rm->dd = dd;
 	rm->offset = io->offset;
-	rm->nr = nr;
+	nr = rm->nr;
 	/* Before the load is sent: its end reads the bio's size. */
 	keep_first(bio, nr * dd->block_size - io->offset);
 	atomic64_add(nr, &dd->stats.reads);
-	dcache_account_read(part->cache, nr * dd->block_size);
+	dcache_account_read(dd->part->cache, nr * dd->block_size);
 	submit_bio_noacct(load);
 	return IO_PENDING;
-defer:
-	kfree(rm);
-	return IO_DEFER;
+}
+
+/*
+ * Load up to @nr blocks from @addr ahead of a reader, with one backing
+ * read: only blocks the cache has none for, in free blocks or victims
+ * used once at most. Returns how many; 0 when the first is cached or no
+ * block or memory is free now (readahead is a hint: it never waits).
+ */
+static unsigned int load_ahead(struct dcache_dev *dd, u64 addr, unsigned int nr)
+{
+	struct read_miss *rm;
+	struct bio *load;
+
+	rm = pin_run_load(dd, addr, nr, true, &load);
+	if (!rm)
+		return 0;
+	rm->bio = NULL;
+	rm->offset = 0;
+	nr = rm->nr;
+	atomic_inc(&dd->aheads_in_flight);
+	atomic64_add(nr, &dd->stats.read_aheads);
+	dcache_account_read(dd->part->cache, nr * dd->block_size);
+	submit_bio_noacct(load);
+	return nr;
+}
+
+/*
+ * A reader of a stream (below the cut-off) is at block @from: keep the
+ * device's readahead window of blocks after it loading, topped up once
+ * the reader is within half a window of its end, so that the stream's
+ * next reads find their blocks cached or on the way.
+ */
+static void read_ahead(struct dcache_dev *dd, u64 from)
+{
+	u64 window = READ_ONCE(dd->readahead) / dd->block_size;
+	u64 end = READ_ONCE(dd->ahead_end), stop, last;
+	unsigned int nr;
+
+	if (!window || (end >= from + window / 2 && end <= from + window))
+		return;
+	/* Behind the reader, or ahead of another stream: start afresh. */
+	if (end < from || end > from + window)
+		end = from;
+	last = dd->ti->len >> dd->block_shift;
+	stop = min(from + window, last);
+	WRITE_ONCE(dd->ahead_end, from + window);
+	while (end < stop) {
+		nr = load_ahead(dd, end, min_t(u64, MISS_RUN, stop - end));
+		if (!nr)
+			break;
+		end += nr;
+	}
 }
 
 /* Cached blocks map() reads under one hold of the cache mutex. */
 #define READ_RUN	32
 
-static enum io_result map_read(struct dcache_io *io, struct bio *bio)
+static enum io_result map_read_blocks(struct dcache_io *io, struct bio *bio,
+				      bool streaming)
 {
 	struct dcache_dev *dd = io->dd;
 	struct bvec_iter iter = bio->bi_iter;
 	unsigned int total = iter.bi_size, done = 0, hits = 0, offset = io->offset;
-	bool streaming = read_streams(dd, bio);
 	struct dcache_block *run[READ_RUN];
 	unsigned int len, nr, got, i;
 	u64 block = io->block;
@@ -639,6 +746,27 @@ static enum io_result map_read(struct dcache_io *io, struct bio *bio)
 	atomic64_inc(&dd->stats.reads);
 	keep_first(bio, io->len);
 	return IO_DEFER;
+}
+
+/*
+ * A read in map(), and then, if it continues a stream that does not go
+ * around the cache, the readahead after it: computed first, since a
+ * miss's bio may end before map_read_blocks returns.
+ */
+static enum io_result map_read(struct dcache_io *io, struct bio *bio)
+{
+	struct dcache_dev *dd = io->dd;
+	unsigned int size = bio->bi_iter.bi_size;
+	unsigned int cutoff = READ_ONCE(dd->sequential_cutoff);
+	u64 stream = read_stream(dd, bio);
+	u64 end = io->block + DIV_ROUND_UP(io->offset + size, dd->block_size);
+	bool streaming = cutoff && stream >= cutoff;
+	enum io_result r;
+
+	r = map_read_blocks(io, bio, streaming);
+	if (!streaming && stream > size)
+		read_ahead(dd, end);
+	return r;
 }
 
 static enum io_result map_write(struct dcache_io *io, struct bio *bio)

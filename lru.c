@@ -70,6 +70,12 @@ static struct dcache_policy_entry *lru_victim(struct dcache_policy *p)
 	return e;
 }
 
+/* Plain LRU keeps no use counts: readahead takes only free blocks. */
+static bool lru_victim_used_once(const struct dcache_policy *p)
+{
+	return false;
+}
+
 static bool lru_is_candidate(const struct dcache_policy *p,
 			     const struct dcache_policy_entry *e)
 {
@@ -103,6 +109,7 @@ const struct dcache_policy_ops dcache_policy_lru = {
 	.evictable = lru_evictable,
 	.forget = lru_forget,
 	.victim = lru_victim,
+	.victim_used_once = lru_victim_used_once,
 	.is_candidate = lru_is_candidate,
 	.nr_candidates = lru_nr_candidates,
 	.check = lru_check,

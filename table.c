@@ -53,16 +53,28 @@ int dcache_parse_max_age(const char *arg, unsigned int *ms)
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_parse_max_age);
 
-int dcache_parse_sequential_cutoff(const char *arg, unsigned int *bytes)
+/* A decimal number from 0 to @max into *@v, else -EINVAL and *@v kept. */
+static int parse_at_most(const char *arg, unsigned int max, unsigned int *v)
 {
-	unsigned int v;
+	unsigned int n;
 
-	if (kstrtouint(arg, 10, &v) || v > DCACHE_MAX_SEQUENTIAL_CUTOFF)
+	if (kstrtouint(arg, 10, &n) || n > max)
 		return -EINVAL;
-	*bytes = v;
+	*v = n;
 	return 0;
 }
+
+int dcache_parse_sequential_cutoff(const char *arg, unsigned int *bytes)
+{
+	return parse_at_most(arg, DCACHE_MAX_SEQUENTIAL_CUTOFF, bytes);
+}
 EXPORT_SYMBOL_IF_KUNIT(dcache_parse_sequential_cutoff);
+
+int dcache_parse_readahead(const char *arg, unsigned int *bytes)
+{
+	return parse_at_most(arg, DCACHE_MAX_READAHEAD, bytes);
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_parse_readahead);
 
 /* The features that take a number: one way to parse and refuse each. */
 static const struct number_feature {
@@ -80,6 +92,10 @@ static const struct number_feature {
 	  "Invalid sequential_cutoff: must be 0 to 1073741824",
 	  offsetof(struct dcache_table, sequential_cutoff),
 	  offsetof(struct dcache_table, cutoff_set) },
+	{ "readahead", dcache_parse_readahead, "readahead needs a value",
+	  "readahead given more than once", "Invalid readahead: must be 0 to 4194304",
+	  offsetof(struct dcache_table, readahead),
+	  offsetof(struct dcache_table, readahead_set) },
 };
 
 static const struct number_feature *find_number_feature(const char *name)
@@ -232,6 +248,7 @@ int dcache_parse_table(unsigned int argc, char **argv,
 	memset(table, 0, sizeof(*table));
 	table->mode = DCACHE_MODE_WRITEBACK;
 	table->sequential_cutoff = DCACHE_SEQUENTIAL_CUTOFF;
+	table->readahead = DCACHE_READAHEAD;
 
 	if (argc < 2) {
 		*error = argc ? "Missing block size" : "Missing backing device";

@@ -188,6 +188,8 @@ unsigned int dcache_try_read_run(struct dcache_part *part, u64 addr, unsigned in
 void dcache_put_read_run(struct dcache_block **blocks, unsigned int n);
 unsigned int dcache_pin_uncached_run(struct dcache_part *part, u64 addr,
 				     unsigned int max, struct dcache_block **out);
+unsigned int dcache_pin_ahead_run(struct dcache_part *part, u64 addr,
+				  unsigned int max, struct dcache_block **out);
 void dcache_load_run_end(struct dcache_block **blocks, unsigned int n, int error);
 void dcache_abandon_load_run(struct dcache_block **blocks, unsigned int n);
 void dcache_unpin_run(struct dcache_block **blocks, unsigned int n);

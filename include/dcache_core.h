@@ -67,6 +67,7 @@ enum {
 	DCACHE_B_DIRTY,		/* newer than the device; in its part's dirty tree */
 	DCACHE_B_WRITING,	/* a write-back copy of it is in flight */
 	DCACHE_B_RETIRED,	/* its chunk is leaving the pool (resize) */
+	DCACHE_B_AHEAD,		/* loaded ahead of a read, not used since */
 };
 
 /* Blocks per chunk: the unit in which a pool grows and shrinks. */

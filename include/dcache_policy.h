@@ -15,6 +15,9 @@
  *   forget        it stops being one (pinned, or leaving the cache); a
  *                 no-op if it is not one;
  *   victim        remove and return the best candidate, NULL if none;
+ *   victim_used_once  whether the next victim is a block used once at
+ *                 most (readahead may take it); false if the policy
+ *                 cannot tell;
  *   grow          make room for @capacity candidates: allocates, so it
  *                 is called without the mutex and takes it to publish;
  *   check         the policy's own invariants hold.
@@ -54,6 +57,7 @@ struct dcache_policy_ops {
 	void (*evictable)(struct dcache_policy *p, struct dcache_policy_entry *e);
 	void (*forget)(struct dcache_policy *p, struct dcache_policy_entry *e);
 	struct dcache_policy_entry *(*victim)(struct dcache_policy *p);
+	bool (*victim_used_once)(const struct dcache_policy *p);
 	bool (*is_candidate)(const struct dcache_policy *p,
 			     const struct dcache_policy_entry *e);
 	u32 (*nr_candidates)(const struct dcache_policy *p);
@@ -120,6 +124,11 @@ static inline void dcache_policy_forget(struct dcache_policy *p,
 					struct dcache_policy_entry *e)
 {
 	p->ops->forget(p, e);
+}
+
+static inline bool dcache_policy_victim_used_once(const struct dcache_policy *p)
+{
+	return p->ops->victim_used_once(p);
 }
 
 static inline struct dcache_policy_entry *dcache_policy_victim(struct dcache_policy *p)

@@ -11,7 +11,7 @@
 #include <linux/sizes.h>
 
 #define DCACHE_MIN_BLOCK_SIZE	512U
-#define DCACHE_MAX_FEATURES	8U
+#define DCACHE_MAX_FEATURES	10U
 
 enum dcache_mode {
 	DCACHE_MODE_WRITEBACK,
@@ -23,6 +23,9 @@ enum dcache_mode {
 /* Reads of a stream this long go to the disk when uncached (0: never). */
 #define DCACHE_SEQUENTIAL_CUTOFF	SZ_4M
 #define DCACHE_MAX_SEQUENTIAL_CUTOFF	SZ_1G
+/* Bytes loaded ahead of a read stream below the cut-off (0: none). */
+#define DCACHE_READAHEAD	SZ_128K
+#define DCACHE_MAX_READAHEAD	SZ_4M
 
 struct dcache_table {
 	const char *backing_path;	/* points into the caller's argv */
@@ -33,6 +36,8 @@ struct dcache_table {
 	bool max_age_set;		/* the line gave max_age_ms */
 	unsigned int sequential_cutoff;	/* bytes; the default unless given */
 	bool cutoff_set;		/* the line gave sequential_cutoff */
+	unsigned int readahead;		/* bytes; the default unless given */
+	bool readahead_set;		/* the line gave readahead */
 	const char *group;		/* consistency group name, or NULL */
 };
 
@@ -42,6 +47,7 @@ const char *dcache_mode_name(enum dcache_mode mode);
 int dcache_parse_mode(const char *arg, enum dcache_mode *mode);
 int dcache_parse_max_age(const char *arg, unsigned int *ms);
 int dcache_parse_sequential_cutoff(const char *arg, unsigned int *bytes);
+int dcache_parse_readahead(const char *arg, unsigned int *bytes);
 int dcache_parse_number_feature(const char *name, const char *arg,
 				unsigned int *v, char **error);
 bool dcache_valid_group_name(const char *name);

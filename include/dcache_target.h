@@ -15,6 +15,7 @@
 #include <linux/mempool.h>
 #include <linux/completion.h>
 #include <linux/llist.h>
+#include <linux/wait.h>
 #include <linux/sizes.h>
 
 #include "dcache.h"
@@ -25,6 +26,7 @@ struct dcache_dev_stats {
 	atomic64_t reads;
 	atomic64_t read_hits;
 	atomic64_t read_bypasses;	/* blocks read around the cache */
+	atomic64_t read_aheads;		/* blocks loaded ahead of a stream */
 	atomic64_t writes;
 	atomic64_t write_hits;
 	atomic64_t flushes;
@@ -45,9 +47,14 @@ struct dcache_dev {
 	enum dcache_mode mode;		/* READ_ONCE: a message may change it */
 	unsigned int max_age_ms;	/* ordered: the disk lags at most this */
 	unsigned int sequential_cutoff;	/* bytes; READ_ONCE, 0: off */
+	unsigned int readahead;		/* bytes; READ_ONCE, 0: off */
 	/* The read stream being followed (io.c), racy by design: a hint. */
 	sector_t stream_next;		/* where the last read ended */
 	u64 stream_bytes;		/* how long the stream is so far */
+	u64 ahead_end;			/* the block after the last one read ahead */
+	/* Loads ahead in flight, which no bio of dm's waits for. */
+	atomic_t aheads_in_flight;
+	wait_queue_head_t aheads_wait;
 	struct dcache_dev_stats stats;
 };
 
@@ -96,5 +103,6 @@ void dcache_stats_exit(void);
 
 int dcache_map_bio(struct dcache_dev *dd, struct bio *bio);
 void dcache_unpin_misses(struct work_struct *work);
+void dcache_wait_aheads(struct dcache_dev *dd);
 
 #endif

@@ -751,6 +751,74 @@ static void miss_run_error_and_abandon_test(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
 }
 
+/* Read @n blocks ahead from @addr, filled with the disk's bytes. */
+static unsigned int read_ahead(struct fake_disk *d, u64 addr, unsigned int n)
+{
+	struct dcache_block *run[8];
+
+	n = dcache_pin_ahead_run(d->part, addr, min(n, 8U), run);
+	fill_run_from_disk(d, run, n);
+	dcache_load_run_end(run, n, 0);
+	dcache_unpin_run(run, n);
+	return n;
+}
+
+/*
+ * Readahead never evicts a block used twice: in a cache full of them it
+ * loads nothing, and it replaces only blocks used once. Its load is no
+ * use of a block and no miss: the block's first read is its first use
+ * (so one read does not make it a block used twice), and a hit.
+ */
+static void ahead_spares_blocks_used_twice_test(struct kunit *test)
+{
+	struct dcache *c = fake_cache(test, 4, BS, 0);
+	struct fake_disk *d = fake_disk_add(test, c, 64);
+	struct dcache_block *run[4], *b;
+	s64 misses, hits;
+	unsigned int n;
+	u64 a;
+
+	for (a = 0; a < 4; a++) {
+		get_read_put(test, d, a);
+		get_read_put(test, d, a);
+	}
+	KUNIT_EXPECT_EQ(test, read_ahead(d, 10, 4), 0U);
+	/* A miss evicts block 0; 20 is used once, so readahead may take it. */
+	get_read_put(test, d, 20);
+	KUNIT_EXPECT_EQ(test, read_ahead(d, 10, 4), 1U);
+	n = dcache_try_read_run(d->part, 1, 3, run);
+	KUNIT_EXPECT_EQ(test, n, 3U);
+	dcache_put_read_run(run, n);
+
+	misses = atomic64_read(&c->stats.misses);
+	hits = atomic64_read(&c->stats.hits);
+	KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, 10, DCACHE_READ, false, &b));
+	KUNIT_EXPECT_TRUE(test, block_filled_with(b, BS, fake_block_byte(d->part->id, 10)));
+	dcache_put(b, DCACHE_READ);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&c->stats.misses), misses);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&c->stats.hits), hits + 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&d->reads), 5);
+	/* Read once since its load: the next window may take it. */
+	KUNIT_EXPECT_EQ(test, read_ahead(d, 30, 4), 1U);
+	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
+}
+
+/* Plain LRU cannot tell blocks used once: readahead takes free blocks only. */
+static void ahead_takes_free_blocks_only_with_lru_test(struct kunit *test)
+{
+	struct dcache_config cfg = {
+		.nr_blocks = 4, .block_size = BS, .policy = &dcache_policy_lru,
+	};
+	struct dcache *c = fake_cache_cfg(test, &cfg);
+	struct fake_disk *d = fake_disk_add(test, c, 64);
+
+	get_read_put(test, d, 0);
+	get_read_put(test, d, 1);
+	KUNIT_EXPECT_EQ(test, read_ahead(d, 10, 4), 2U);
+	KUNIT_EXPECT_EQ(test, read_ahead(d, 20, 4), 0U);
+	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
+}
+
 static void full_cache_no_wait_test(struct kunit *test)
 {
 	struct dcache *c = fake_cache(test, 1, BS, 0);
@@ -961,6 +1029,8 @@ static struct kunit_case dcache_lru_test_cases[] = {
 	KUNIT_CASE(miss_run_pins_until_cached_test),
 	KUNIT_CASE(miss_run_full_cache_test),
 	KUNIT_CASE(miss_run_error_and_abandon_test),
+	KUNIT_CASE(ahead_spares_blocks_used_twice_test),
+	KUNIT_CASE(ahead_takes_free_blocks_only_with_lru_test),
 	KUNIT_CASE(lru_scan_resistance_test),
 	KUNIT_CASE(lru_first_access_rule_test),
 	KUNIT_CASE(lru_tie_by_last_access_test),

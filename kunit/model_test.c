@@ -437,14 +437,23 @@ static void op_read(struct model *m, struct model_part *mp, u64 addr)
  * A read of @nr blocks as map() does it: the cached run, else a miss run
  * filled by one disk read (so the disk must hold the newest acknowledged
  * data of every block the cache has none for), else the worker's get.
+ * With @ahead, a load ahead of a reader instead, checked the same way.
  */
-static void op_read_run(struct model *m, struct model_part *mp, u64 addr, unsigned int nr)
+static void op_read_run(struct model *m, struct model_part *mp, u64 addr, unsigned int nr,
+			bool ahead)
 {
 	struct dcache_block *run[4];
 	u64 v[4];
 	unsigned int n, i;
 	int r;
 
+	/* Readahead: no reader, but its blocks' data must be right all the same. */
+	if (ahead) {
+		n = dcache_pin_ahead_run(mp->d->part, addr, nr, run);
+		if (!n)
+			return;
+		goto load;
+	}
 	n = dcache_try_read_run(mp->d->part, addr, nr, run);
 	if (n) {
 		for (i = 0; i < n; i++)
@@ -459,6 +468,7 @@ static void op_read_run(struct model *m, struct model_part *mp, u64 addr, unsign
 		op_read(m, mp, addr);
 		return;
 	}
+load:
 	r = fake_disk_fill_run(mp->d, run, n);
 	/* Copied while loading, as read_miss_end does. */
 	for (i = 0; !r && i < n; i++)
@@ -680,7 +690,8 @@ static void step_once(struct model *m, struct rnd_state *rnd)
 		op_read(m, mp, addr);
 	else if (op < 52)
 		op_read_run(m, mp, addr,
-			    1 + prandom_u32_state(rnd) % min_t(u64, 4, NR_ADDRS - addr));
+			    1 + prandom_u32_state(rnd) % min_t(u64, 4, NR_ADDRS - addr),
+			    op >= 49);
 	else if (op < 64)
 		op_flush(m, mp);
 	else if (op < 70)

@@ -17,6 +17,8 @@ struct table_case {
 	bool cutoff_set;
 	unsigned int cutoff;
 	const char *group;
+	bool ahead_set;
+	unsigned int ahead;
 };
 
 static const struct table_case table_cases[] = {
@@ -48,6 +50,21 @@ static const struct table_case table_cases[] = {
 	  -EINVAL, "sequential_cutoff given more than once" },
 	{ "group", "/dev/vdb 4096 3 ordered group db.wal-1_x", 0, NULL, 4096,
 	  DCACHE_MODE_ORDERED, 0, false, 0, "db.wal-1_x" },
+	{ "readahead", "/dev/vdb 4096 2 readahead 262144", 0, NULL, 4096,
+	  DCACHE_MODE_WRITEBACK, .ahead_set = true, .ahead = 262144 },
+	{ "no readahead", "/dev/vdb 4096 2 readahead 0", 0, NULL, 4096,
+	  DCACHE_MODE_WRITEBACK, .ahead_set = true, .ahead = 0 },
+	{ "every feature",
+	  "/dev/vdb 4096 9 ordered max_age_ms 5 sequential_cutoff 0 readahead 4194304 group g",
+	  0, NULL, 4096, DCACHE_MODE_ORDERED, 5, true, 0, "g", true, 4194304 },
+	{ "readahead too large", "/dev/vdb 4096 2 readahead 4194305", -EINVAL,
+	  "Invalid readahead: must be 0 to 4194304" },
+	{ "readahead garbage", "/dev/vdb 4096 2 readahead 128k", -EINVAL,
+	  "Invalid readahead: must be 0 to 4194304" },
+	{ "readahead without value", "/dev/vdb 4096 1 readahead", -EINVAL,
+	  "readahead needs a value" },
+	{ "readahead twice", "/dev/vdb 4096 4 readahead 0 readahead 0", -EINVAL,
+	  "readahead given more than once" },
 	{ "group without name", "/dev/vdb 4096 2 ordered group", -EINVAL,
 	  "group needs a name" },
 	{ "group twice", "/dev/vdb 4096 4 group a group b", -EINVAL,
@@ -100,7 +117,7 @@ static const struct table_case table_cases[] = {
 	  "Mode given more than once" },
 };
 
-#define MAX_TEST_ARGS 8
+#define MAX_TEST_ARGS 16
 
 static void check_table_case(struct kunit *test, const struct table_case *c)
 {
@@ -138,6 +155,9 @@ static void check_table_case(struct kunit *test, const struct table_case *c)
 	KUNIT_EXPECT_EQ_MSG(test, table.cutoff_set, c->cutoff_set, "case '%s'", c->name);
 	KUNIT_EXPECT_EQ_MSG(test, table.sequential_cutoff,
 			    c->cutoff_set ? c->cutoff : DCACHE_SEQUENTIAL_CUTOFF,
+			    "case '%s'", c->name);
+	KUNIT_EXPECT_EQ_MSG(test, table.readahead_set, c->ahead_set, "case '%s'", c->name);
+	KUNIT_EXPECT_EQ_MSG(test, table.readahead, c->ahead_set ? c->ahead : DCACHE_READAHEAD,
 			    "case '%s'", c->name);
 	if (c->group)
 		KUNIT_EXPECT_STREQ_MSG(test, table.group, c->group, "case '%s'", c->name);

@@ -3,7 +3,8 @@
 # Guest side of make bench (stock kernel, one boot): the same virtio disk
 # behind every system, brd as the memory-speed bound. Writes one JSON line
 # per measurement to $DCACHE_RESULTS/bench.jsonl. An argument names the one
-# part to run (fio, slow, drain, pgbench); none runs them all.
+# part to run (fio, neighbour, readahead, slow, drain, pgbench); none runs
+# them all.
 #   disks: DISK0 (backing, 512 MiB)
 . "$DCACHE_TOP/tests/guest-lib.sh"
 . "$DCACHE_TOP/tests/pg-lib.sh"
@@ -229,6 +230,30 @@ neighbour_run() {
 }
 
 want neighbour && neighbour_bench
+
+# 4 KiB sequential direct reads at QD1 of data the cache has not seen: the
+# raw disk, then dcache with the cut-off off (so that the whole stream goes
+# through the cache) with readahead at its default (dcache-wb) and off
+# (dcache-wb-nora).
+readahead_bench() {
+	local dev res ra sys
+	step "4k sequential reads at QD1, cold: readahead on and off"
+	res=$(run_fio "$DISK0" seq4k --rw=read --bs=4k --iodepth=1)
+	record raw seqread-4k-qd1-cold "$res" "" virtio
+	for ra in 131072 0; do
+		sys=dcache-wb
+		[ $ra = 0 ] && sys=dcache-wb-nora
+		dev=$(setup dcache-wb "$DISK0") || return
+		dmsetup message b_dc 0 sequential_cutoff 0
+		dmsetup message b_dc 0 readahead $ra
+		res=$(run_fio "$dev" seq4k --rw=read --bs=4k --iodepth=1)
+		record $sys seqread-4k-qd1-cold "$res" "$(hit_ratio "$dev")" virtio
+		echo "$sys: $(dmsetup status b_dc)"
+		teardown
+	done
+}
+
+want readahead && readahead_bench
 
 echo "0 $n delay $DISK0 0 2" | dmsetup create b_slow
 if want pgbench && pg_found; then
