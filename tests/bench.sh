@@ -3,9 +3,12 @@
 # Guest side of make bench (stock kernel, one boot): the same virtio disk
 # behind every system, brd as the memory-speed bound. Writes one JSON line
 # per measurement to $DCACHE_RESULTS/bench.jsonl. An argument names the one
-# part to run (fio, neighbour, readahead, slow, drain, pgbench); none runs
-# them all.
+# part to run (fio, neighbour, readahead, slow, drain, pgbench or
+# pgbench-long); none runs them all but pgbench-long (about 13 minutes:
+# PG_LONG_RUNTIME s of pgbench on two systems, and the epochs an ordered
+# device drains per second), which runs only when named.
 #   disks: DISK0 (backing, 512 MiB)
+#   env: BENCH_RUNTIME (s per fio job), BENCH_PG_LONG_RUNTIME (s)
 . "$DCACHE_TOP/tests/guest-lib.sh"
 . "$DCACHE_TOP/tests/pg-lib.sh"
 set +e
@@ -18,6 +21,7 @@ want() {
 POOL_MB=128
 RUNTIME=${BENCH_RUNTIME:-8}
 PG_RUNTIME=30
+PG_LONG_RUNTIME=${BENCH_PG_LONG_RUNTIME:-300}
 out=$DCACHE_RESULTS/bench.jsonl
 : >"$out"
 modprobe dm-mod 2>/dev/null
@@ -161,26 +165,69 @@ bench_system() {
 	teardown
 }
 
+# lag_ms (status field 13) and epoch - durable_epoch of b_dc, once a
+# second (or as fast as dmsetup goes under TCG) until killed.
+sample_lag() {
+	local tick
+	while :; do
+		sleep 1 &
+		tick=$!
+		dmsetup status b_dc | awk '{ print $16, $13 - $14 }'
+		wait $tick
+	done
+}
+
 # PostgreSQL's pgbench (TPC-B, scale 2, 4 clients) on ext4 on system $1
-# over $2: transactions per second and average latency.
+# over $2 for $4 seconds (default PG_RUNTIME): transactions per second and
+# average latency. A run given its length is its own workload; on a
+# dcache device it also samples lag_ms once a second (its maximum and
+# p99, and the most epochs behind) and counts the writes held by
+# max_age_ms (write_throttles).
 pgbench_system() {
-	local sys=$1 backing=$2 label=$3 dev tps lat
+	local sys=$1 backing=$2 label=$3 secs=${4:-$PG_RUNTIME} dev tps lat
+	local work=pgbench-s2-c4 progress=() sampler="" lag="" throttles="" behind
+	if [ -n "${4:-}" ]; then
+		work=pgbench-s2-c4-${secs}s
+		progress=(-P 30)
+	fi
 	dev=$(setup "$sys" "$backing") || return
 	mkfs.ext4 -q -F "$dev"
 	mkdir -p /tmp/pgb
 	mount "$dev" /tmp/pgb
 	pg_data=/tmp/pgb/data
 	if pg_make_bench 2; then
-		as_pg "$pgbin/pgbench" -h $pg_sock -c 4 -j 2 -T "$PG_RUNTIME" -n bench >/tmp/pgbench.out 2>&1
+		if [ "$work" != pgbench-s2-c4 ] && [ "$dev" = /dev/mapper/b_dc ]; then
+			dmsetup message b_dc 0 clear_stats
+			sample_lag >/tmp/lag.samples &
+			sampler=$!
+		fi
+		as_pg "$pgbin/pgbench" -h $pg_sock -c 4 -j 2 -T "$secs" "${progress[@]}" -n bench \
+			>/tmp/pgbench.out 2>&1
 		tps=$(awk '/^tps/ { print $3 }' /tmp/pgbench.out)
 		lat=$(awk '/^latency average/ { print $4 }' /tmp/pgbench.out)
+		grep '^progress:' /tmp/pgbench.out
+		if [ -n "$sampler" ]; then
+			kill "$sampler"
+			wait "$sampler" 2>/dev/null
+			throttles=$(dmsetup status b_dc | awk '{ print $17 }')
+			# Maximum, p99 (nearest rank) and the samples' count.
+			lag=$(sort -n /tmp/lag.samples | awk '{ v[NR] = $1 }
+				END { i = int(NR * 0.99); if (i < NR * 0.99) i++
+				      if (NR) print v[NR], v[i], NR }')
+			behind=$(sort -n -k 2 /tmp/lag.samples | tail -n 1 | awk '{ print $2 }')
+			# shellcheck disable=SC2086 # split into its fields
+			set -- $lag
+			lag=$(printf ', "lag_max_ms": %s, "lag_p99_ms": %s, "lag_samples": %s, "behind_max_epochs": %s, "write_throttles": %s' \
+				"${1:-0}" "${2:-0}" "${3:-0}" "${behind:-0}" "${throttles:-0}")
+			echo "$sys: lag_ms max ${1:-?} p99 ${2:-?} over ${3:-?} samples, at most ${behind:-?} epochs behind, ${throttles:-?} write throttles"
+		fi
 		pg_stop
 	fi
 	umount /tmp/pgb
 	teardown
-	printf '{"system": "%s", "workload": "pgbench-s2-c4", "tps": %s, "latency_ms": %s, "backing": "%s"}\n' \
-		"$sys" "${tps:-0}" "${lat:-0}" "$label" >>"$out"
-	printf '%-12s %-22s %10s tps %9s ms average latency\n' "$sys" pgbench-s2-c4 "${tps:-?}" "${lat:-?}"
+	printf '{"system": "%s", "workload": "%s", "tps": %s, "latency_ms": %s, "runtime_s": %s%s, "backing": "%s"}\n' \
+		"$sys" "$work" "${tps:-0}" "${lat:-0}" "$secs" "$lag" "$label" >>"$out"
+	printf '%-14s %-22s %10s tps %9s ms average latency\n' "$sys" "$work" "${tps:-?}" "${lat:-?}"
 }
 
 if want fio; then
@@ -351,6 +398,56 @@ drain_bench() {
 }
 
 want drain && drain_bench
+
+# How many epochs an ordered device (no max_age_ms) writes back per second
+# against the fsyncs per second of the disk itself: a backlog of one-block
+# epochs (4k writes at random blocks of the whole device, each followed by
+# an fsync), then the flush message, which returns once durable_epoch has
+# reached the epoch open when it was sent; its time is also the lag after
+# the job stops.
+epochs_bench() {
+	local writes=2000 dev res fsyncs st tw t0 t1 ms backlog
+	step "epochs an ordered device drains per second, against the disk's fsyncs per second (dm-delay 2 ms)"
+	res=$(run_fio /dev/mapper/b_slow raw-fsync --rw=randwrite --bs=4k --iodepth=1 --fsync=1)
+	fsyncs=${res%% *}
+	dev=$(setup dcache-ord /dev/mapper/b_slow) || return
+	tw=$(date +%s%N)
+	python3 - "$dev" $writes <<'EOF2'
+import mmap, os, random, sys
+dev, count = sys.argv[1], int(sys.argv[2])
+fd = os.open(dev, os.O_WRONLY | os.O_DIRECT)
+buf = mmap.mmap(-1, 4096)
+buf.write(os.urandom(4096))
+nblocks = os.lseek(fd, 0, os.SEEK_END) // 4096
+for b in random.sample(range(nblocks), count):
+    os.pwritev(fd, [buf], b * 4096)
+    os.fsync(fd)
+EOF2
+	t0=$(date +%s%N)
+	st=$(dmsetup status b_dc)
+	dmsetup message b_dc 0 flush
+	t1=$(date +%s%N)
+	echo "after $writes writes in $(((t0 - tw) / 1000000)) ms: $st"
+	echo "after the flush message: $(dmsetup status b_dc)"
+	teardown
+	backlog=$(echo "$st" | awk '{ print $13 - $14 }')
+	ms=$(((t1 - t0) / 1000000))
+	printf '{"system": "dcache-ord", "workload": "epoch-backlog-drain", "writes": %d, "writes_ms": %d, "backlog_epochs": %d, "lag_after_stop_ms_flush_message": %d, "epochs_per_s": %s, "raw_fsyncs_per_s": %s, "epochs_per_fsync": %s, "backing": "delay2ms"}\n' \
+		$writes $(((t0 - tw) / 1000000)) "$backlog" $ms "$(awk -v b="$backlog" -v ms=$ms 'BEGIN { printf "%.1f", ms ? b * 1000 / ms : 0 }')" \
+		"${fsyncs:-0}" "$(awk -v b="$backlog" -v ms=$ms -v f="${fsyncs:-0}" 'BEGIN { printf "%.2f", ms && f ? b * 1000 / ms / f : 0 }')" \
+		>>"$out"
+	echo "backlog of $backlog epochs after $writes writes with fsync: on the disk $ms ms after the job (flush message); raw disk: ${fsyncs:-?} fsyncs/s"
+}
+
+if [ "$only" = pgbench-long ]; then
+	epochs_bench
+	if pg_found; then
+		step "PostgreSQL pgbench sustained (scale 2, 4 clients, ${PG_LONG_RUNTIME}s) on ext4 over the disk slowed by dm-delay (2 ms)"
+		for sys in raw dcache-ord-age; do
+			pgbench_system $sys /dev/mapper/b_slow delay2ms "$PG_LONG_RUNTIME"
+		done
+	fi
+fi
 dmsetup remove b_slow
 rmmod dm_dcache
 echo PASS
