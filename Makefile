@@ -9,7 +9,7 @@
 #   make lint       checkpatch --strict, sparse (C=2) and a W=1 build
 #   make bench      fio and pgbench over raw, brd, dm-linear, dm-writecache
 #                   and dcache under qemu (bench/results.md); BENCH_ONLY=fio,
-#                   neighbour, readahead, slow, drain, pgbench or
+#                   neighbour, readahead, slow, drain, fua, pgbench or
 #                   pgbench-long (not in the full run;
 #                   BENCH_PG_LONG_RUNTIME=300 s) runs one part
 #   make bench-policies  hit ratio of each eviction policy (lru2, lru) on

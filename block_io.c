@@ -50,13 +50,14 @@ static void dcache_bio_write_end(struct bio *bio)
 }
 
 static void dcache_bio_submit_write(struct dcache_part *part,
-				    struct dcache_wb_block *first, unsigned int n)
+				    struct dcache_wb_block *first, unsigned int n,
+				    bool fua)
 {
 	struct bio *bio;
 	unsigned int i;
 
-	bio = bio_alloc_bioset(part->bdev, n, REQ_OP_WRITE, GFP_NOIO,
-			       dcache_bio_set(part->cache));
+	bio = bio_alloc_bioset(part->bdev, n, REQ_OP_WRITE | (fua ? REQ_FUA : 0),
+			       GFP_NOIO, dcache_bio_set(part->cache));
 	bio->bi_iter.bi_sector = dcache_block_sector(part, first->b);
 	bio->bi_private = first;
 	bio->bi_end_io = dcache_bio_write_end;
@@ -83,10 +84,17 @@ static bool dcache_bio_has_volatile_cache(struct dcache_part *part)
 	return bdev_write_cache(part->bdev);
 }
 
+/* Without a volatile cache the block layer drops FUA: nothing to gain. */
+static bool dcache_bio_has_fua(struct dcache_part *part)
+{
+	return bdev_write_cache(part->bdev) && bdev_fua(part->bdev);
+}
+
 const struct dcache_part_ops dcache_bio_part_ops = {
 	.submit_read = dcache_bio_submit_read,
 	.submit_write = dcache_bio_submit_write,
 	.flush = dcache_bio_flush,
 	.discard = dcache_bio_discard,
 	.has_volatile_cache = dcache_bio_has_volatile_cache,
+	.has_fua = dcache_bio_has_fua,
 };

@@ -193,7 +193,7 @@ static void submit_pass(struct dcache_wb_pass *pass)
 		run = dcache_run_length(pass->addrs + i, pass->nr - i, BIO_MAX_VECS);
 		atomic_inc(&pass->pending);
 		wr->bios++;
-		part->ops->submit_write(part, &pass->blocks[i], run);
+		part->ops->submit_write(part, &pass->blocks[i], run, pass->fua);
 		i += run;
 	}
 	blk_finish_plug(&plug);
@@ -269,7 +269,7 @@ static int pay_flush(struct dcache_writer *wr)
 static int write_stage(struct dcache_writer *wr, u64 epoch, unsigned int *written)
 {
 	struct dcache_part *part = wr->part;
-	unsigned int oldest = 0, inflight = 0, n;
+	unsigned int oldest = 0, inflight = 0, n, passes = 0;
 	struct dcache_wb_pass *pass;
 	int error = 0;
 
@@ -300,7 +300,13 @@ static int write_stage(struct dcache_writer *wr, u64 epoch, unsigned int *writte
 		}
 		/* Writers held for this stage may go on: the copies are taken. */
 		dcache_stage_progress(part->cache);
-		atomic_inc(&wr->flush_owed);
+		/* A first pass this short holds the whole stage. */
+		pass->fua = !passes++ && n <= DCACHE_FUA_BLOCKS &&
+			    part->ops->has_fua && part->ops->has_fua(part);
+		if (pass->fua)
+			atomic64_inc(&wr->fua_stages);
+		else
+			atomic_inc(&wr->flush_owed);
 		submit_pass(pass);
 		*written += pass->nr;
 		inflight++;

@@ -48,18 +48,20 @@ struct dcache_wb_block {
 /*
  * Per-part device operations; the defaults (block_io.c) are bios to
  * part->bdev. submit_read fills the block and calls dcache_load_end().
- * submit_write writes @n adjacent copies from @first->b's address and
- * calls dcache_write_end(). flush makes earlier writes durable; discard
- * forgets @nr blocks from @addr; both wait. has_volatile_cache says
- * whether flush does anything.
+ * submit_write writes @n adjacent copies from @first->b's address (with
+ * @fua, durable when it completes) and calls dcache_write_end(). flush
+ * makes earlier writes durable; discard forgets @nr blocks from @addr;
+ * both wait. has_volatile_cache says whether flush does anything, has_fua
+ * whether the disk does FUA writes itself (not emulated with a flush).
  */
 struct dcache_part_ops {
 	void (*submit_read)(struct dcache_part *part, struct dcache_block *b);
 	void (*submit_write)(struct dcache_part *part, struct dcache_wb_block *first,
-			     unsigned int n);
+			     unsigned int n, bool fua);
 	int (*flush)(struct dcache_part *part);
 	int (*discard)(struct dcache_part *part, u64 addr, u64 nr);
 	bool (*has_volatile_cache)(struct dcache_part *part);
+	bool (*has_fua)(struct dcache_part *part);
 };
 
 /* The longest consistency group name a table line may give. */

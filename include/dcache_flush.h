@@ -28,6 +28,13 @@
  */
 #define DCACHE_WB_PASSES 4
 
+/*
+ * A stage of at most this many blocks, on a disk that does FUA writes
+ * itself, is written with FUA instead of plain writes and a flush: one
+ * round trip instead of two, and no flush of the disk's whole cache.
+ */
+#define DCACHE_FUA_BLOCKS 16
+
 struct dcache_flusher;
 struct dcache_writer;
 
@@ -37,6 +44,7 @@ struct dcache_wb_pass {
 	u64 *addrs;			/* sorted; addrs[i] is blocks[i]'s */
 	struct dcache_wb_block *blocks;
 	unsigned int nr;		/* copies taken */
+	bool fua;			/* written with FUA: needs no flush */
 	atomic_t pending;		/* writes in flight, plus one */
 	struct completion done;
 };
@@ -56,6 +64,7 @@ struct dcache_writer {
 	u64 stage_epoch;		/* the stage under way; 0: only a flush */
 	int round_result;		/* of the last round: 0, -EAGAIN or error */
 	unsigned int bios;		/* of the last stage (trace) */
+	atomic64_t fua_stages;		/* stages written with FUA, no flush */
 	unsigned int stage_us;		/* average stage time; READ_ONCE */
 	atomic_t flush_owed;		/* writes reached the disk, no flush since */
 	atomic64_t durable_epoch;	/* every epoch up to it is on the disk */

@@ -92,10 +92,11 @@ struct pending_write {
 	struct list_head entry;
 	struct dcache_wb_block *first;
 	unsigned int n;
+	bool fua;
 };
 
 static void fake_do_write(struct fake_disk *d, struct dcache_wb_block *first,
-			  unsigned int n, int error)
+			  unsigned int n, bool fua, int error)
 {
 	unsigned int i;
 
@@ -113,18 +114,24 @@ static void fake_do_write(struct fake_disk *d, struct dcache_wb_block *first,
 		atomic_inc(&d->writes);
 		if (d->hooks && d->hooks->write)
 			d->hooks->write(d->hooks_ctx, d, addr, src);
+		/* After the hook: it sees the write land on the durable image. */
+		if (fua)
+			memcpy(d->durable + addr * d->block_size, src, d->block_size);
 	}
 	dcache_write_end(first, n, error);
 }
 
 static void fake_submit_write(struct dcache_part *part,
-			      struct dcache_wb_block *first, unsigned int n)
+			      struct dcache_wb_block *first, unsigned int n, bool fua)
 {
 	struct fake_disk *d = part->private;
 	struct pending_write *p = kzalloc(sizeof(*p), GFP_NOIO | __GFP_NOFAIL);
 
+	if (fua)
+		atomic_add(n, &d->fua_writes);
 	p->first = first;
 	p->n = n;
+	p->fua = fua;
 	spin_lock_irq(&d->lock);
 	if (d->hold_writes) {
 		list_add_tail(&p->entry, &d->pending_writes);
@@ -133,7 +140,7 @@ static void fake_submit_write(struct dcache_part *part,
 	}
 	spin_unlock_irq(&d->lock);
 	if (p) {
-		fake_do_write(d, first, n, 0);
+		fake_do_write(d, first, n, fua, 0);
 		kfree(p);
 	}
 }
@@ -149,7 +156,7 @@ void fake_disk_end_writes(struct fake_disk *d, int error)
 	atomic_set(&d->held_writes, 0);
 	spin_unlock_irq(&d->lock);
 	list_for_each_entry_safe(p, tmp, &list, entry) {
-		fake_do_write(d, p->first, p->n, error);
+		fake_do_write(d, p->first, p->n, p->fua, error);
 		kfree(p);
 	}
 }
@@ -187,12 +194,20 @@ static bool fake_has_volatile_cache(struct dcache_part *part)
 	return d->volatile_cache;
 }
 
+static bool fake_has_fua(struct dcache_part *part)
+{
+	struct fake_disk *d = part->private;
+
+	return d->fua;
+}
+
 static const struct dcache_part_ops fake_ops = {
 	.submit_read = fake_submit_read,
 	.submit_write = fake_submit_write,
 	.flush = fake_flush,
 	.discard = fake_discard,
 	.has_volatile_cache = fake_has_volatile_cache,
+	.has_fua = fake_has_fua,
 };
 
 /* Let held asynchronous loads complete. */

@@ -35,10 +35,12 @@ struct fake_disk {
 	bool fail_flushes;
 	bool hold_writes;	/* keep writes in flight until released */
 	bool volatile_cache;	/* flushes do something (default) */
+	bool fua;		/* does FUA writes (not by default) */
 	bool async;		/* complete loads from a workqueue */
 	bool hold;		/* async: keep loads pending until released */
 	atomic_t reads;
 	atomic_t writes;	/* blocks written */
+	atomic_t fua_writes;	/* of them, blocks written with FUA */
 	atomic_t flushes;	/* successful flushes */
 	atomic_t held_writes;	/* writes now in flight */
 	struct list_head pending;

@@ -345,6 +345,43 @@ static void starved_pass_ends_oldest_first_test(struct kunit *test)
 	expect_spread_durable(test, d, SPREAD);
 }
 
+/*
+ * A stage of at most DCACHE_FUA_BLOCKS blocks, on a disk that does FUA
+ * writes, is written with FUA and needs no flush to be durable; a larger
+ * stage is written plainly and flushed, and so is every stage on a disk
+ * without FUA.
+ */
+static void small_stage_written_with_fua_test(struct kunit *test)
+{
+	struct dcache_writer *wr;
+	struct fake_disk *d = big_stage_disk(test, &wr);
+	u64 a;
+
+	d->fua = true;
+	for (a = 0; a < 3; a++)
+		KUNIT_ASSERT_EQ(test, 0, write_block(d, a, 0x31, true));
+	KUNIT_EXPECT_EQ(test, 0, dcache_writer_flush(wr));
+	KUNIT_EXPECT_EQ(test, atomic_read(&d->flushes), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&d->fua_writes), 3);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&wr->fua_stages), 1);
+	for (a = 0; a < 3; a++)
+		KUNIT_EXPECT_EQ(test, durable_byte(d, a), 0x31);
+
+	for (a = 0; a < DCACHE_FUA_BLOCKS + 1; a++)
+		KUNIT_ASSERT_EQ(test, 0, write_block(d, 2 * a, 0x32, true));
+	KUNIT_EXPECT_EQ(test, 0, dcache_writer_flush(wr));
+	KUNIT_EXPECT_EQ(test, atomic_read(&d->flushes), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&d->fua_writes), 3);
+	KUNIT_EXPECT_EQ(test, durable_byte(d, 2 * DCACHE_FUA_BLOCKS), 0x32);
+
+	d->fua = false;
+	KUNIT_ASSERT_EQ(test, 0, write_block(d, 1, 0x33, true));
+	KUNIT_EXPECT_EQ(test, 0, dcache_writer_flush(wr));
+	KUNIT_EXPECT_EQ(test, atomic_read(&d->flushes), 2);
+	KUNIT_EXPECT_EQ(test, atomic_read(&d->fua_writes), 3);
+	KUNIT_EXPECT_EQ(test, durable_byte(d, 1), 0x33);
+}
+
 struct order_log {
 	int events;
 	int discard_at;		/* event number of the discard, -1 if none */
@@ -419,6 +456,7 @@ static struct kunit_case dcache_flusher_cases[] = {
 	KUNIT_CASE(ordered_discard_after_older_stage_test),
 	KUNIT_CASE(stage_passes_overlap_test),
 	KUNIT_CASE(starved_pass_ends_oldest_first_test),
+	KUNIT_CASE(small_stage_written_with_fua_test),
 	{}
 };
 

@@ -16,8 +16,9 @@
  *    part begins the stage of epoch k, the other's durable image holds at
  *    least the state after k - 1, so the two disks together are a prefix;
  *  - durable epochs never shrink; reads return the newest acknowledged
- *    version while the disks work, whether through a get, a cached run
- *    or a miss run filled from the disk; the cache's invariants hold.
+ *    version while the disks work, whether through a get, a cached run,
+ *    a miss run or a load ahead filled from the disk, or a read that goes
+ *    around the cache to the disk; the cache's invariants hold.
  *
  * Every block carries its version in its first 8 bytes; version 0 is the
  * initial (zeroed) content and what a discard leaves. The seed is in the
@@ -481,6 +482,20 @@ load:
 		check_read(m, mp, addr + i, v[i]);
 }
 
+/*
+ * A read that goes around the cache, as read_around() does: the blocks
+ * from @addr that the cache has none for, read from the disk with no pin,
+ * must be the newest acknowledged data. (A failing disk fails the read.)
+ */
+static void op_read_around(struct model *m, struct model_part *mp, u64 addr, unsigned int nr)
+{
+	struct fake_disk *d = mp->d;
+	unsigned int n = dcache_uncached_run(d->part, addr, nr), i;
+
+	for (i = 0; i < n && !d->fail_reads; i++)
+		check_read(m, mp, addr + i, block_version(d->data + (addr + i) * d->block_size));
+}
+
 static void op_discard(struct model *m, struct model_part *mp, u64 addr, u64 nr)
 {
 	struct dcache_discard *q = NULL;
@@ -688,10 +703,13 @@ static void step_once(struct model *m, struct rnd_state *rnd)
 		op_write(m, mp, addr, prandom_u32_state(rnd) % 4);
 	else if (op < 46)
 		op_read(m, mp, addr);
-	else if (op < 52)
+	else if (op < 51)
 		op_read_run(m, mp, addr,
 			    1 + prandom_u32_state(rnd) % min_t(u64, 4, NR_ADDRS - addr),
 			    op >= 49);
+	else if (op < 52)
+		op_read_around(m, mp, addr,
+			       1 + prandom_u32_state(rnd) % min_t(u64, 4, NR_ADDRS - addr));
 	else if (op < 64)
 		op_flush(m, mp);
 	else if (op < 70)
@@ -746,6 +764,8 @@ static void model_run(struct kunit *test, u32 seed, unsigned int steps, bool gro
 		memset(mp->d->data, 0, NR_ADDRS * BS);
 		memset(mp->d->durable, 0, NR_ADDRS * BS);
 		mp->wr = fake_writer(test, fl, mp->d);
+		/* Half the disks do FUA writes: their small stages need no flush. */
+		mp->d->fua = (seed + i) & 1;
 		mp->ordered = i == 0 || grouped;
 		mp->ordered_after = 0;
 		if (grouped)

@@ -3,7 +3,7 @@
 # Guest side of make bench (stock kernel, one boot): the same virtio disk
 # behind every system, brd as the memory-speed bound. Writes one JSON line
 # per measurement to $DCACHE_RESULTS/bench.jsonl. An argument names the one
-# part to run (fio, neighbour, readahead, slow, drain, pgbench or
+# part to run (fio, neighbour, readahead, slow, drain, fua, pgbench or
 # pgbench-long); none runs them all but pgbench-long (about 13 minutes:
 # PG_LONG_RUNTIME s of pgbench on two systems, and the epochs an ordered
 # device drains per second), which runs only when named.
@@ -406,11 +406,11 @@ want drain && drain_bench
 # reached the epoch open when it was sent; its time is also the lag after
 # the job stops.
 epochs_bench() {
-	local writes=2000 dev res fsyncs st tw t0 t1 ms backlog
-	step "epochs an ordered device drains per second, against the disk's fsyncs per second (dm-delay 2 ms)"
-	res=$(run_fio /dev/mapper/b_slow raw-fsync --rw=randwrite --bs=4k --iodepth=1 --fsync=1)
+	local slow=$1 label=$2 writes=2000 dev res fsyncs st tw t0 t1 ms backlog
+	step "epochs an ordered device drains per second, against the disk's fsyncs per second ($label)"
+	res=$(run_fio "$slow" raw-fsync --rw=randwrite --bs=4k --iodepth=1 --fsync=1)
 	fsyncs=${res%% *}
-	dev=$(setup dcache-ord /dev/mapper/b_slow) || return
+	dev=$(setup dcache-ord "$slow") || return
 	tw=$(date +%s%N)
 	python3 - "$dev" $writes <<'EOF2'
 import mmap, os, random, sys
@@ -432,15 +432,30 @@ EOF2
 	teardown
 	backlog=$(echo "$st" | awk '{ print $13 - $14 }')
 	ms=$(((t1 - t0) / 1000000))
-	printf '{"system": "dcache-ord", "workload": "epoch-backlog-drain", "writes": %d, "writes_ms": %d, "backlog_epochs": %d, "lag_after_stop_ms_flush_message": %d, "epochs_per_s": %s, "raw_fsyncs_per_s": %s, "epochs_per_fsync": %s, "backing": "delay2ms"}\n' \
+	printf '{"system": "dcache-ord", "workload": "epoch-backlog-drain", "writes": %d, "writes_ms": %d, "backlog_epochs": %d, "lag_after_stop_ms_flush_message": %d, "epochs_per_s": %s, "raw_fsyncs_per_s": %s, "epochs_per_fsync": %s, "backing": "%s"}\n' \
 		$writes $(((t0 - tw) / 1000000)) "$backlog" $ms "$(awk -v b="$backlog" -v ms=$ms 'BEGIN { printf "%.1f", ms ? b * 1000 / ms : 0 }')" \
 		"${fsyncs:-0}" "$(awk -v b="$backlog" -v ms=$ms -v f="${fsyncs:-0}" 'BEGIN { printf "%.2f", ms && f ? b * 1000 / ms / f : 0 }')" \
-		>>"$out"
+		"$label" >>"$out"
 	echo "backlog of $backlog epochs after $writes writes with fsync: on the disk $ms ms after the job (flush message); raw disk: ${fsyncs:-?} fsyncs/s"
 }
 
+# A disk that does FUA writes itself: null_blk with a volatile cache,
+# slowed by dm-delay 2 ms like b_slow. An ordered device's one-block stages
+# are FUA writes there, with no flush.
+fua_bench() {
+	local disk
+	disk=$(nullb_create bench $((n / 2048))) || return
+	echo "$disk: fua $(cat "/sys/block/${disk#/dev/}/queue/fua")"
+	echo "0 $n delay $disk 0 2" | dmsetup create b_fua
+	epochs_bench /dev/mapper/b_fua delay2ms-fua
+	dmsetup remove b_fua
+	nullb_remove bench
+}
+
+want fua && fua_bench
+
 if [ "$only" = pgbench-long ]; then
-	epochs_bench
+	epochs_bench /dev/mapper/b_slow delay2ms
 	if pg_found; then
 		step "PostgreSQL pgbench sustained (scale 2, 4 clients, ${PG_LONG_RUNTIME}s) on ext4 over the disk slowed by dm-delay (2 ms)"
 		for sys in raw dcache-ord-age; do

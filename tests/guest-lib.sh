@@ -96,3 +96,24 @@ expect_refused() {
 	fi
 	echo "refused as expected: '$table' -> $error"
 }
+
+# A memory-backed null_blk disk $1 of $2 MiB, 4 KiB blocks, with a
+# volatile write cache (so it does FUA writes itself); prints its path.
+nullb_create() {
+	local nb=/sys/kernel/config/nullb/$1
+	modprobe null_blk nr_devices=0 2>/dev/null
+	mountpoint -q /sys/kernel/config || mount -t configfs configfs /sys/kernel/config
+	mkdir "$nb" || return
+	echo "$2" >"$nb/size"
+	echo 4096 >"$nb/blocksize"
+	echo 1 >"$nb/memory_backed"
+	echo 16 >"$nb/cache_size"
+	echo 1 >"$nb/power" || return
+	# 6.1 and later name a configfs device after its directory.
+	if [ -b "/dev/$1" ]; then echo "/dev/$1"; else echo "/dev/nullb$(cat "$nb/index")"; fi
+}
+
+nullb_remove() {
+	echo 0 >"/sys/kernel/config/nullb/$1/power"
+	rmdir "/sys/kernel/config/nullb/$1"
+}
