@@ -14,7 +14,9 @@
 #   ordered: fsync returns at once; at every flush entry of the log the
 #     backing device holds exactly the state after some prefix of the
 #     writes, and that prefix never shrinks; again over a slow disk (20 ms
-#     writes) with hot blocks rewritten in every round.
+#     writes) with hot blocks rewritten in every round. dm-log-writes does
+#     FUA, so small stages come as FUA writes with no flush: after each,
+#     the disk holds every write of the rounds before plus part of one.
 . "$DCACHE_TOP/tests/guest-lib.sh"
 
 # The debug kernel's smaller sizes on the second stock kernel (6.12) too.
@@ -72,7 +74,7 @@ if on_test_kernel; then
 	echo 0 >/sys/kernel/debug/fail_make_request/probability
 fi
 
-step "ordered: the same workload; every backing flush is an epoch boundary"
+step "ordered: the same workload; every backing flush (or completed FUA stage) is an epoch boundary"
 run_mode ordered "$DISK2" "$DISK3"
 python3 "$tool" check-ordered "$DISK3" /tmp/history-ordered.json ||
 	fail "the backing device left an epoch boundary"

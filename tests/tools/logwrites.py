@@ -22,7 +22,12 @@
       state must be exactly the state after the first k writes of the
       workload, for some k that never decreases from one flush to the next
       (the workload waits for each write, so every prefix is a possible
-      epoch boundary).
+      epoch boundary). A FUA write is durable at once (small stages go to
+      a disk with FUA as FUA writes, with no flush): after each, the state
+      is either such a boundary, or every write of the rounds before the
+      newest round it holds writes of plus some of that round's (a round's
+      fsync closes its epoch), with no block older than at the last
+      boundary. At least two boundaries must be seen.
 
   logwrites.py dump LOGDEV
       Print the log's entries, one per line.
@@ -35,6 +40,7 @@ The log format is dm-log-writes' own (drivers/md/dm-log-writes.c): a super
 block at offset 0, then entries, each a header in one logical block followed
 by nr_sectors logical blocks of data (none for discards and marks).
 """
+import bisect
 import json
 import mmap
 import os
@@ -173,19 +179,27 @@ def check(logdev, history):
     return 0
 
 
+def round_ends(saved):
+    """The last seq of every round: a round's dict holds its last write."""
+    return [max((abs(s) for s in wrote.values()), default=0) for wrote in saved["rounds"]]
+
+
 def check_ordered(logdev, history):
     with open(history) as f:
-        order = json.load(f)["order"]	# order[i]: the block of seq i + 1
+        saved = json.load(f)
+    order = saved["order"]	# order[i]: the block of seq i + 1
+    ends = round_ends(saved)
     state = {}
     prefix = {}	# the state after the first k writes
     k = 0
-    flushes = 0
-    for offset, length, flags, payload in entries(logdev):
+    base, kb = {}, 0	# the last epoch boundary seen in the log, and its k
+    before = [{}]	# before[r]: the state after the first r rounds
+    boundaries = 0
+    for n, (offset, length, flags, payload) in enumerate(entries(logdev), 1):
         if flags & FLUSH and state:
-            flushes += 1
             newest = max(s for s, _ in state.values())
             if newest < k:
-                print(f"FAIL at flush {flushes}: went back from write {k} to {newest}")
+                print(f"FAIL at flush entry {n}: went back from write {k} to {newest}")
                 return 1
             while k < newest:
                 k += 1
@@ -194,18 +208,53 @@ def check_ordered(logdev, history):
             if got != prefix:
                 diff = sorted(b for b in set(got) | set(prefix) if got.get(b) != prefix.get(b))
                 b = diff[0]
-                print(f"FAIL at flush {flushes}: not the state after write {k}: "
+                print(f"FAIL at flush entry {n}: not the state after write {k}: "
                       f"{len(diff)} blocks differ; block {b} has {got.get(b)}, "
                       f"expected {prefix.get(b)}")
                 return 1
+            base, kb = dict(prefix), k
+            boundaries += 1
         if flags & (MARK | DISCARD) or not length:
             continue
         if not apply_write(state, offset, length, payload):
             return 1
-    if flushes < 2:
-        print(f"FAIL: only {flushes} flush entries with data in the log")
+        if not flags & FUA:
+            continue
+        # A FUA write is durable at once. Epochs never span a round (each
+        # round's fsync closes one), so the disk must hold every write of
+        # the rounds before the newest round R it has writes of, plus some
+        # of R's, and nothing older than at the last boundary.
+        got = {b: s for b, (s, _) in state.items()}
+        newest = max(got.values())
+        while k < newest:
+            k += 1
+            prefix[order[k - 1]] = k
+        if got == prefix:
+            base, kb = dict(prefix), k
+            boundaries += 1
+            continue
+        r = bisect.bisect_left(ends, newest)
+        while len(before) <= r:
+            j = len(before) - 1	# before[j + 1]: before[j] and round j's writes
+            after = dict(before[j])
+            for q in range(ends[j - 1] if j else 0, ends[j]):
+                after[order[q]] = q + 1
+            before.append(after)
+        pre = before[r]
+        bad = [b for b in set(got) | set(pre) | set(base)
+               if got.get(b, 0) < base.get(b, 0) or
+               (got.get(b) != pre.get(b) and bisect.bisect_left(ends, got.get(b, 0)) != r)]
+        if bad:
+            b = bad[0]
+            print(f"FAIL at FUA entry {n}: not every write of the rounds before round "
+                  f"{r + 1} plus some of it: block {b} has {got.get(b)}, expected "
+                  f"{pre.get(b)} or a write of round {r + 1} (last boundary: write {kb})")
+            return 1
+    if boundaries < 2:
+        print(f"FAIL: only {boundaries} epoch boundaries in the log")
         return 1
-    print(f"ok: {flushes} flushes, each an epoch boundary (last after write {k} of {len(order)})")
+    print(f"ok: {boundaries} epoch boundaries (flushes, or FUA writes that completed a "
+          f"stage) in order (last after write {k} of {len(order)})")
     return 0
 
 
@@ -218,12 +267,13 @@ def dump(logdev):
 
 
 def make_log(path, items, sectorsize=512):
-    """Write a log of items: ("w", block, seq), ("flush",), ("mark", name)."""
+    """Write a log of items: ("w" or "fua", block, seq), ("flush",), ("mark", name)."""
     body = b""
     for item in items:
-        if item[0] == "w":
+        if item[0] in ("w", "fua"):
             data = struct.pack("<QQ", item[2], item[1]) * (BLOCK // 16)
-            head = struct.pack("<QQQQ", item[1] * BLOCK // sectorsize, BLOCK // sectorsize, 0, 0)
+            head = struct.pack("<QQQQ", item[1] * BLOCK // sectorsize, BLOCK // sectorsize,
+                               FUA if item[0] == "fua" else 0, 0)
         elif item[0] == "flush":
             data, head = b"", struct.pack("<QQQQ", 0, 0, FLUSH, 0)
         else:
@@ -271,6 +321,19 @@ def selftest():
         backwards = [("w", 3, 1), ("w", 7, 2), ("w", 3, 3), ("flush",), ("w", 3, 1), ("flush",)]
         for name, items, want in (("prefixes", prefixes, 0), ("skipped", skipped, 1),
                                   ("backwards", backwards, 1)):
+            make_log(log, items)
+            got = check_ordered(log, hist)
+            if got != want:
+                print(f"selftest: {name} log: check-ordered returned {got}, expected {want}")
+                return 1
+        # Ordered with FUA stages: rounds 1 (3, 7) and 2 (5), no flushes.
+        with open(hist, "w") as f:
+            json.dump({"rounds": [{"3": 1, "7": 2}, {"5": 3}], "order": [3, 7, 5]}, f)
+        stages = [("fua", 7, 2), ("fua", 3, 1), ("fua", 5, 3)]
+        mixed = [("fua", 5, 3), ("fua", 7, 2), ("fua", 3, 1)]
+        stale = [("fua", 3, 1), ("fua", 7, 2), ("fua", 7, 1), ("fua", 5, 3)]
+        for name, items, want in (("fua-stages", stages, 0), ("fua-mixed", mixed, 1),
+                                  ("fua-stale", stale, 1)):
             make_log(log, items)
             got = check_ordered(log, hist)
             if got != want:
