@@ -285,6 +285,17 @@ def make_log(path, items, sectorsize=512):
         f.write(body)
 
 
+def expect(checker, log, hist, cases):
+    """Each case (name, log items, result) must give its result."""
+    for name, items, want in cases:
+        make_log(log, items)
+        got = checker(log, hist)
+        if got != want:
+            print(f"selftest: {name} log: {checker.__name__} returned {got}, expected {want}")
+            return False
+    return True
+
+
 def selftest():
     import tempfile
     with tempfile.TemporaryDirectory() as tmp:
@@ -309,36 +320,27 @@ def selftest():
         late = [("w", 7, 2), ("flush",), ("mark", "round-1"), ("w", 3, 1),
                 ("w", 3, 3), ("flush",), ("mark", "round-2")]
         stale = good[:4] + [("flush",), ("mark", "round-2")]
-        for name, items, want in (("good", good, 0), ("late", late, 1), ("stale", stale, 1)):
-            make_log(log, items)
-            got = check(log, hist)
-            if got != want:
-                print(f"selftest: {name} log: check returned {got}, expected {want}")
-                return 1
+        if not expect(check, log, hist, (("good", good, 0), ("late", late, 1),
+                                         ("stale", stale, 1))):
+            return 1
         # Ordered: flush states must be prefixes of the write order 3, 7, 3.
         prefixes = [("w", 3, 1), ("flush",), ("w", 7, 2), ("flush",), ("w", 3, 3), ("flush",)]
         skipped = [("w", 7, 2), ("flush",), ("w", 3, 1), ("flush",)]
         backwards = [("w", 3, 1), ("w", 7, 2), ("w", 3, 3), ("flush",), ("w", 3, 1), ("flush",)]
-        for name, items, want in (("prefixes", prefixes, 0), ("skipped", skipped, 1),
-                                  ("backwards", backwards, 1)):
-            make_log(log, items)
-            got = check_ordered(log, hist)
-            if got != want:
-                print(f"selftest: {name} log: check-ordered returned {got}, expected {want}")
-                return 1
+        if not expect(check_ordered, log, hist, (("prefixes", prefixes, 0),
+                                                 ("skipped", skipped, 1),
+                                                 ("backwards", backwards, 1))):
+            return 1
         # Ordered with FUA stages: rounds 1 (3, 7) and 2 (5), no flushes.
         with open(hist, "w") as f:
             json.dump({"rounds": [{"3": 1, "7": 2}, {"5": 3}], "order": [3, 7, 5]}, f)
         stages = [("fua", 7, 2), ("fua", 3, 1), ("fua", 5, 3)]
         mixed = [("fua", 5, 3), ("fua", 7, 2), ("fua", 3, 1)]
         stale = [("fua", 3, 1), ("fua", 7, 2), ("fua", 7, 1), ("fua", 5, 3)]
-        for name, items, want in (("fua-stages", stages, 0), ("fua-mixed", mixed, 1),
-                                  ("fua-stale", stale, 1)):
-            make_log(log, items)
-            got = check_ordered(log, hist)
-            if got != want:
-                print(f"selftest: {name} log: check-ordered returned {got}, expected {want}")
-                return 1
+        if not expect(check_ordered, log, hist, (("fua-stages", stages, 0),
+                                                 ("fua-mixed", mixed, 1),
+                                                 ("fua-stale", stale, 1))):
+            return 1
     print("selftest ok")
     return 0
 
