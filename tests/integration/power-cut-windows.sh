@@ -29,7 +29,7 @@ blocks=2048
 if on_test_kernel; then
 	cuts=${DCACHE_CUTS:-2}
 else
-	cuts=${DCACHE_CUTS:-8}
+	cuts=${DCACHE_CUTS:-6}
 fi
 modprobe dm-mod 2>/dev/null || true
 modprobe dm-delay 2>/dev/null || true

@@ -125,7 +125,7 @@ for mb in (8, 2, 4, 8, 2, 4):
         break
     with open(pool, "w") as f:
         f.write(str(mb))
-    time.sleep(2)
+    time.sleep(1)
 stop.set()
 for t in threads:
     t.join()
