@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# kernels: test stock612
+# kernels: stock stock612
 # timeout: 300
 # Small stages go to a disk with native FUA as FUA writes, with no flush:
 # an ordered device over null_blk with a volatile write cache (which does

@@ -26,7 +26,7 @@ blocks=1024	# per device: 4 MiB
 if on_test_kernel; then
 	cuts=${DCACHE_CUTS:-1}
 else
-	cuts=${DCACHE_CUTS:-3}
+	cuts=${DCACHE_CUTS:-2}
 fi
 modprobe dm-mod 2>/dev/null || true
 modprobe dm-delay 2>/dev/null || true

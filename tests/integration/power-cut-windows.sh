@@ -27,7 +27,7 @@ dbg=/sys/kernel/debug
 blocks=2048
 # Per step; make soak asks for more (DCACHE_CUTS).
 if on_test_kernel; then
-	cuts=${DCACHE_CUTS:-2}
+	cuts=${DCACHE_CUTS:-1}
 else
 	cuts=${DCACHE_CUTS:-6}
 fi

@@ -10,10 +10,8 @@
 # e2fsck -fn must find a clean file system.
 . "$DCACHE_TOP/tests/guest-lib.sh"
 
-cuts=8
-on_stock612 && cuts=5
 # make soak asks for more.
-cuts=${DCACHE_CUTS:-$cuts}
+cuts=${DCACHE_CUTS:-5}
 
 modprobe dm-mod 2>/dev/null || true
 modprobe dm-flakey 2>/dev/null || true  # built in on the test kernel

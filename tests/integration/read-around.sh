@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# kernels: stock612
+# kernels: stock
 # disks: 64M
 # timeout: 300
 # Reads of a stream go around the cache, never around newer data in it:

@@ -15,7 +15,7 @@ P=/sys/module/dm_dcache/parameters
 modprobe dm-mod 2>/dev/null || true
 modprobe dm-dcache pool_mb=16 flush_delay_ms=3600000
 # The debug kernel under TCG is several times slower: a smaller image.
-if on_test_kernel; then mib=8; else mib=32; fi
+if on_test_kernel; then mib=4; else mib=16; fi
 blocks=$((mib * 256))
 field() { dmsetup status rh | awk -v f="$1" '{ print $(f + 3) }'; }
 READ_HITS=5 READ_AHEADS=15
@@ -40,7 +40,7 @@ fio --name=rr --filename=/dev/mapper/rh --direct=1 --rw=randread --bs=4k \
 	--size=${mib}m --io_size=$((mib / 4))m --randrepeat=1 --output=/tmp/fio.out >/dev/null ||
 	fail "random reads failed"
 echo "status: $(dmsetup status rh)"
-[ "$(field $READ_AHEADS)" -le $((blocks / 32)) ] ||
+[ "$(field $READ_AHEADS)" -le $((blocks / 16)) ] ||
 	fail "random reads loaded $(field $READ_AHEADS) blocks ahead"
 dmsetup remove rh
 
@@ -66,9 +66,9 @@ expect_refused rh-bad "0 $(sectors "$DISK0") dcache $DISK0 4096 2 readahead 4194
 dmsetup remove rh-bad
 
 step "streams race eviction, rewrites and pool resizes"
-# A pool a quarter of the image: random readers evict what the streams
-# read ahead, a writer rewrites blocks (the image with it), the pool
-# shrinks and grows under them.
+# A pool of 2 to 8 MiB, no larger than twice the image: random readers
+# evict what the streams read ahead, a writer rewrites blocks (the image
+# with it), the pool shrinks and grows under them.
 echo 4 >$P/pool_mb || fail "pool resize to 4 MiB failed"
 dcache_create rh "$DISK0" 4096 2 sequential_cutoff 0
 python3 - /dev/mapper/rh /tmp/rh-image "$P/pool_mb" <<'PY' || fail "a stream read wrong data"
