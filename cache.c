@@ -8,8 +8,9 @@
  * Locking: dcache.lock (the global mutex) for the hash table, the free
  * list, the policy and refs; a block's rw_semaphore from get to put,
  * never taken under the mutex; DCACHE_B_LOADING, a bit lock held by the
- * one getter whose read fills the block, or by a miss run from its pin
- * (dcache_pin_uncached_run, set under the mutex) to the end of its load.
+ * one getter whose read fills the block, or by a miss run or a load
+ * ahead from its pin (dcache_pin_uncached_run, dcache_pin_ahead_run; set
+ * under the mutex) to the end of its load.
  */
 #include <linux/slab.h>
 #include <linux/mm.h>

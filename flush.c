@@ -6,11 +6,12 @@
  * data of every closed epoch stage by stage, oldest epoch first (each
  * part's dirty tree is kept in epoch order by dirty.c). In a stage the
  * writer issues the part's discards queued for the epoch, then its blocks
- * in address order, merged into runs of adjacent blocks; the disk is then
- * flushed if it owes a flush (writes reached it since its last successful
- * flush; an owed flush is also paid before a stage's first write), and
- * only then is the epoch published as the writer's durable epoch, which
- * never goes back. So at every moment a disk holds its state at an epoch
+ * in address order, merged into runs of adjacent blocks, in passes of
+ * which up to DCACHE_WB_PASSES are in flight; the disk is then flushed if
+ * it owes a flush (writes reached it since its last successful flush; an
+ * owed flush is also paid before a stage's first write; a small stage
+ * written with FUA owes none), and only then is the epoch published as
+ * the writer's durable epoch, which never goes back. So at every moment a disk holds its state at an epoch
  * boundary, plus the writes of the stage under way.
  *
  * Parts are independent: each has its own epochs, and every writer's
