@@ -11,8 +11,9 @@
  * it owes a flush (writes reached it since its last successful flush; an
  * owed flush is also paid before a stage's first write; a small stage
  * written with FUA owes none), and only then is the epoch published as
- * the writer's durable epoch, which never goes back. So at every moment a disk holds its state at an epoch
- * boundary, plus the writes of the stage under way.
+ * the writer's durable epoch, which never goes back. So at every moment
+ * a disk holds its state at an epoch boundary, plus the writes of the
+ * stage under way.
  *
  * Parts are independent: each has its own epochs, and every writer's
  * rounds run as its own work item on the flusher's workqueue, so one
