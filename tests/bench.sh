@@ -346,21 +346,29 @@ want slow && for sys in raw dcache-wb dcache-ord dcache-ord-age; do
 	teardown
 done
 
-# Writing back N random dirty blocks against the same bytes written
-# sequentially, three times each, alternating: the medians.
-drain_once() {
-	local blocks=$1 dev t0
-	dev=$(setup dcache-wb /dev/mapper/b_slow)
-	python3 - "$dev" "$blocks" <<'EOF'
+# Write one 4 KiB block of random bytes at $2 distinct random blocks of
+# device $1, with O_DIRECT; with $3 = 1 an fsync after each write.
+write_random_blocks() {
+	python3 - "$@" <<'EOF'
 import mmap, os, random, sys
-dev, count = sys.argv[1], int(sys.argv[2])
+dev, count, each = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1"
 fd = os.open(dev, os.O_WRONLY | os.O_DIRECT)
 buf = mmap.mmap(-1, 4096)
 buf.write(os.urandom(4096))
 nblocks = os.lseek(fd, 0, os.SEEK_END) // 4096
 for b in random.sample(range(nblocks), count):
     os.pwritev(fd, [buf], b * 4096)
+    if each:
+        os.fsync(fd)
 EOF
+}
+
+# Writing back N random dirty blocks against the same bytes written
+# sequentially, three times each, alternating: the medians.
+drain_once() {
+	local blocks=$1 dev t0
+	dev=$(setup dcache-wb /dev/mapper/b_slow)
+	write_random_blocks "$dev" "$blocks" 0
 	t0=$(date +%s%N)
 	dmsetup message b_dc 0 flush
 	echo $((($(date +%s%N) - t0) / 1000000))
@@ -412,17 +420,7 @@ epochs_bench() {
 	fsyncs=${res%% *}
 	dev=$(setup dcache-ord "$slow") || return
 	tw=$(date +%s%N)
-	python3 - "$dev" $writes <<'EOF2'
-import mmap, os, random, sys
-dev, count = sys.argv[1], int(sys.argv[2])
-fd = os.open(dev, os.O_WRONLY | os.O_DIRECT)
-buf = mmap.mmap(-1, 4096)
-buf.write(os.urandom(4096))
-nblocks = os.lseek(fd, 0, os.SEEK_END) // 4096
-for b in random.sample(range(nblocks), count):
-    os.pwritev(fd, [buf], b * 4096)
-    os.fsync(fd)
-EOF2
+	write_random_blocks "$dev" $writes 1
 	t0=$(date +%s%N)
 	st=$(dmsetup status b_dc)
 	dmsetup message b_dc 0 flush
