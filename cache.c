@@ -609,6 +609,7 @@ void dcache_counts(struct dcache *c, struct dcache_counts *out)
 	out->blocks_kept = c->nr_kept;
 	mutex_unlock(&c->lock);
 	out->cow_copies = atomic64_read(&st->cow_copies);
+	out->cow_waits = atomic64_read(&st->cow_waits);
 	out->hits = atomic64_read(&st->hits);
 	out->misses = atomic64_read(&st->misses);
 	out->evictions = atomic64_read(&st->evictions);

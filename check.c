@@ -29,7 +29,8 @@ struct check_counts {
 	u64 dirty_listed;	/* blocks in the parts' dirty trees */
 	u64 candidates;		/* blocks the policy may evict */
 	u64 busy;		/* hashed blocks that are not candidates */
-	u64 kept;		/* blocks that keep a copy for their stage */
+	u64 kept;		/* pages kept for stages: copies and versions */
+	u64 versions;		/* of them, newer versions */
 };
 
 static bool check_free_list(struct dcache *c, struct check_counts *n)
@@ -49,7 +50,8 @@ static bool check_free_list(struct dcache *c, struct check_counts *n)
 static bool check_dirty_tree(struct dcache_part *part, struct check_counts *n)
 {
 	struct dcache_block *b, *prev;
-	u64 listed = 0, epochs = 0;
+	u64 listed = 0, epochs = 0, versions = 0;
+	struct list_head *v;
 
 	for (b = dcache_first_dirty(part); b; b = dcache_next_dirty(b)) {
 		prev = rb_entry_safe(rb_prev(&b->dirty_node), struct dcache_block, dirty_node);
@@ -64,12 +66,16 @@ static bool check_dirty_tree(struct dcache_part *part, struct check_counts *n)
 			return false;
 		epochs += !prev || prev->epoch != b->epoch;
 		listed++;
+		list_for_each(v, &b->versions)
+			versions++;
 	}
 	n->dirty_listed += listed;
 	return invariant(listed == part->nr_dirty, "part %u: %llu listed, %llu dirty",
 			 part->id, listed, part->nr_dirty) &&
 	       invariant(epochs == part->nr_dirty_epochs, "part %u: %llu epochs, counted %llu",
-			 part->id, epochs, part->nr_dirty_epochs);
+			 part->id, epochs, part->nr_dirty_epochs) &&
+	       invariant(versions == part->nr_versions, "part %u: %llu versions, counted %llu",
+			 part->id, versions, part->nr_versions);
 }
 
 /* A block off the hash: free, or retired with its chunk on the way out. */
@@ -90,6 +96,32 @@ static bool check_unhashed(struct dcache *c, struct dcache_block *b, u64 i,
 			 "free block %llu pinned, flagged or a candidate", i);
 }
 
+/*
+ * The newer versions kept of @b: only behind a copy kept or in flight,
+ * with distinct epochs after the block's oldest, ascending.
+ */
+static bool check_versions(struct dcache *c, struct dcache_block *b, u64 i,
+			   struct check_counts *n)
+{
+	struct dcache_version *v;
+	u64 after = b->epoch;
+
+	if (list_empty(&b->versions))
+		return true;
+	if (!invariant(b->kept || test_bit(DCACHE_B_WRITING, &b->flags),
+		       "block %llu keeps versions behind no copy", i))
+		return false;
+	list_for_each_entry(v, &b->versions, link) {
+		if (!invariant(v->epoch > after, "block %llu: version of epoch %llu after %llu",
+			       i, v->epoch, after))
+			return false;
+		after = v->epoch;
+		n->kept++;
+		n->versions++;
+	}
+	return true;
+}
+
 /* A hashed block: findable, of a registered part, in a coherent state. */
 static bool check_hashed(struct dcache *c, struct dcache_block *b, u64 i,
 			 struct check_counts *n)
@@ -107,6 +139,8 @@ static bool check_hashed(struct dcache *c, struct dcache_block *b, u64 i,
 		return false;
 	n->dirty += dirty;
 	n->kept += !!b->kept;
+	if (!check_versions(c, b, i, n))
+		return false;
 	if (dcache_policy_is_candidate(&c->policy, &b->pe)) {
 		n->candidates++;
 		return invariant(dcache_block_evictable(b), "block %llu a candidate but busy", i);
@@ -155,8 +189,10 @@ static bool check_totals(struct dcache *c, const struct check_counts *n)
 			 n->free, n->candidates, n->busy, n->retired, c->nr_blocks) &&
 	       invariant(part_dirty == c->nr_dirty, "parts dirty %llu, cache %llu",
 			 part_dirty, c->nr_dirty) &&
-	       invariant(n->kept == c->nr_kept, "%llu blocks keep a copy, counted %llu",
-			 n->kept, c->nr_kept);
+	       invariant(n->kept == c->nr_kept, "%llu pages kept, counted %llu",
+			 n->kept, c->nr_kept) &&
+	       invariant(n->versions == c->nr_versions, "%llu versions kept, counted %llu",
+			 n->versions, c->nr_versions);
 }
 
 static int check_locked(struct dcache *c)

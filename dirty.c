@@ -81,17 +81,35 @@ static void dirty_tree_move(struct dcache *c, struct dcache_block *b, u64 epoch)
 	dirty_tree_insert(part, b);
 }
 
-/* The copy of @b's oldest data is on the disk: its newer data is next. */
-static void move_to_next_version(struct dcache *c, struct dcache_block *b)
-{
-	dirty_tree_move(c, b, b->next_epoch);
-	b->dirtied_at = b->next_dirtied_at;
-}
-
-/* A write-back copy of the block is in flight or kept for its retry. */
+/* A write-back copy of the block is in flight or kept for its stage. */
 static bool copy_taken(const struct dcache_block *b)
 {
 	return test_bit(DCACHE_B_WRITING, &b->flags) || b->kept;
+}
+
+/*
+ * The copy of @b's oldest data is on the disk: its next version is next,
+ * kept (which becomes the copy its stage writes) or its data.
+ */
+static void move_to_next_version(struct dcache *c, struct dcache_block *b)
+{
+	struct dcache_part *part = xa_load(&c->parts, b->part_id);
+	struct dcache_version *v;
+
+	v = list_first_entry_or_null(&b->versions, struct dcache_version, link);
+	if (!v) {
+		dirty_tree_move(c, b, b->next_epoch);
+		b->dirtied_at = b->next_dirtied_at;
+		return;
+	}
+	list_del(&v->link);
+	part->nr_versions--;
+	c->nr_versions--;
+	b->kept = v->page;
+	dirty_tree_move(c, b, v->epoch);
+	b->dirtied_at = v->dirtied_at;
+	kfree(v);
+	dcache_count_allocation(-1);
 }
 
 /*
@@ -139,33 +157,52 @@ static void dirty_locked(struct dcache *c, struct dcache_block *b, u64 epoch)
  * The block holds data of a closed epoch that no write-back copy has
  * taken: in ordered mode it must not be overwritten before its stage
  * copies it, WRITING or not (a copy in flight covers only the data up to
- * the moment it was taken).
+ * the moment it was taken), unless it is kept as a version.
  */
-static bool held_by_older_epoch(struct dcache_part *part, struct dcache_block *b)
+static bool held_by_older_epoch(const struct dcache_part *part,
+				const struct dcache_block *b)
 {
 	if (!dcache_block_dirty(b))
 		return false;
 	if (copy_taken(b))
-		return b->dirty_gen != b->copied_gen && b->next_epoch < *part->epoch;
-	return b->epoch < *part->epoch;
+		return READ_ONCE(b->dirty_gen) != READ_ONCE(b->copied_gen) &&
+		       READ_ONCE(b->next_epoch) < READ_ONCE(*part->epoch);
+	return READ_ONCE(b->epoch) < READ_ONCE(*part->epoch);
+}
+
+/* Room for one more kept version: the reserve is a quarter of the dirty budget. */
+static bool version_room(const struct dcache *c)
+{
+	return c->nr_kept < c->max_dirty / 4;
 }
 
 /*
  * Copy-on-write for an ordered writer of @b, which holds data of a closed
- * epoch that no copy has taken: keep that data in @page, as a failed copy
- * is kept, for its own stage to write; the writer goes on. Not while a
- * copy is in flight or kept (one older version at a time), nor beyond a
- * quarter of the dirty budget in kept pages: then the writer waits.
+ * epoch that no copy has taken: keep that data in @v's page for its own
+ * stage; the writer goes on. With no copy taken the page becomes the
+ * block's kept copy (as a failed copy is kept); else @v joins the newer
+ * versions, each of which its own stage writes in turn. False, with
+ * nothing changed, when the reserve is spent: the writer waits.
  */
 static bool keep_older_version(struct dcache *c, struct dcache_block *b,
-			       struct page *page)
+			       struct dcache_version *v)
 {
 	struct dcache_part *part = xa_load(&c->parts, b->part_id);
 
-	if (copy_taken(b) || c->nr_kept >= c->max_dirty / 4)
+	if (!version_room(c))
 		return false;
-	memcpy(page_address(page), b->data, part->block_size);
-	b->kept = page;
+	memcpy(page_address(v->page), b->data, part->block_size);
+	if (!copy_taken(b)) {
+		b->kept = v->page;
+		kfree(v);
+		dcache_count_allocation(-1);
+	} else {
+		v->epoch = b->next_epoch;
+		v->dirtied_at = b->next_dirtied_at;
+		list_add_tail(&v->link, &b->versions);
+		part->nr_versions++;
+		c->nr_versions++;
+	}
 	c->nr_kept++;
 	/* The kept page is the copy: later writes start the next version. */
 	b->copied_gen = b->dirty_gen;
@@ -173,15 +210,43 @@ static bool keep_older_version(struct dcache *c, struct dcache_block *b,
 	return true;
 }
 
+/* A page and its record for dcache_mark_dirty's copy-on-write; or NULL. */
+struct dcache_version *dcache_alloc_version(gfp_t gfp)
+{
+	struct dcache_version *v = kmalloc(sizeof(*v), gfp | __GFP_NOWARN);
+
+	if (!v)
+		return NULL;
+	v->page = alloc_page(gfp | __GFP_NOWARN);
+	if (!v->page) {
+		kfree(v);
+		return NULL;
+	}
+	dcache_count_allocation(1);	/* the record: its page may end in a mempool */
+	return v;
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_alloc_version);
+
+void dcache_free_version(struct dcache_version *v)
+{
+	if (!v)
+		return;
+	__free_page(v->page);
+	kfree(v);
+	dcache_count_allocation(-1);
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_free_version);
+
 /*
- * A hint for ordered writers, read without the mutex: @b, of @part, is
- * dirty from an epoch that is closed now, so dcache_mark_dirty may need a
- * spare page.
+ * A hint for ordered writers of @b, which they hold exclusive, read
+ * without the mutex: dcache_mark_dirty may need a spare version. The
+ * write-back may change the answer meanwhile, so mark_dirty asks for one
+ * (-ENOMEM) when it was wrong.
  */
 bool dcache_block_of_closed_epoch(const struct dcache_part *part,
 				  const struct dcache_block *b)
 {
-	return dcache_block_dirty(b) && READ_ONCE(b->epoch) < READ_ONCE(*part->epoch);
+	return held_by_older_epoch(part, b);
 }
 
 /* A clean block of @part may not become dirty: its share is spent. */
@@ -196,14 +261,17 @@ static bool over_share(struct dcache *c, struct dcache_part *part,
  * in the open epoch first, under the mutex, so that closing the epoch
  * cannot fall between choosing the epoch and marking the block. When
  * @ordered and the block holds data of a closed epoch not yet copied, that
- * data is kept in *@spare (a page the caller allocated outside the mutex;
+ * data is kept in *@spare (from dcache_alloc_version outside the mutex;
  * taken: set NULL) for its stage. Refused, with nothing changed:
- *  -EAGAIN  @ordered, and such data could not be kept: wait for the stage
- *           (dcache_write_must_wait), retry;
+ *  -ENOMEM  @ordered, such data must be kept and no spare was given:
+ *           bring one, or wait for stage progress if none can be had;
+ *  -EAGAIN  @ordered, and the reserve for kept versions is spent: wait
+ *           (dcache_write_must_wait) and retry; counted as a stall;
  *  -ENOSPC  the part has its share of dirty blocks: wait for write-back;
  *  the part's write-back error when its share is spent on a failing disk.
  */
-int dcache_mark_dirty(struct dcache_block *b, bool ordered, struct page **spare)
+int dcache_mark_dirty(struct dcache_block *b, bool ordered,
+		      struct dcache_version **spare)
 {
 	struct dcache *c = b->cache;
 	struct dcache_part *part;
@@ -212,10 +280,14 @@ int dcache_mark_dirty(struct dcache_block *b, bool ordered, struct page **spare)
 	mutex_lock(&c->lock);
 	part = xa_load(&c->parts, b->part_id);
 	if (ordered && held_by_older_epoch(part, b)) {
-		if (spare && *spare && keep_older_version(c, b, *spare)) {
+		if (!spare || !*spare) {
+			r = -ENOMEM;
+		} else if (keep_older_version(c, b, *spare)) {
 			*spare = NULL;
 			dirty_locked(c, b, *part->epoch);
 		} else {
+			atomic64_inc(&c->stats.cow_waits);
+			atomic64_inc(&c->stats.stalls);
 			r = -EAGAIN;
 		}
 	} else if (over_share(c, part, b)) {
@@ -231,8 +303,9 @@ int dcache_mark_dirty(struct dcache_block *b, bool ordered, struct page **spare)
 EXPORT_SYMBOL_IF_KUNIT(dcache_mark_dirty);
 
 /*
- * Whether a writer of @addr must still wait: for an older stage's copy
- * (@ordered), or for write-back to make room in the part's share.
+ * Whether a writer of @addr must still wait: for room for a kept version
+ * or an older stage's copy (@ordered), or for write-back to make room in
+ * the part's share.
  */
 bool dcache_write_must_wait(struct dcache_part *part, u64 addr, bool ordered)
 {
@@ -242,7 +315,8 @@ bool dcache_write_must_wait(struct dcache_part *part, u64 addr, bool ordered)
 
 	mutex_lock(&c->lock);
 	b = dcache_lookup(c, part->id, addr);
-	wait = (ordered && b && held_by_older_epoch(part, b)) || over_share(c, part, b);
+	wait = (ordered && b && held_by_older_epoch(part, b) && !version_room(c)) ||
+	       over_share(c, part, b);
 	mutex_unlock(&c->lock);
 	return wait;
 }
@@ -305,12 +379,23 @@ u64 dcache_current_epoch(struct dcache_part *part)
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_current_epoch);
 
+/* The block's data is on the disk or forgotten: so are its older versions. */
 static void drop_kept(struct dcache *c, struct dcache_block *b)
 {
+	struct dcache_part *part = xa_load(&c->parts, b->part_id);
+	struct dcache_version *v, *tmp;
+
 	if (b->kept) {
 		__free_page(b->kept);
 		b->kept = NULL;
 		c->nr_kept--;
+	}
+	list_for_each_entry_safe(v, tmp, &b->versions, link) {
+		list_del(&v->link);
+		part->nr_versions--;
+		c->nr_versions--;
+		c->nr_kept--;
+		dcache_free_version(v);
 	}
 }
 
@@ -401,10 +486,10 @@ EXPORT_SYMBOL_IF_KUNIT(dcache_writeback_start);
 /*
  * The copy @*copy reached the device, or failed with @error. Unchanged
  * since the copy: clean, or still dirty in its stage on failure. Written
- * since: on success it stays dirty from the epoch of the first newer
- * write; on failure the core keeps the copy (takes @*copy, sets it NULL)
- * so that the retry writes the stage's own data, never newer. Returns
- * whether the block was cleaned.
+ * since: on success it stays dirty from the epoch of its next version
+ * (kept, or its data); on failure the core keeps the copy (takes @*copy,
+ * sets it NULL) so that the retry writes the stage's own data, never
+ * newer. Returns whether the block was cleaned.
  */
 bool dcache_writeback_end(struct dcache_block *b, int error, struct page **copy)
 {
@@ -414,10 +499,14 @@ bool dcache_writeback_end(struct dcache_block *b, int error, struct page **copy)
 	mutex_lock(&c->lock);
 	clear_bit(DCACHE_B_WRITING, &b->flags);
 	if (!dcache_block_dirty(b) || b->copy_void) {
-		/* Discarded since the copy: what is dirty now is newer. */
-		if (dcache_block_dirty(b) && !error)
+		/*
+		 * Discarded since the copy, which was of forgotten data, failed
+		 * or not: what is dirty now is newer.
+		 */
+		if (dcache_block_dirty(b))
 			move_to_next_version(c, b);
 	} else if (b->dirty_gen == b->copied_gen) {
+		/* No write since the copy, so no newer version either. */
 		if (!error) {
 			clean_locked(c, b);
 			cleaned = true;
@@ -474,7 +563,8 @@ EXPORT_SYMBOL_IF_KUNIT(dcache_invalidate);
 static bool discard_must_wait(struct dcache *c, struct dcache_block *b, bool ordered)
 {
 	return b->refs ||
-	       (ordered && (b->kept || held_by_older_epoch(xa_load(&c->parts, b->part_id), b)));
+	       (ordered && (b->kept || !list_empty(&b->versions) ||
+			    held_by_older_epoch(xa_load(&c->parts, b->part_id), b)));
 }
 
 /* Forget @b for a discard unless it must wait; returns whether it must. */
@@ -670,7 +760,8 @@ EXPORT_SYMBOL_IF_KUNIT(dcache_stage_durable);
 
 /*
  * How far @part's disk is behind, under one hold of the mutex: returns
- * the stages it owes (the distinct epochs of its dirt) and sets *@age_ms
+ * the stages it owes (the distinct epochs of its dirt, each kept version
+ * counted as one, at most the epochs since its oldest) and sets *@age_ms
  * to how long ago the oldest data not on it was written (that of its
  * oldest dirty epoch's first block), 0 if none.
  */
@@ -683,9 +774,12 @@ u64 dcache_part_backlog(struct dcache_part *part, unsigned int *age_ms)
 
 	mutex_lock(&c->lock);
 	b = dcache_first_dirty(part);
-	if (b)
-		age = (u32)jiffies - b->dirtied_at;
 	epochs = part->nr_dirty_epochs;
+	if (b) {
+		age = (u32)jiffies - b->dirtied_at;
+		/* A newer version may be of an epoch no block's oldest data is. */
+		epochs = min(epochs + part->nr_versions, *part->epoch + 1 - b->epoch);
+	}
 	mutex_unlock(&c->lock);
 	*age_ms = jiffies_to_msecs(age);
 	return epochs;

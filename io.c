@@ -161,7 +161,8 @@ static enum dcache_mode dev_mode(struct dcache_dev *dd)
  * A write-back write of @len bytes at @offset of a block held exclusive,
  * from @bio at @iter; the block is put. Nothing is written on error (see
  * dcache_mark_dirty) and @iter stays: -EAGAIN and -ENOSPC ask the caller
- * to wait (dcache_writer_wait) and retry; any other error fails the bio.
+ * to wait (dcache_writer_wait), -ENOMEM for stage progress (no page for
+ * copy-on-write), and to retry; any other error fails the bio.
  */
 static int write_back_into(struct dcache_dev *dd, struct bio *bio,
 			   struct bvec_iter *iter, struct dcache_block *b,
@@ -169,19 +170,24 @@ static int write_back_into(struct dcache_dev *dd, struct bio *bio,
 			   enum dcache_access access, gfp_t gfp)
 {
 	bool ordered = dev_mode(dd) == DCACHE_MODE_ORDERED;
-	struct page *spare = NULL;
+	struct dcache_version *spare = NULL;
 	int r;
 
 	/*
 	 * Ordered: a dirty block may hold an older epoch's data that its
-	 * stage has not copied yet; the core keeps it in this page rather
-	 * than hold the writer (copy-on-write).
+	 * stage has not copied yet; the core keeps it in a spare version
+	 * rather than hold the writer (copy-on-write). The hint is read
+	 * without the mutex: -ENOMEM says it was wrong.
 	 */
 	if (ordered && dcache_block_of_closed_epoch(dd->part, b))
-		spare = alloc_page(gfp | __GFP_NOWARN);
+		spare = dcache_alloc_version(gfp);
 	r = dcache_mark_dirty(b, ordered, &spare);
-	if (spare)
-		__free_page(spare);
+	if (r == -ENOMEM) {
+		spare = dcache_alloc_version(gfp);
+		if (spare)
+			r = dcache_mark_dirty(b, ordered, &spare);
+	}
+	dcache_free_version(spare);
 	if (r) {
 		/* A clean block got for a whole write may hold no data yet. */
 		if (access == DCACHE_WRITE && !dcache_block_dirty(b))
@@ -294,6 +300,7 @@ static enum io_result io_write(struct dcache_io *io, struct bio *bio)
 				    DCACHE_WRITE : DCACHE_RDWR;
 	struct bvec_iter iter = bio->bi_iter;
 	unsigned int max_age = throttle_age(dd);
+	unsigned long since = jiffies;
 	struct dcache_block *b;
 	int r;
 
@@ -328,6 +335,10 @@ static enum io_result io_write(struct dcache_io *io, struct bio *bio)
 			if (must_wait(r))
 				r = dcache_writer_wait(dd->wr, io->block,
 						       dev_mode(dd) == DCACHE_MODE_ORDERED);
+			else if (r == -ENOMEM)
+				r = dcache_writer_wait_progress(dd->wr,
+								dcache_stage_gen(dd->part->cache),
+								since);
 		}
 		if (r)
 			return io_status(bio, r);

@@ -77,6 +77,7 @@ static struct dcache_chunk *chunk_alloc(struct dcache *c, u32 first, u32 nr)
 		init_rwsem(&b->lock);
 		INIT_HLIST_NODE(&b->hash);
 		INIT_LIST_HEAD(&b->link);
+		INIT_LIST_HEAD(&b->versions);
 		RB_CLEAR_NODE(&b->dirty_node);
 		dcache_policy_init_entry(&c->policy, &b->pe);
 		b->cache = c;

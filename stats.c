@@ -37,6 +37,7 @@ STAT(evictions, evictions);
 STAT(stalls, stalls);
 STAT(rounds, rounds);
 STAT(cow_copies, cow_copies);
+STAT(cow_waits, cow_waits);
 STAT(blocks_kept, blocks_kept);
 STAT(read_errors, read_errors);
 STAT(write_errors, write_errors);
@@ -54,6 +55,7 @@ static struct attribute *stats_attrs[] = {
 	&stalls_attr.attr,
 	&rounds_attr.attr,
 	&cow_copies_attr.attr,
+	&cow_waits_attr.attr,
 	&blocks_kept_attr.attr,
 	&read_errors_attr.attr,
 	&write_errors_attr.attr,

@@ -23,6 +23,7 @@
 struct dcache;
 struct dcache_part;
 struct dcache_block;
+struct dcache_version;
 struct dcache_writer;
 struct dcache_wb_pass;
 struct dcache_flusher;
@@ -105,7 +106,8 @@ struct dcache_part {
 	u64 staging;		/* a stage begun and not yet durable, or 0 */
 	u64 nr_blocks;		/* blocks cached for this part */
 	u64 nr_dirty;		/* dirty blocks of this part */
-	u64 nr_dirty_epochs;	/* distinct epochs among them: stages owed */
+	u64 nr_dirty_epochs;	/* distinct epochs of their oldest data */
+	u64 nr_versions;	/* newer versions kept of them (dirty.c) */
 	/* Its dirty blocks by epoch, first dirtied first within one epoch. */
 	struct rb_root_cached dirty;
 	struct list_head blocks;	/* its hashed blocks */
@@ -155,6 +157,7 @@ struct dcache_counts {
 	u64 stalls;
 	u64 rounds;
 	u64 cow_copies;
+	u64 cow_waits;
 	u64 blocks_kept;
 	u64 read_errors;
 	u64 write_errors;
@@ -212,7 +215,10 @@ struct bio_set *dcache_bio_set(struct dcache *c);
 void dcache_set_debug_check(struct dcache *c, bool on);
 
 /* dirty.c: dirt, epochs, stages and discards. */
-int dcache_mark_dirty(struct dcache_block *b, bool ordered, struct page **spare);
+struct dcache_version *dcache_alloc_version(gfp_t gfp);
+void dcache_free_version(struct dcache_version *v);
+int dcache_mark_dirty(struct dcache_block *b, bool ordered,
+		      struct dcache_version **spare);
 bool dcache_block_of_closed_epoch(const struct dcache_part *part,
 				  const struct dcache_block *b);
 bool dcache_write_must_wait(struct dcache_part *part, u64 addr, bool ordered);

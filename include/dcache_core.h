@@ -86,9 +86,10 @@ struct dcache_block {
 	/*
 	 * Epochs, under dcache.lock. @epoch is the stage that must write the
 	 * oldest data not yet on the disk: the data, or the copy taken of it
-	 * (in flight, or kept after a failed write). @next_epoch is the
-	 * epoch of the first write after that copy was taken, @last_epoch
-	 * that of the newest write.
+	 * (in flight, or kept: after a failed write, or by a copy-on-write).
+	 * Newer versions kept for later stages wait in @versions, oldest
+	 * first. @next_epoch is the epoch of the first write after the
+	 * newest copy was taken, @last_epoch that of the newest write.
 	 */
 	u64 epoch;
 	u64 next_epoch;
@@ -96,7 +97,8 @@ struct dcache_block {
 	unsigned long flags;		/* DCACHE_B_* */
 	struct dcache *cache;
 	void *data;			/* block_size bytes in a pool page */
-	struct page *kept;		/* copy of a failed write, for its retry */
+	struct page *kept;		/* the copy that stage @epoch must write */
+	struct list_head versions;	/* struct dcache_version, after @kept */
 	u32 index;			/* position in the pool */
 	u32 refs;			/* pins; under dcache.lock */
 	u32 dirty_gen;			/* bumped by every write marked dirty */
@@ -110,6 +112,19 @@ struct dcache_block {
 	u16 part_id;
 	u8 hashed;			/* on the hash table, not the free list */
 	u8 copy_void;			/* discarded while its copy was in flight */
+};
+
+/*
+ * A copy of a block's data kept for the stage of @epoch by copy-on-write,
+ * while an older copy of the block is kept or in flight. A block's
+ * versions have distinct epochs, ascending: in ordered mode a version
+ * holds the writes of one epoch.
+ */
+struct dcache_version {
+	struct list_head link;		/* dcache_block.versions */
+	struct page *page;
+	u64 epoch;
+	u32 dirtied_at;			/* jiffies of its first write */
 };
 
 struct dcache_chunk {
@@ -131,6 +146,7 @@ struct dcache_stats {
 	atomic64_t evictions;
 	atomic64_t rounds;
 	atomic64_t cow_copies;
+	atomic64_t cow_waits;
 };
 
 struct dcache {
@@ -143,7 +159,8 @@ struct dcache {
 	u64 nr_dirty;
 	u64 max_dirty;
 	u64 max_part_dirty;		/* one part's share of dirty blocks */
-	u64 nr_kept;			/* blocks' kept copies (dirty.c) */
+	u64 nr_kept;			/* pages of kept copies and versions */
+	u64 nr_versions;		/* of them, in blocks' @versions */
 	struct list_head groups;	/* consistency groups with members */
 	struct xarray parts;		/* the parts by id; writes under lock */
 	wait_queue_head_t free_wait;	/* stalled getters */

@@ -151,18 +151,21 @@ static void close_epoch_test(struct kunit *test)
 }
 
 /*
- * Ordered: data of a closed epoch not yet copied must not be overwritten;
- * once its write-back copy is taken the writer goes on, and the block stays
- * dirty in the new epoch after the copy reaches the disk.
+ * Ordered: data of a closed epoch not yet copied must not be overwritten.
+ * With no room for a kept version the writer waits (a stall) until its
+ * write-back copy is taken, then goes on, and the block stays dirty in the
+ * new epoch after the copy reaches the disk.
  */
 static void ordered_writer_held_test(struct kunit *test)
 {
 	struct dcache *c = fake_cache(test, 8, BS, 0);
 	struct fake_disk *d = fake_disk_add(test, c, 64);
+	struct dcache_version *spare;
 	struct dcache_block *b;
 	struct page *copy;
 	u64 e;
 
+	dcache_set_dirty_percent(c, 1);		/* no room for kept versions */
 	KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, 3, DCACHE_RDWR, false, &b));
 	KUNIT_ASSERT_EQ(test, 0, dcache_mark_dirty(b, true, NULL));
 	/* Same epoch: a writer may change it again. */
@@ -174,7 +177,14 @@ static void ordered_writer_held_test(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, dcache_write_must_wait(d->part, 3, false));
 
 	KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, 3, DCACHE_RDWR, false, &b));
-	KUNIT_EXPECT_EQ(test, -EAGAIN, dcache_mark_dirty(b, true, NULL));
+	KUNIT_EXPECT_EQ(test, -ENOMEM, dcache_mark_dirty(b, true, NULL));
+	spare = dcache_alloc_version(GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, spare);
+	KUNIT_EXPECT_EQ(test, -EAGAIN, dcache_mark_dirty(b, true, &spare));
+	KUNIT_EXPECT_NOT_NULL(test, spare);	/* not taken */
+	dcache_free_version(spare);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&c->stats.cow_waits), 1LL);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&c->stats.stalls), 1LL);
 	KUNIT_EXPECT_EQ(test, b->epoch, e);
 	/* Write-back mode does not wait: the block keeps its oldest epoch. */
 	KUNIT_EXPECT_EQ(test, 0, dcache_mark_dirty(b, false, NULL));
@@ -275,11 +285,30 @@ static void end_copy(struct dcache_block *b, int error, struct page *copy)
 	dcache_unpin(b);
 }
 
+/* An ordered write that brings a spare version for copy-on-write. */
+static void write_byte_cow(struct kunit *test, struct fake_disk *d, u64 addr,
+			   u8 byte, int expect)
+{
+	struct dcache_version *spare = dcache_alloc_version(GFP_KERNEL);
+	struct dcache_block *b;
+	int r;
+
+	KUNIT_ASSERT_NOT_NULL(test, spare);
+	KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, addr, DCACHE_WRITE, false, &b));
+	r = dcache_mark_dirty(b, true, &spare);
+	KUNIT_EXPECT_EQ_MSG(test, r, expect, "write of %#x to block %llu", byte, addr);
+	if (!r)
+		memset(dcache_block_data(b), byte, BS);
+	dcache_put(b, DCACHE_WRITE);
+	dcache_free_version(spare);
+}
+
 /*
  * Ordered: a copy in flight covers only the data it took. A write in the
- * next epoch goes on, but once that epoch closes too, the next writer must
- * wait for that epoch's stage, WRITING or not; after the copy the block is
- * dirty in the epoch of its first newer write, not its last.
+ * next epoch goes on; once that epoch closes too, the next writer keeps
+ * that epoch's data as a version behind the copy in flight (or, given no
+ * page, is asked for one). After the copy the block is dirty in the epoch
+ * of its first newer write, not its last, and that version is its stage's.
  */
 static void ordered_writer_held_while_copy_in_flight_test(struct kunit *test)
 {
@@ -287,21 +316,30 @@ static void ordered_writer_held_while_copy_in_flight_test(struct kunit *test)
 	struct fake_disk *d = fake_disk_add(test, c, 64);
 	struct dcache_block *b;
 	struct page *copy;
-	u64 e5, e6;
+	u64 e5, e6, e7;
 
 	write_byte(test, d, 1, 0x55, true, 0);
 	e5 = dcache_close_epoch(d->part);
 	b = take_copy(test, d, 1, e5, &copy);
 	write_byte(test, d, 1, 0x66, true, 0);	/* the copy is taken */
 	e6 = dcache_close_epoch(d->part);
-	dcache_close_epoch(d->part);
-	KUNIT_EXPECT_TRUE(test, dcache_write_must_wait(d->part, 1, true));
-	write_byte(test, d, 1, 0x88, true, -EAGAIN);
+	e7 = dcache_close_epoch(d->part) + 1;
+	KUNIT_EXPECT_FALSE(test, dcache_write_must_wait(d->part, 1, true));
+	write_byte(test, d, 1, 0x88, true, -ENOMEM);
+	write_byte_cow(test, d, 1, 0x88, 0);
+	KUNIT_EXPECT_EQ(test, c->nr_versions, 1ULL);
+	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
 	end_copy(b, 0, copy);
 	KUNIT_EXPECT_TRUE(test, dcache_block_dirty(b));
 	KUNIT_EXPECT_EQ(test, b->epoch, e6);
 	KUNIT_EXPECT_EQ(test, next_stage(c, e6, skip_nothing), e6);
-	KUNIT_EXPECT_TRUE(test, block_byte_is(b, 0x66));
+	KUNIT_EXPECT_TRUE(test, block_byte_is(b, 0x88));
+	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
+	b = take_copy(test, d, 1, e6, &copy);
+	KUNIT_EXPECT_EQ(test, ((u8 *)page_address(copy))[0], 0x66);
+	end_copy(b, 0, copy);
+	KUNIT_EXPECT_EQ(test, b->epoch, e7);
+	KUNIT_EXPECT_EQ(test, c->nr_kept, 0ULL);
 	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
 }
 
@@ -351,8 +389,8 @@ static void failed_copy_retried_with_its_own_data_test(struct kunit *test)
 	end_copy(b, -EIO, copy);
 	KUNIT_EXPECT_EQ(test, b->epoch, e5);
 	KUNIT_EXPECT_EQ(test, next_stage(c, e6, skip_nothing), e5);
-	/* Epoch 6's data is not copied: an ordered writer waits for it. */
-	write_byte(test, d, 3, 0x77, true, -EAGAIN);
+	/* Epoch 6's data is not copied: an ordered writer must keep it. */
+	write_byte(test, d, 3, 0x77, true, -ENOMEM);
 
 	b = take_copy(test, d, 3, e5, &copy);
 	KUNIT_EXPECT_EQ(test, ((u8 *)page_address(copy))[0], 0x55);
@@ -366,62 +404,100 @@ static void failed_copy_retried_with_its_own_data_test(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
 }
 
-/* An ordered write that brings a page for copy-on-write. */
-static void write_byte_cow(struct kunit *test, struct fake_disk *d, u64 addr,
-			   u8 byte, int expect)
-{
-	struct page *spare = alloc_page(GFP_KERNEL);
-	struct dcache_block *b;
-	int r;
-
-	KUNIT_ASSERT_NOT_NULL(test, spare);
-	KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, addr, DCACHE_WRITE, false, &b));
-	r = dcache_mark_dirty(b, true, &spare);
-	KUNIT_EXPECT_EQ_MSG(test, r, expect, "write of %#x to block %llu", byte, addr);
-	if (!r)
-		memset(dcache_block_data(b), byte, BS);
-	dcache_put(b, DCACHE_WRITE);
-	if (spare)
-		__free_page(spare);
-}
-
 /*
  * Ordered copy-on-write: a writer of a block that holds a closed epoch's
- * data not yet copied keeps that data for its stage and goes on; one older
- * version at a time, so a writer of a third epoch waits; each version is
- * written in its own stage, in order.
+ * data not yet copied keeps that data for its stage and goes on, for as
+ * many closed epochs as come; each version is written in its own stage,
+ * oldest first, and the lag follows the oldest version not on the disk.
  */
 static void ordered_rewrite_keeps_older_version_test(struct kunit *test)
 {
-	struct dcache *c = fake_cache(test, 8, BS, 0);
+	struct dcache *c = fake_cache(test, 64, BS, 0);
 	struct fake_disk *d = fake_disk_add(test, c, 64);
+	static const u8 bytes[] = { 0x66, 0x77, 0x88 };
 	struct dcache_block *b;
 	struct page *copy;
-	u64 e5, e6;
+	u64 e5, e;
+	unsigned int i;
 
 	write_byte(test, d, 2, 0x55, true, 0);
 	e5 = dcache_close_epoch(d->part);
-	write_byte(test, d, 2, 0x66, true, -EAGAIN);	/* no page: held */
+	write_byte(test, d, 2, 0x66, true, -ENOMEM);	/* no spare: asked for one */
 	write_byte_cow(test, d, 2, 0x66, 0);
 	write_byte_cow(test, d, 2, 0x67, 0);		/* same epoch: no copy */
 	KUNIT_EXPECT_EQ(test, c->nr_kept, 1ULL);
+	KUNIT_EXPECT_EQ(test, c->nr_versions, 0ULL);
 	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
-	e6 = dcache_close_epoch(d->part);
-	write_byte_cow(test, d, 2, 0x77, -EAGAIN);	/* a third version waits */
+	dcache_close_epoch(d->part);
+	write_byte_cow(test, d, 2, 0x77, 0);		/* a third version */
+	dcache_close_epoch(d->part);
+	write_byte_cow(test, d, 2, 0x88, 0);		/* and a fourth */
+	KUNIT_EXPECT_EQ(test, c->nr_kept, 3ULL);
+	KUNIT_EXPECT_EQ(test, c->nr_versions, 2ULL);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&c->stats.cow_copies), 3LL);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&c->stats.cow_waits), 0LL);
+	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
 
-	KUNIT_EXPECT_EQ(test, next_stage(c, e6, skip_nothing), e5);
+	KUNIT_EXPECT_EQ(test, next_stage(c, e5 + 2, skip_nothing), e5);
 	b = take_copy(test, d, 2, e5, &copy);
-	KUNIT_EXPECT_EQ(test, c->nr_kept, 0ULL);
 	KUNIT_EXPECT_EQ(test, ((u8 *)page_address(copy))[0], 0x55);
 	KUNIT_EXPECT_EQ(test, ((u8 *)page_address(copy))[BS - 1], 0x55);
-	KUNIT_EXPECT_TRUE(test, block_byte_is(b, 0x67));
+	KUNIT_EXPECT_TRUE(test, block_byte_is(b, 0x88));
 	end_copy(b, 0, copy);
-	KUNIT_EXPECT_TRUE(test, dcache_block_dirty(b));
-	KUNIT_EXPECT_EQ(test, b->epoch, e6);
-	b = take_copy(test, d, 2, e6, &copy);
-	KUNIT_EXPECT_EQ(test, ((u8 *)page_address(copy))[0], 0x67);
-	end_copy(b, 0, copy);
+	for (i = 0; i < ARRAY_SIZE(bytes); i++) {
+		e = e5 + 1 + i;
+		KUNIT_EXPECT_TRUE(test, dcache_block_dirty(b));
+		KUNIT_EXPECT_EQ(test, b->epoch, e);
+		KUNIT_EXPECT_EQ(test, next_stage(c, e5 + 3, skip_nothing), e);
+		KUNIT_EXPECT_EQ(test, c->nr_kept, 2ULL - min(i, 2U));
+		b = take_copy(test, d, 2, e, &copy);
+		/* The stage of 0x66's epoch writes its last write, 0x67. */
+		KUNIT_EXPECT_EQ(test, ((u8 *)page_address(copy))[0], i ? bytes[i] : 0x67);
+		KUNIT_EXPECT_EQ(test, ((u8 *)page_address(copy))[BS - 1],
+				i ? bytes[i] : 0x67);
+		end_copy(b, 0, copy);
+		KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
+	}
 	KUNIT_EXPECT_FALSE(test, dcache_block_dirty(b));
+	KUNIT_EXPECT_EQ(test, c->nr_kept, 0ULL);
+	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
+}
+
+/*
+ * Kept versions come from a reserve of a quarter of the dirty budget.
+ * When it is spent an ordered writer of a block that needs one waits (a
+ * stall, counted in cow_waits too), and goes on once a stage's copy
+ * gives a page back; a block that needs no version is not held.
+ */
+static void ordered_versions_bounded_by_reserve_test(struct kunit *test)
+{
+	struct dcache *c = fake_cache(test, 16, BS, 0);
+	struct fake_disk *d = fake_disk_add(test, c, 64);
+	struct dcache_block *b;
+	struct page *copy;
+	u64 e1;
+
+	dcache_set_dirty_percent(c, 50);	/* 8 dirty blocks: 2 kept pages */
+	write_byte(test, d, 1, 0x11, true, 0);
+	write_byte(test, d, 2, 0x21, true, 0);
+	write_byte(test, d, 3, 0x31, true, 0);
+	e1 = dcache_close_epoch(d->part);
+	write_byte_cow(test, d, 1, 0x12, 0);
+	write_byte_cow(test, d, 2, 0x22, 0);
+	KUNIT_EXPECT_EQ(test, c->nr_kept, 2ULL);
+	KUNIT_EXPECT_TRUE(test, dcache_write_must_wait(d->part, 3, true));
+	KUNIT_EXPECT_FALSE(test, dcache_write_must_wait(d->part, 4, true));
+	write_byte_cow(test, d, 3, 0x32, -EAGAIN);
+	write_byte_cow(test, d, 4, 0x41, 0);		/* clean: no version needed */
+	KUNIT_EXPECT_EQ(test, atomic64_read(&c->stats.cow_waits), 1LL);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&c->stats.stalls), 1LL);
+
+	b = take_copy(test, d, 1, e1, &copy);		/* takes a kept page */
+	KUNIT_EXPECT_EQ(test, ((u8 *)page_address(copy))[0], 0x11);
+	KUNIT_EXPECT_FALSE(test, dcache_write_must_wait(d->part, 3, true));
+	write_byte_cow(test, d, 3, 0x32, 0);
+	end_copy(b, 0, copy);
+	KUNIT_EXPECT_EQ(test, c->nr_kept, 2ULL);
 	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
 }
 
@@ -648,6 +724,7 @@ static struct kunit_case dcache_epoch_cases[] = {
 	KUNIT_CASE(writeback_keeps_first_newer_epoch_test),
 	KUNIT_CASE(failed_copy_retried_with_its_own_data_test),
 	KUNIT_CASE(ordered_rewrite_keeps_older_version_test),
+	KUNIT_CASE(ordered_versions_bounded_by_reserve_test),
 	KUNIT_CASE(ordered_kept_version_retried_test),
 	KUNIT_CASE(lag_follows_oldest_version_test),
 	KUNIT_CASE(ordered_discard_waits_and_queues_test),

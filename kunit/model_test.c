@@ -115,6 +115,8 @@ struct model {
 	u64 max_versions;
 	u32 seed;
 	unsigned int step;
+	unsigned int chained;		/* writes leaving a block newer versions */
+	unsigned int deep_chains;	/* of them, two or more */
 	bool grouped;		/* both parts ordered, in one consistency group */
 	const char *failure;	/* first violation, set by a hook */
 	char why[160];
@@ -372,17 +374,24 @@ static void record(struct model *m, struct model_part *mp, u64 addr, u64 v, u64 
 /* A write; @bring_page: an ordered writer brings a page for copy-on-write. */
 static void op_write(struct model *m, struct model_part *mp, u64 addr, bool bring_page)
 {
-	struct page *spare;
+	struct dcache_version *spare;
 	struct dcache_block *b;
 	u64 v;
 	int r;
 
 	r = dcache_get(mp->d->part, addr, DCACHE_WRITE, false, &b);
 	KUNIT_ASSERT_EQ(m->test, r, 0);
-	spare = mp->ordered && bring_page ? alloc_page(GFP_KERNEL) : NULL;
+	spare = mp->ordered && bring_page ? dcache_alloc_version(GFP_KERNEL) : NULL;
 	r = dcache_mark_dirty(b, mp->ordered, &spare);
-	if (spare)
-		__free_page(spare);
+	dcache_free_version(spare);
+	if (!r) {
+		mutex_lock(&m->c->lock);
+		if (!list_empty(&b->versions))
+			m->chained++;
+		if (!list_empty(&b->versions) && !list_is_singular(&b->versions))
+			m->deep_chains++;
+		mutex_unlock(&m->c->lock);
+	}
 	if (r) {
 		/* Held for a stage or over the share: not acknowledged. */
 		if (!dcache_block_dirty(b))
@@ -822,11 +831,13 @@ static void model_run(struct kunit *test, u32 seed, unsigned int steps, bool gro
 	if (m->failure)
 		for (i = min_t(unsigned int, m->nr_log, LOG_EVENTS); i > 0; i--)
 			pr_notice("dcache model: %s\n", m->log[(m->nr_log - i) % LOG_EVENTS]);
-	kunit_info(test, "seed %u: %u steps, %llu versions, epoch %llu, %lld copies on write\n",
+	kunit_info(test, "seed %u: %u steps, %llu versions, epoch %llu, %lld copies on write (%u chained, %u deep, %lld waits)\n",
 		   seed, m->step, m->next_version, dcache_current_epoch(m->parts[0].d->part),
-		   atomic64_read(&c->stats.cow_copies));
-	/* The schedule must reach the copy-on-write path it is to check. */
+		   atomic64_read(&c->stats.cow_copies), m->chained, m->deep_chains,
+		   atomic64_read(&c->stats.cow_waits));
+	/* The schedule must reach the copy-on-write paths it is to check. */
 	KUNIT_EXPECT_GT(test, atomic64_read(&c->stats.cow_copies), 0);
+	KUNIT_EXPECT_GT(test, m->chained, 0U);
 }
 
 static void model_checker_test(struct kunit *test)

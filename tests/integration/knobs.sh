@@ -103,7 +103,7 @@ echo "$refused invalid values and messages refused"
 step "sysfs statistics"
 dd if=/dev/urandom of=/dev/mapper/kn bs=64k count=16 oflag=direct status=none
 dd if=/dev/mapper/kn of=/dev/null bs=64k count=16 iflag=direct status=none
-for f in blocks_total blocks_free blocks_clean blocks_dirty blocks_kept hits misses evictions stalls cow_copies \
+for f in blocks_total blocks_free blocks_clean blocks_dirty blocks_kept hits misses evictions stalls cow_copies cow_waits \
 	rounds read_errors write_errors bytes_read bytes_written; do
 	[ -r $S/$f ] || fail "$S/$f missing"
 	printf '%s=%s ' $f "$(cat $S/$f)"
