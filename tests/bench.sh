@@ -308,6 +308,8 @@ if want pgbench && pg_found; then
 	for sys in raw linear dcache-wb dcache-ord; do
 		pgbench_system $sys /dev/mapper/b_slow delay2ms
 	done
+	# The same job on a RAM disk: what the CPU allows, whatever the disk.
+	pgbench_system brd /dev/ram0 brd
 fi
 
 # How long after its job a dcache device's disk holds everything (the
