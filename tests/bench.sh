@@ -23,6 +23,7 @@ RUNTIME=${BENCH_RUNTIME:-8}
 PG_RUNTIME=30
 PG_LONG_RUNTIME=${BENCH_PG_LONG_RUNTIME:-300}
 out=$DCACHE_RESULTS/bench.jsonl
+stats=/sys/kernel/dm_dcache
 : >"$out"
 modprobe dm-mod 2>/dev/null
 modprobe dm-delay
@@ -206,6 +207,8 @@ pgbench_system() {
 		tps=$(awk '/^tps/ { print $3 }' /tmp/pgbench.out)
 		lat=$(awk '/^latency average/ { print $4 }' /tmp/pgbench.out)
 		grep '^progress:' /tmp/pgbench.out
+		[ "$dev" = /dev/mapper/b_dc ] &&
+			echo "$sys: module totals: cow_copies $(cat $stats/cow_copies), cow_waits $(cat $stats/cow_waits), stalls $(cat $stats/stalls)"
 		if [ -n "$sampler" ]; then
 			kill "$sampler"
 			wait "$sampler" 2>/dev/null
