@@ -260,7 +260,7 @@ static int dcache_message(struct dm_target *ti, unsigned int argc, char **argv,
 		return 0;
 	}
 	if (argc == 1 && !strcasecmp(argv[0], "flush"))
-		return dcache_writer_flush(dd->wr);
+		return dcache_writer_flush_killable(dd->wr);
 	if (argc == 2 && !strcasecmp(argv[0], "mode")) {
 		if (dcache_parse_mode(argv[1], &mode)) {
 			DMERR("mode: unknown mode %s (writeback, writethrough or ordered)",

@@ -540,13 +540,19 @@ static void flusher_kick_delayed(struct dcache *c, struct dcache_part *part)
 		writer_kick_within(part->writer, READ_ONCE(*dcache_flusher(c)->delay_ms));
 }
 
-/* Returns once a round of @wr that started after the call has completed. */
-static void writer_wait_round(struct dcache_writer *wr)
+/*
+ * Returns once a round of @wr that started after the call has completed,
+ * 0; or, @killable, -ERESTARTSYS when the caller is killed first.
+ */
+static int writer_wait_round(struct dcache_writer *wr, bool killable)
 {
 	u64 round = dcache_kick_request_round(&wr->kick);
 
 	writer_arm(wr);
+	if (killable)
+		return dcache_kick_wait_killable(&wr->kick, round);
 	dcache_kick_wait(&wr->kick, round);
+	return 0;
 }
 
 /*
@@ -561,7 +567,7 @@ static void flush_round(struct dcache_writer *wr)
 	int error;
 
 	if (!mutex_trylock(&wr->round_lock)) {
-		writer_wait_round(wr);
+		writer_wait_round(wr, false);
 		return;
 	}
 	round = dcache_kick_begin_round(&wr->kick);
@@ -583,7 +589,7 @@ static int flusher_wait_round(struct dcache *c)
 
 	mutex_lock(&fl->writers_mutex);
 	list_for_each_entry(wr, &fl->writers, link)
-		writer_wait_round(wr);
+		writer_wait_round(wr, false);
 	mutex_unlock(&fl->writers_mutex);
 	return 0;
 }
@@ -594,6 +600,27 @@ static const struct dcache_flush_ops flusher_ops = {
 	.wait_round = flusher_wait_round,
 };
 
+static int writer_flush(struct dcache_writer *wr, bool killable)
+{
+	u64 epoch = dcache_current_epoch(wr->part);
+	int rounds = 0, r;
+
+	do {
+		/* A round in the caller's thread could not be given up. */
+		if (killable) {
+			r = writer_wait_round(wr, true);
+			if (r)
+				return r;
+		} else {
+			flush_round(wr);
+		}
+		if (atomic64_read(&wr->durable_epoch) >= epoch)
+			return 0;
+		/* Rounds that waited for the group: give it time. */
+	} while (READ_ONCE(wr->round_result) == -EAGAIN && ++rounds < GROUP_FLUSH_ROUNDS);
+	return atomic_read(&wr->error) ?: -EIO;
+}
+
 /*
  * Write back every block of the part dirty at the call and flush its disk:
  * a round of its writer that starts after the call writes every closed
@@ -601,18 +628,19 @@ static const struct dcache_flush_ops flusher_ops = {
  */
 int dcache_writer_flush(struct dcache_writer *wr)
 {
-	u64 epoch = dcache_current_epoch(wr->part);
-	int rounds = 0;
-
-	do {
-		flush_round(wr);
-		if (atomic64_read(&wr->durable_epoch) >= epoch)
-			return 0;
-		/* Rounds that waited for the group: give it time. */
-	} while (READ_ONCE(wr->round_result) == -EAGAIN && ++rounds < GROUP_FLUSH_ROUNDS);
-	return atomic_read(&wr->error) ?: -EIO;
+	return writer_flush(wr, false);
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_writer_flush);
+
+/*
+ * The same for the flush message, in the writer's rounds: its user may
+ * give up waiting for a long backlog (-ERESTARTSYS; the rounds go on),
+ * and is not a hung task meanwhile.
+ */
+int dcache_writer_flush_killable(struct dcache_writer *wr)
+{
+	return writer_flush(wr, true);
+}
 
 /*
  * Write back everything the part holds dirty, for a caller that must go on

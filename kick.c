@@ -145,3 +145,9 @@ void dcache_kick_wait(struct dcache_kick *k, u64 round)
 	wait_event(k->round_done, dcache_kick_round_done(k, round));
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_kick_wait);
+
+/* The same for a user who may give up waiting: 0 or -ERESTARTSYS. */
+int dcache_kick_wait_killable(struct dcache_kick *k, u64 round)
+{
+	return wait_event_killable(k->round_done, dcache_kick_round_done(k, round));
+}

@@ -100,6 +100,7 @@ void dcache_writer_start(struct dcache_writer *wr);
 void dcache_writer_stop(struct dcache_writer *wr);
 void dcache_writer_suspend(struct dcache_writer *wr, bool suspended);
 int dcache_writer_flush(struct dcache_writer *wr);
+int dcache_writer_flush_killable(struct dcache_writer *wr);
 int dcache_writer_drain(struct dcache_writer *wr);
 int dcache_writer_wait(struct dcache_writer *wr, u64 addr, bool ordered);
 int dcache_writer_throttle(struct dcache_writer *wr, unsigned int max_age);

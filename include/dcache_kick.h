@@ -30,6 +30,7 @@ u64 dcache_kick_begin_round(struct dcache_kick *k);
 void dcache_kick_end_round(struct dcache_kick *k, u64 round);
 u64 dcache_kick_request_round(struct dcache_kick *k);
 void dcache_kick_wait(struct dcache_kick *k, u64 round);
+int dcache_kick_wait_killable(struct dcache_kick *k, u64 round);
 bool dcache_kick_round_done(struct dcache_kick *k, u64 round);
 
 #endif

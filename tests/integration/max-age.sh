@@ -11,7 +11,8 @@
 # disk lags (by the age of its oldest dirty data, or the time its owed
 # stages will take): they must have been held (write_throttles, so the
 # workload did push the disk past the bound's half), the lag (status
-# field lag_ms) stays under twice the bound, and writes go on.
+# field lag_ms) stays under twice the bound, and writes go on. A user
+# waiting for such a backlog (the flush message) may give up.
 . "$DCACHE_TOP/tests/guest-lib.sh"
 
 modprobe dm-mod 2>/dev/null || true
@@ -52,5 +53,27 @@ throttles=$(echo "${*:3}" | awk '{ print $17 }')
 [ "$throttles" -gt 0 ] || fail "no write was held: the disk never lagged, the test proves nothing"
 # The first stages' pace is a guess until measured: one bound of slack.
 [ "$1" -lt $((2 * bound)) ] || fail "lag $1 ms above max_age_ms $bound"
+step "a flush message waiting for a backlog can be killed; the backlog drains"
+echo "0 $n delay $DISK0 0 0 $DISK0 0 5" | dmsetup create mx_slow
+dcache_create mx /dev/mapper/mx_slow 4096 1 ordered
+# A thousand one-block epochs: seconds of stages at 5 ms a write.
+fio --name=mx --filename=/dev/mapper/mx --rw=randwrite --bs=4k --size=64m --fsync=1 \
+	--number_ios=1000 --output-format=terse >/dev/null || fail "fio failed"
+dmsetup message mx 0 flush &
+waiter=$!
+sleep 1
+t0=$(date +%s%N)
+kill -KILL $waiter
+wait $waiter 2>/dev/null && fail "the flush message returned 0 before the backlog drained"
+ms=$((($(date +%s%N) - t0) / 1000000))
+behind=$(dmsetup status mx | awk '{ print $13 - $14 }')
+echo "killed after 1 s: gone in $ms ms, $behind epochs still behind"
+[ "$ms" -lt 1000 ] || fail "the killed flush message took $ms ms to go"
+[ "$behind" -gt 0 ] || fail "the backlog drained within 1 s: the kill proved nothing"
+dmsetup message mx 0 flush || fail "flush failed after a killed one"
+behind=$(dmsetup status mx | awk '{ print $13 - $14 }')
+[ "$behind" -le 1 ] || fail "$behind epochs behind after a flush"
+dmsetup remove mx
+dmsetup remove mx_slow
 rmmod dm_dcache
 echo PASS
