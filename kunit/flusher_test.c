@@ -3,7 +3,8 @@
  * KUnit: the real flusher (flush.c) over fake disks: flushes owed until
  * one succeeds, durable epochs that never go back, deadlines for blocks
  * left dirty by a copy, suspended writers left out, one device's dead disk
- * kept to its share of the pool, ordered discards in their stage.
+ * kept to its share of the pool, ordered discards in their stage, and
+ * max_age_ms's hold on writers.
  */
 #include <kunit/test.h>
 #include <linux/delay.h>
@@ -446,6 +447,70 @@ static void ordered_discard_after_older_stage_test(struct kunit *test)
 	d->hooks = NULL;
 }
 
+struct release_call {
+	struct delayed_work work;
+	struct fake_disk *d;
+};
+
+static void release_writes_fn(struct work_struct *work)
+{
+	struct release_call *rc = container_of(to_delayed_work(work),
+					       struct release_call, work);
+
+	rc->d->hold_writes = false;
+	fake_disk_end_writes(rc->d, 0);
+}
+
+/*
+ * max_age_ms: a writer goes on while the disk lags by at most half the
+ * bound; beyond it, a short hold that grows toward the bound; at the
+ * bound, held until write-back brings the lag under it; on a failing
+ * disk, the write-back's error rather than a hang.
+ */
+static void max_age_throttle_test(struct kunit *test)
+{
+	struct dcache *c = fake_cache(test, 64, BS, 0);
+	struct dcache_flusher *fl = fake_flusher(test, c);
+	struct fake_disk *d = fake_disk_add(test, c, 64);
+	struct dcache_writer *wr = fake_writer(test, fl, d);
+	const unsigned int max_age = 400;
+	struct release_call rc = { .d = d };
+	unsigned long t0;
+	int r;
+
+	KUNIT_EXPECT_EQ(test, dcache_writer_throttle(wr, max_age), 0);
+	d->hold_writes = true;
+	KUNIT_ASSERT_EQ(test, 0, write_block(d, 1, 0x11, true));
+	KUNIT_EXPECT_EQ(test, dcache_writer_throttle(wr, max_age), 0);
+
+	msleep(260);			/* over half the bound */
+	t0 = jiffies;
+	KUNIT_EXPECT_EQ(test, dcache_writer_throttle(wr, max_age), 1);
+	KUNIT_EXPECT_LT(test, jiffies_to_msecs(jiffies - t0), 100U);
+	KUNIT_EXPECT_FALSE(test, dcache_writer_lagging(wr, 2 * max_age));
+	KUNIT_EXPECT_TRUE(test, dcache_writer_lagging(wr, max_age));
+
+	msleep(200);			/* at the bound: held until the lag drops */
+	INIT_DELAYED_WORK_ONSTACK(&rc.work, release_writes_fn);
+	schedule_delayed_work(&rc.work, msecs_to_jiffies(300));
+	t0 = jiffies;
+	r = dcache_writer_throttle(wr, max_age);
+	KUNIT_EXPECT_EQ(test, r, 1);
+	KUNIT_EXPECT_GE(test, jiffies_to_msecs(jiffies - t0), 250U);
+	KUNIT_EXPECT_LT(test, dcache_part_lag_ms(d->part), max_age);
+	KUNIT_EXPECT_EQ(test, durable_byte(d, 1), 0x11);
+	flush_delayed_work(&rc.work);
+	destroy_delayed_work_on_stack(&rc.work);
+
+	d->fail_writes = true;		/* a dead disk: the error, no hang */
+	KUNIT_ASSERT_EQ(test, 0, write_block(d, 2, 0x22, true));
+	msleep(450);
+	t0 = jiffies;
+	KUNIT_EXPECT_EQ(test, dcache_writer_throttle(wr, max_age), -EIO);
+	KUNIT_EXPECT_LT(test, jiffies_to_msecs(jiffies - t0), 5000U);
+	d->fail_writes = false;
+}
+
 static struct kunit_case dcache_flusher_cases[] = {
 	KUNIT_CASE(failed_flush_is_owed_test),
 	KUNIT_CASE(write_through_owes_flush_test),
@@ -453,6 +518,7 @@ static struct kunit_case dcache_flusher_cases[] = {
 	KUNIT_CASE(redirtied_block_gets_deadline_test),
 	KUNIT_CASE(suspended_writer_left_out_test),
 	KUNIT_CASE(dead_disk_kept_to_its_share_test),
+	KUNIT_CASE(max_age_throttle_test),
 	KUNIT_CASE(ordered_discard_after_older_stage_test),
 	KUNIT_CASE(stage_passes_overlap_test),
 	KUNIT_CASE(starved_pass_ends_oldest_first_test),
