@@ -247,18 +247,26 @@ static void writeback_end_test(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
 }
 
-static void write_byte(struct kunit *test, struct fake_disk *d, u64 addr,
-		       u8 byte, bool ordered, int expect)
+/* A write of @byte to block @addr, with *@spare for copy-on-write if set. */
+static void write_byte_spare(struct kunit *test, struct fake_disk *d, u64 addr,
+			     u8 byte, bool ordered, struct dcache_version **spare,
+			     int expect)
 {
 	struct dcache_block *b;
 	int r;
 
 	KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, addr, DCACHE_WRITE, false, &b));
-	r = dcache_mark_dirty(b, ordered, NULL);
+	r = dcache_mark_dirty(b, ordered, spare);
 	KUNIT_EXPECT_EQ_MSG(test, r, expect, "write of %#x to block %llu", byte, addr);
 	if (!r)
 		memset(dcache_block_data(b), byte, BS);
 	dcache_put(b, DCACHE_WRITE);
+}
+
+static void write_byte(struct kunit *test, struct fake_disk *d, u64 addr,
+		       u8 byte, bool ordered, int expect)
+{
+	write_byte_spare(test, d, addr, byte, ordered, NULL, expect);
 }
 
 static struct dcache_block *take_copy(struct kunit *test, struct fake_disk *d,
@@ -290,16 +298,9 @@ static void write_byte_cow(struct kunit *test, struct fake_disk *d, u64 addr,
 			   u8 byte, int expect)
 {
 	struct dcache_version *spare = dcache_alloc_version(GFP_KERNEL);
-	struct dcache_block *b;
-	int r;
 
 	KUNIT_ASSERT_NOT_NULL(test, spare);
-	KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, addr, DCACHE_WRITE, false, &b));
-	r = dcache_mark_dirty(b, true, &spare);
-	KUNIT_EXPECT_EQ_MSG(test, r, expect, "write of %#x to block %llu", byte, addr);
-	if (!r)
-		memset(dcache_block_data(b), byte, BS);
-	dcache_put(b, DCACHE_WRITE);
+	write_byte_spare(test, d, addr, byte, true, &spare, expect);
 	dcache_free_version(spare);
 }
 
