@@ -9,8 +9,10 @@
  * end here. Ordered-mode discards queue here for the stage of their epoch.
  *
  * Locking: dcache.lock for the dirty trees, the counts of dirty blocks,
- * the epoch fields of every block, the open epoch and the discard queues.
- * Writers wait for stage progress on dcache.stage_wait, with no lock held.
+ * the epoch fields, kept copy and kept versions of every block, the open
+ * epoch and the discard queues (dcache_block_of_closed_epoch alone reads
+ * a block's without it, as a hint). Writers wait for stage progress on
+ * dcache.stage_wait, with no lock held.
  */
 #include <linux/slab.h>
 #include <linux/mm.h>
