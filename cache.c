@@ -114,7 +114,9 @@ void dcache_release(struct dcache *c, struct dcache_block *b)
 		return;
 	}
 	dcache_policy_evictable(&c->policy, &b->pe);
-	wake_up(&c->free_wait);
+	/* Waiters queue themselves under the mutex we hold: no barrier. */
+	if (waitqueue_active(&c->free_wait))
+		wake_up(&c->free_wait);
 }
 
 /* A free block: from the free list, else the policy's victim. */
@@ -506,6 +508,35 @@ struct dcache_block *dcache_try_get(struct dcache_part *part, u64 addr,
 	return NULL;
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_try_get);
+
+/*
+ * For a write of a whole block that the cache has none for, from map(): a
+ * fresh block for (@part, @addr), a free one or a clean victim, held
+ * exclusive and valid (the write fills it), or NULL if the block is cached
+ * or none is free right now. Never sleeps on a full cache: that is for
+ * the work item (dcache_get), so that the submitter does not hop to a
+ * worker for a write that only needs memory.
+ */
+struct dcache_block *dcache_try_get_new(struct dcache_part *part, u64 addr)
+{
+	struct dcache *c = part->cache;
+	struct dcache_block *b = NULL;
+
+	mutex_lock(&c->lock);
+	if (!dcache_lookup(c, part->id, addr))
+		b = pin_new(c, part, addr, false);
+	/* Unpinned until now, so nobody holds its lock. */
+	if (b && WARN_ON_ONCE(!down_write_trylock(&b->lock))) {
+		b->refs--;
+		dcache_release(c, b);
+		b = NULL;
+	}
+	mutex_unlock(&c->lock);
+	if (b)
+		set_bit(DCACHE_B_VALID, &b->flags);
+	return b;
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_try_get_new);
 
 /*
  * dcache_try_get(DCACHE_READ) for up to @max consecutive blocks from

@@ -4,8 +4,9 @@
  * (DCACHE_MAX_IO_SECTORS), which may start and end inside a block.
  *
  * map() serves what it can without waiting (dcache_try_get: cached, valid
- * blocks whose locks are free; an ordered-mode flush, which only closes the
- * epoch). Of a bio of many blocks it serves the blocks it can from the
+ * blocks whose locks are free; whole-block writes of blocks the cache has
+ * none for, into a free block or a clean victim; an ordered-mode flush,
+ * which only closes the epoch). Of a bio of many blocks it serves the blocks it can from the
  * first on, keeps those (dm_accept_partial_bio) and leaves dm to send the
  * rest back as a new bio, as dm-writecache does. A read of a stream longer
  * than the device's sequential_cutoff whose blocks are not cached goes to
@@ -797,6 +798,8 @@ static enum io_result map_write(struct dcache_io *io, struct bio *bio)
 		len = min(total - done, dd->block_size - offset);
 		access = covers_block(dd, offset, len) ? DCACHE_WRITE : DCACHE_RDWR;
 		b = dcache_try_get(dd->part, block, access);
+		if (!b && access == DCACHE_WRITE)
+			b = dcache_try_get_new(dd->part, block);
 		if (!b || write_back_into(dd, bio, &iter, b, offset, len, access, GFP_NOWAIT))
 			break;
 		done += len;

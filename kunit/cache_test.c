@@ -832,6 +832,49 @@ static void full_cache_no_wait_test(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
 }
 
+/*
+ * A whole-block write of an uncached block in map(): a fresh block, held
+ * exclusive and valid, from the free list or a clean victim; never one
+ * already cached, never a wait when every block is busy.
+ */
+static void try_get_new_test(struct kunit *test)
+{
+	struct dcache *c = fake_cache(test, 2, BS, 0);
+	struct fake_disk *d = fake_disk_add(test, c, 16);
+	struct dcache_block *b, *held;
+
+	b = dcache_try_get_new(d->part, 3);
+	KUNIT_ASSERT_NOT_NULL(test, b);
+	KUNIT_EXPECT_TRUE(test, dcache_block_valid(b));
+	/* Held exclusive: a reader cannot have it. */
+	KUNIT_EXPECT_NULL(test, dcache_try_get(d->part, 3, DCACHE_READ));
+	KUNIT_EXPECT_NULL(test, dcache_try_get_new(d->part, 3));
+	memset(dcache_block_data(b), 0x5a, BS);
+	dcache_put(b, DCACHE_WRITE);
+	/* The write's data, with no load from the disk. */
+	b = dcache_try_get(d->part, 3, DCACHE_READ);
+	KUNIT_ASSERT_NOT_NULL(test, b);
+	KUNIT_EXPECT_TRUE(test, block_filled_with(b, BS, 0x5a));
+	dcache_put(b, DCACHE_READ);
+	KUNIT_EXPECT_EQ(test, atomic_read(&d->reads), 0);
+	/* Cached: a try_get's, not a new one. */
+	KUNIT_EXPECT_NULL(test, dcache_try_get_new(d->part, 3));
+
+	/* One block free, then a clean victim. */
+	b = dcache_try_get_new(d->part, 4);
+	KUNIT_ASSERT_NOT_NULL(test, b);
+	dcache_put(b, DCACHE_WRITE);
+	b = dcache_try_get_new(d->part, 5);
+	KUNIT_ASSERT_NOT_NULL(test, b);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&c->stats.evictions), 1);
+	/* Every block busy: NULL at once, no wait. */
+	KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, 6, DCACHE_READ, false, &held));
+	KUNIT_EXPECT_NULL(test, dcache_try_get_new(d->part, 7));
+	dcache_put(held, DCACHE_READ);
+	dcache_put(b, DCACHE_WRITE);
+	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
+}
+
 /* ---- dirty state */
 
 static void dirty_accounting_test(struct kunit *test)
@@ -1028,6 +1071,7 @@ static struct kunit_case dcache_lru_test_cases[] = {
 	KUNIT_CASE(read_run_stops_at_gap_or_writer_test),
 	KUNIT_CASE(miss_run_pins_until_cached_test),
 	KUNIT_CASE(miss_run_full_cache_test),
+	KUNIT_CASE(try_get_new_test),
 	KUNIT_CASE(miss_run_error_and_abandon_test),
 	KUNIT_CASE(ahead_spares_blocks_used_twice_test),
 	KUNIT_CASE(ahead_takes_free_blocks_only_with_lru_test),
