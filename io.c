@@ -786,11 +786,11 @@ static enum io_result map_write(struct dcache_io *io, struct bio *bio)
 	struct dcache_dev *dd = io->dd;
 	struct bvec_iter iter = bio->bi_iter;
 	unsigned int total = iter.bi_size, done = 0, hits = 0, offset = io->offset;
-	unsigned int len, max_age = throttle_age(dd);
+	unsigned int len, max_age = throttle_age(dd), blocks = 0;
 	enum dcache_access access;
 	u64 block = io->block;
 	struct dcache_block *b;
-	bool lagging;
+	bool lagging, fresh;
 
 	/* A lagging disk: the work item decides how long the writer waits. */
 	lagging = max_age && dcache_writer_lagging(dd->wr, max_age);
@@ -798,16 +798,19 @@ static enum io_result map_write(struct dcache_io *io, struct bio *bio)
 		len = min(total - done, dd->block_size - offset);
 		access = covers_block(dd, offset, len) ? DCACHE_WRITE : DCACHE_RDWR;
 		b = dcache_try_get(dd->part, block, access);
-		if (!b && access == DCACHE_WRITE)
+		/* A write into a fresh block is absorbed, but no hit. */
+		fresh = !b && access == DCACHE_WRITE;
+		if (fresh)
 			b = dcache_try_get_new(dd->part, block);
 		if (!b || write_back_into(dd, bio, &iter, b, offset, len, access, GFP_NOWAIT))
 			break;
 		done += len;
-		hits++;
+		blocks++;
+		hits += !fresh;
 		block++;
 		offset = 0;
 	}
-	atomic64_add(hits, &dd->stats.writes);
+	atomic64_add(blocks, &dd->stats.writes);
 	atomic64_add(hits, &dd->stats.write_hits);
 	if (done) {
 		keep_first(bio, done);
