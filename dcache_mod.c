@@ -28,6 +28,7 @@ struct dcache *dcache_shared;
 
 static int dcache_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 {
+	struct dcache_counts counts;
 	struct dcache_table table;
 	struct dcache_dev *dd;
 	struct block_device *bdev;
@@ -52,6 +53,7 @@ static int dcache_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	dd->max_age_ms = table.max_age_ms;
 	dd->sequential_cutoff = table.sequential_cutoff;
 	dd->readahead = table.readahead;
+	dd->read_admit = table.read_admit;
 	init_waitqueue_head(&dd->aheads_wait);
 
 	r = dm_get_device(ti, table.backing_path, dm_table_get_mode(ti->table),
@@ -81,6 +83,12 @@ static int dcache_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		ti->error = "Cannot set the maximum I/O size";
 		goto bad_dev;
 	}
+	dcache_counts(dcache_shared, &counts);
+	r = dcache_admit_init(&dd->admit, counts.blocks_total, ti->len >> dd->block_shift);
+	if (r) {
+		ti->error = "Cannot allocate the table of read misses";
+		goto bad_dev;
+	}
 	init_llist_head(&dd->misses_done);
 	INIT_WORK(&dd->unpin_work, dcache_unpin_misses);
 	dd->wq = alloc_workqueue("dcache_io/%s", WQ_MEM_RECLAIM, 0,
@@ -88,7 +96,7 @@ static int dcache_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	if (!dd->wq) {
 		r = -ENOMEM;
 		ti->error = "Cannot allocate the device workqueue";
-		goto bad_dev;
+		goto bad_admit;
 	}
 	dd->part = dcache_add_part(dcache_shared, bdev, dd->block_size, NULL, dd);
 	if (IS_ERR(dd->part)) {
@@ -129,6 +137,8 @@ bad_part:
 	WARN_ON(dcache_remove_part(dd->part));
 bad_wq:
 	destroy_workqueue(dd->wq);
+bad_admit:
+	dcache_admit_exit(&dd->admit);
 bad_dev:
 	dm_put_device(ti, dd->backing);
 bad:
@@ -172,6 +182,7 @@ static void dcache_dtr(struct dm_target *ti)
 	}
 	dcache_writer_destroy(dd->wr);
 	destroy_workqueue(dd->wq);
+	dcache_admit_exit(&dd->admit);
 	dm_put_device(ti, dd->backing);
 	kfree(dd);
 }
@@ -244,6 +255,8 @@ static void set_number_feature(struct dcache_dev *dd, const char *name, unsigned
 		WRITE_ONCE(dd->sequential_cutoff, v);
 	else if (!strcasecmp(name, "readahead"))
 		WRITE_ONCE(dd->readahead, v);
+	else if (!strcasecmp(name, "read_admit"))
+		WRITE_ONCE(dd->read_admit, v);
 }
 
 static int dcache_message(struct dm_target *ti, unsigned int argc, char **argv,
@@ -289,7 +302,7 @@ static int dcache_message(struct dm_target *ti, unsigned int argc, char **argv,
 	}
 	DMERR("unrecognised message: %s%s (expected %s)", argc ? argv[0] : "(none)",
 	      argc > 1 ? " ..." : "",
-	      "clear_stats, flush, mode, max_age_ms, sequential_cutoff or readahead");
+	      "clear_stats, flush, mode, max_age_ms, sequential_cutoff, readahead or read_admit");
 	return -EINVAL;
 }
 
@@ -299,7 +312,7 @@ static void dcache_status(struct dm_target *ti, status_type_t type,
 {
 	struct dcache_dev *dd = ti->private;
 	struct dcache_dev_stats *st = &dd->stats;
-	unsigned int sz = 0, ms, cutoff, ahead;
+	unsigned int sz = 0, ms, cutoff, ahead, admit;
 	const char *group;
 
 	switch (type) {
@@ -321,10 +334,12 @@ static void dcache_status(struct dm_target *ti, status_type_t type,
 		ms = READ_ONCE(dd->max_age_ms);
 		cutoff = READ_ONCE(dd->sequential_cutoff);
 		ahead = READ_ONCE(dd->readahead);
+		admit = READ_ONCE(dd->read_admit);
 		group = dcache_part_group_name(dd->part);
 		DMEMIT("%s %u %u %s", dd->backing->name, dd->block_size,
 		       1 + (ms ? 2 : 0) + (cutoff != DCACHE_SEQUENTIAL_CUTOFF ? 2 : 0) +
-		       (ahead != DCACHE_READAHEAD ? 2 : 0) + (group ? 2 : 0),
+		       (ahead != DCACHE_READAHEAD ? 2 : 0) +
+		       (admit != DCACHE_READ_ADMIT ? 2 : 0) + (group ? 2 : 0),
 		       dcache_mode_name(READ_ONCE(dd->mode)));
 		if (ms)
 			DMEMIT(" max_age_ms %u", ms);
@@ -332,6 +347,8 @@ static void dcache_status(struct dm_target *ti, status_type_t type,
 			DMEMIT(" sequential_cutoff %u", cutoff);
 		if (ahead != DCACHE_READAHEAD)
 			DMEMIT(" readahead %u", ahead);
+		if (admit != DCACHE_READ_ADMIT)
+			DMEMIT(" read_admit %u", admit);
 		if (group)
 			DMEMIT(" group %s", group);
 		break;

@@ -6,13 +6,16 @@
  * map() serves what it can without waiting (dcache_try_get: cached, valid
  * blocks whose locks are free; whole-block writes of blocks the cache has
  * none for, into a free block or a clean victim; an ordered-mode flush,
- * which only closes the epoch). Of a bio of many blocks it serves the blocks it can from the
- * first on, keeps those (dm_accept_partial_bio) and leaves dm to send the
- * rest back as a new bio, as dm-writecache does. A read of a stream longer
- * than the device's sequential_cutoff whose blocks are not cached goes to
- * the disk as it is. A read of blocks the cache has no block for at all
- * takes fresh blocks for them and fills them with one backing read sent
- * from map(); the bio ends when that read does (read_miss). A read that
+ * which only closes the epoch). Of a bio of many blocks it serves the
+ * blocks it can from the first on, keeps those (dm_accept_partial_bio) and
+ * leaves dm to send the rest back as a new bio, as dm-writecache does. A
+ * read whose blocks are not cached goes to the disk as it is when it is
+ * part of a stream longer than the device's sequential_cutoff, or when
+ * read admission does not take its blocks in yet (admit.c: with
+ * read_admit 2, on a block's first miss). Other reads of blocks the cache
+ * has no block for at all take fresh blocks for them and fill them with
+ * one backing read sent from map(); the bio ends when that read does
+ * (read_miss). A read that
  * continues a stream below the cut-off keeps the device's readahead window
  * after it loading the same way, with no bio of dm's waiting (read_ahead):
  * suspend and removal wait for those loads (dcache_wait_aheads). Everything
@@ -488,8 +491,9 @@ static void keep_first(struct bio *bio, unsigned int bytes)
 }
 
 /*
- * A read of a stream, whose first block is not cached: send to the disk
- * the blocks from there on that no block of the cache stands for.
+ * A read whose first block is not cached, of a stream or not admitted:
+ * send to the disk the blocks from there on that no block of the cache
+ * stands for, and remember them (a second miss takes them in).
  */
 static enum io_result read_around(struct dcache_io *io, struct bio *bio)
 {
@@ -502,6 +506,7 @@ static enum io_result read_around(struct dcache_io *io, struct bio *bio)
 		return IO_DEFER;
 	if (run < nr)
 		keep_first(bio, run * dd->block_size - io->offset);
+	dcache_admit_note(&dd->admit, io->block, run);
 	atomic64_add(run, &dd->stats.reads);
 	atomic64_add(run, &dd->stats.read_bypasses);
 	bio->bi_iter.bi_sector = dm_target_offset(dd->ti, bio->bi_iter.bi_sector);
@@ -716,6 +721,13 @@ static void read_ahead(struct dcache_dev *dd, u64 from)
 	}
 }
 
+/* Whether a read miss of @block takes it into the cache (read_admit). */
+static bool admits(struct dcache_dev *dd, u64 block)
+{
+	return READ_ONCE(dd->read_admit) == DCACHE_READ_ADMIT_FIRST ||
+	       dcache_admit_seen(&dd->admit, block);
+}
+
 /* Cached blocks map() reads under one hold of the cache mutex. */
 #define READ_RUN	32
 
@@ -751,7 +763,7 @@ static enum io_result map_read_blocks(struct dcache_io *io, struct bio *bio,
 		keep_first(bio, done);
 		return IO_DONE;
 	}
-	if (streaming && read_around(io, bio) == IO_REMAP)
+	if ((streaming || !admits(dd, io->block)) && read_around(io, bio) == IO_REMAP)
 		return IO_REMAP;
 	if (read_miss(io, bio) == IO_PENDING)
 		return IO_PENDING;

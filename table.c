@@ -76,6 +76,17 @@ int dcache_parse_readahead(const char *arg, unsigned int *bytes)
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_parse_readahead);
 
+int dcache_parse_read_admit(const char *arg, unsigned int *misses)
+{
+	unsigned int v;
+
+	if (parse_at_most(arg, DCACHE_READ_ADMIT_SECOND, &v) || v < DCACHE_READ_ADMIT_FIRST)
+		return -EINVAL;
+	*misses = v;
+	return 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_parse_read_admit);
+
 /* The features that take a number: one way to parse and refuse each. */
 static const struct number_feature {
 	const char *name;
@@ -96,6 +107,10 @@ static const struct number_feature {
 	  "readahead given more than once", "Invalid readahead: must be 0 to 4194304",
 	  offsetof(struct dcache_table, readahead),
 	  offsetof(struct dcache_table, readahead_set) },
+	{ "read_admit", dcache_parse_read_admit, "read_admit needs a value",
+	  "read_admit given more than once", "Invalid read_admit: must be 1 or 2",
+	  offsetof(struct dcache_table, read_admit),
+	  offsetof(struct dcache_table, read_admit_set) },
 };
 
 static const struct number_feature *find_number_feature(const char *name)
@@ -249,6 +264,7 @@ int dcache_parse_table(unsigned int argc, char **argv,
 	table->mode = DCACHE_MODE_WRITEBACK;
 	table->sequential_cutoff = DCACHE_SEQUENTIAL_CUTOFF;
 	table->readahead = DCACHE_READAHEAD;
+	table->read_admit = DCACHE_READ_ADMIT;
 
 	if (argc < 2) {
 		*error = argc ? "Missing block size" : "Missing backing device";

@@ -10,8 +10,10 @@
 #include <linux/types.h>
 #include <linux/sizes.h>
 
+#include "dcache_admit.h"
+
 #define DCACHE_MIN_BLOCK_SIZE	512U
-#define DCACHE_MAX_FEATURES	10U
+#define DCACHE_MAX_FEATURES	12U
 
 enum dcache_mode {
 	DCACHE_MODE_WRITEBACK,
@@ -38,6 +40,8 @@ struct dcache_table {
 	bool cutoff_set;		/* the line gave sequential_cutoff */
 	unsigned int readahead;		/* bytes; the default unless given */
 	bool readahead_set;		/* the line gave readahead */
+	unsigned int read_admit;	/* 1 or 2; the default unless given */
+	bool read_admit_set;		/* the line gave read_admit */
 	const char *group;		/* consistency group name, or NULL */
 };
 
@@ -48,6 +52,7 @@ int dcache_parse_mode(const char *arg, enum dcache_mode *mode);
 int dcache_parse_max_age(const char *arg, unsigned int *ms);
 int dcache_parse_sequential_cutoff(const char *arg, unsigned int *bytes);
 int dcache_parse_readahead(const char *arg, unsigned int *bytes);
+int dcache_parse_read_admit(const char *arg, unsigned int *misses);
 int dcache_parse_number_feature(const char *name, const char *arg,
 				unsigned int *v, char **error);
 bool dcache_valid_group_name(const char *name);

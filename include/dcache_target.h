@@ -19,6 +19,7 @@
 #include <linux/sizes.h>
 
 #include "dcache.h"
+#include "dcache_admit.h"
 #include "dcache_flush.h"
 #include "dcache_table.h"
 
@@ -48,6 +49,8 @@ struct dcache_dev {
 	unsigned int max_age_ms;	/* ordered: the disk lags at most this */
 	unsigned int sequential_cutoff;	/* bytes; READ_ONCE, 0: off */
 	unsigned int readahead;		/* bytes; READ_ONCE, 0: off */
+	unsigned int read_admit;	/* READ_ONCE: cache on the 1st or 2nd miss */
+	struct dcache_admit admit;	/* misses read around (admit.c) */
 	/* The read stream being followed (io.c), racy by design: a hint. */
 	sector_t stream_next;		/* where the last read ended */
 	u64 stream_bytes;		/* how long the stream is so far */

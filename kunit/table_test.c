@@ -19,6 +19,7 @@ struct table_case {
 	const char *group;
 	bool ahead_set;
 	unsigned int ahead;
+	unsigned int read_admit;	/* 0: the default */
 };
 
 static const struct table_case table_cases[] = {
@@ -65,6 +66,21 @@ static const struct table_case table_cases[] = {
 	  "readahead needs a value" },
 	{ "readahead twice", "/dev/vdb 4096 4 readahead 0 readahead 0", -EINVAL,
 	  "readahead given more than once" },
+	{ "read admit first", "/dev/vdb 4096 2 read_admit 1", 0, NULL, 4096,
+	  DCACHE_MODE_WRITEBACK, 0, false, 0, NULL, false, 0, 1 },
+	{ "read admit second, with the rest",
+	  "/dev/vdb 4096 11 ordered max_age_ms 5 sequential_cutoff 0 readahead 0 read_admit 2 group g",
+	  0, NULL, 4096, DCACHE_MODE_ORDERED, 5, true, 0, "g", true, 0, 2 },
+	{ "read admit zero", "/dev/vdb 4096 2 read_admit 0", -EINVAL,
+	  "Invalid read_admit: must be 1 or 2" },
+	{ "read admit three", "/dev/vdb 4096 2 read_admit 3", -EINVAL,
+	  "Invalid read_admit: must be 1 or 2" },
+	{ "read admit garbage", "/dev/vdb 4096 2 read_admit second", -EINVAL,
+	  "Invalid read_admit: must be 1 or 2" },
+	{ "read admit without value", "/dev/vdb 4096 1 read_admit", -EINVAL,
+	  "read_admit needs a value" },
+	{ "read admit twice", "/dev/vdb 4096 4 read_admit 1 read_admit 1", -EINVAL,
+	  "read_admit given more than once" },
 	{ "group without name", "/dev/vdb 4096 2 ordered group", -EINVAL,
 	  "group needs a name" },
 	{ "group twice", "/dev/vdb 4096 4 group a group b", -EINVAL,
@@ -158,6 +174,10 @@ static void check_table_case(struct kunit *test, const struct table_case *c)
 			    "case '%s'", c->name);
 	KUNIT_EXPECT_EQ_MSG(test, table.readahead_set, c->ahead_set, "case '%s'", c->name);
 	KUNIT_EXPECT_EQ_MSG(test, table.readahead, c->ahead_set ? c->ahead : DCACHE_READAHEAD,
+			    "case '%s'", c->name);
+	KUNIT_EXPECT_EQ_MSG(test, table.read_admit_set, c->read_admit != 0, "case '%s'", c->name);
+	KUNIT_EXPECT_EQ_MSG(test, table.read_admit,
+			    c->read_admit ? c->read_admit : DCACHE_READ_ADMIT,
 			    "case '%s'", c->name);
 	if (c->group)
 		KUNIT_EXPECT_STREQ_MSG(test, table.group, c->group, "case '%s'", c->name);

@@ -26,7 +26,7 @@ conf=/tmp/dcachetab
 cat >$conf <<EOF
 # name  backing device               block size  options
 dta     /tmp/disk/by-id/virtio-dcache-a  4096    writeback
-dtb     /tmp/disk/by-id/virtio-dcache-b  4096    ordered,max_age_ms=3600000,sequential_cutoff=0,readahead=65536,group=db
+dtb     /tmp/disk/by-id/virtio-dcache-b  4096    ordered,max_age_ms=3600000,sequential_cutoff=0,readahead=65536,read_admit=1,group=db
 dtc     /tmp/disk/by-id/virtio-dcache-a  4096
 dtd     /tmp/disk/by-id/virtio-none      4096    writethrough
 dte     $DISK1                           4096    writeback,fast
@@ -55,7 +55,7 @@ majmin() {
 }
 dmsetup table dta | grep -q " dcache $(majmin "$DISK0") 4096 1 writeback$" ||
 	fail "dta: $(dmsetup table dta)"
-dmsetup table dtb | grep -q " dcache $(majmin "$DISK1") 4096 9 ordered max_age_ms 3600000 sequential_cutoff 0 readahead 65536 group db$" ||
+dmsetup table dtb | grep -q " dcache $(majmin "$DISK1") 4096 11 ordered max_age_ms 3600000 sequential_cutoff 0 readahead 65536 read_admit 1 group db$" ||
 	fail "dtb: $(dmsetup table dtb)"
 for d in dtc dtd dte dtf dtg; do
 	exists=$(dmsetup info "$d" 2>/dev/null) && fail "refused line made $d: $exists"

@@ -40,7 +40,8 @@ step "fail_make_request: read errors are returned, then retried"
 echo 0 >$dbg/fail_make_request/verbose
 echo 100 >$dbg/fail_make_request/probability
 echo -1 >$dbg/fail_make_request/times
-dcache_create finj "$DISK0" 4096
+# read_admit 1: every read miss loads (with 2, first misses go around).
+dcache_create finj "$DISK0" 4096 2 read_admit 1
 dd if=/dev/urandom of="$DISK0" bs=64k count=4 oflag=direct status=none
 echo 1 >/sys/block/"$disk"/make-it-fail
 dd if=/dev/mapper/finj of=/dev/null bs=4k count=1 iflag=direct status=none 2>/dev/null &&

@@ -18,7 +18,9 @@ modprobe dm-mod 2>/dev/null || true
 modprobe dm-dcache pool_mb=64
 # A slow backing device, so that queued misses are visible in inflight.
 echo "0 $(sectors "$DISK0") delay $DISK0 0 20" | dmsetup create slow
-dcache_create cold /dev/mapper/slow 4096
+# read_admit 1: every miss loads its block (with 2, first misses would
+# go around the cache, as dm-linear does, and test nothing here).
+dcache_create cold /dev/mapper/slow 4096 2 read_admit 1
 slow=$(dm_kname slow)
 
 fio_iops() {

@@ -91,10 +91,18 @@ dmsetup table kn | grep -q " 5 writethrough max_age_ms 250 sequential_cutoff 0$"
 dmsetup message kn 0 sequential_cutoff 4194304
 dmsetup table kn | grep -q " 3 writethrough max_age_ms 250$" ||
 	fail "the default sequential_cutoff shows in the table: $(dmsetup table kn)"
+dmsetup message kn 0 read_admit 1
+dmsetup table kn | dmsetup load kn && dmsetup resume kn
+dmsetup table kn | grep -q " 5 writethrough max_age_ms 250 read_admit 1$" ||
+	fail "table with read_admit did not round-trip: $(dmsetup table kn)"
+dmsetup message kn 0 read_admit 2
+dmsetup table kn | grep -q " 3 writethrough max_age_ms 250$" ||
+	fail "the default read_admit shows in the table: $(dmsetup table kn)"
 dmsetup message kn 0 mode writeback
 for m in "" mode "mode bogus" "mode writeback extra" "max_age_ms" "max_age_ms 0" \
 	"max_age_ms x" "max_age_ms 3600001" "sequential_cutoff" "sequential_cutoff 1.5" \
-	"sequential_cutoff 1073741825" "sequential_cutoff 4M" "flush now" "clear_stats 1" bogus; do
+	"sequential_cutoff 1073741825" "sequential_cutoff 4M" "read_admit" "read_admit 0" \
+	"read_admit 3" "read_admit two" "flush now" "clear_stats 1" bogus; do
 	msg_bad "$m"
 done
 echo "$refused invalid values and messages refused"

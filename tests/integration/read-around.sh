@@ -7,8 +7,10 @@
 # a sequential 1 MiB read of a disk with dirty blocks scattered through the
 # cache returns the dirty blocks' data from the cache and the rest from the
 # disk (read_bypasses counts those), in writeback and in ordered mode; with
-# sequential_cutoff 0 nothing goes around; random reads never do. Reads and
-# writes of many blocks start and end at odd 512-byte offsets.
+# sequential_cutoff 0 and read_admit 1 nothing goes around; random reads
+# never do with read_admit 1. With read_admit 2 (the default) a block's
+# first read miss goes around, its second takes it in, its third hits.
+# Reads and writes of many blocks start and end at odd 512-byte offsets.
 . "$DCACHE_TOP/tests/guest-lib.sh"
 
 modprobe dm-mod 2>/dev/null || true
@@ -16,7 +18,7 @@ modprobe dm-dcache pool_mb=16 flush_delay_ms=3600000
 # The debug kernel under TCG is several times slower: a smaller image.
 if on_test_kernel; then mib=8 ops=100; else mib=32 ops=300; fi
 field() { dmsetup status ra | awk -v f="$1" '{ print $(f + 3) }'; }
-READS=4 READ_HITS=5 BYPASSES=12
+BLOCKS=2 READS=4 READ_HITS=5 BYPASSES=12
 
 for mode in writeback ordered; do
 	step "$mode: a sequential read around $((mib * 256 / 7)) scattered dirty blocks"
@@ -75,8 +77,9 @@ PY
 	dd if=/dev/mapper/ra of=/tmp/ra-read bs=1M count=$mib iflag=direct status=none
 	cmp /tmp/ra-read /tmp/ra-image || fail "$mode: the image differs after odd-offset writes"
 
-	step "$mode: sequential_cutoff 0 keeps every read in the cache"
+	step "$mode: sequential_cutoff 0 and read_admit 1 keep every read in the cache"
 	dmsetup message ra 0 sequential_cutoff 0
+	dmsetup message ra 0 read_admit 1
 	dmsetup message ra 0 clear_stats
 	dd if=/dev/mapper/ra of=/tmp/ra-read bs=1M count=$mib iflag=direct status=none
 	cmp /tmp/ra-read /tmp/ra-image || fail "$mode: a cached read differs"
@@ -90,6 +93,32 @@ PY
 		--size=${mib}m --io_size=4m --output=/tmp/fio.out >/dev/null ||
 		fail "$mode: random reads failed"
 	[ "$(field $BYPASSES)" -eq 0 ] || fail "$mode: random reads went around: $(dmsetup status ra)"
+	dmsetup remove ra
+
+	step "$mode: read_admit 2: a first read miss goes around, the second takes the block in"
+	dcache_create ra "$DISK0" 4096 1 $mode
+	for pass in 1 2 3; do
+		# 64 blocks spread over the image: no two in a row, so no readahead.
+		python3 - /dev/mapper/ra /tmp/ra-image $((mib * 4)) <<'PY' ||
+import mmap, os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY | os.O_DIRECT)
+img = open(sys.argv[2], "rb")
+buf = mmap.mmap(-1, 4096)
+apart = int(sys.argv[3])
+for b in range(1, 64 * apart, apart):
+    assert os.preadv(fd, [buf], b * 4096) == 4096
+    img.seek(b * 4096)
+    if buf[:] != img.read(4096):
+        sys.exit(f"block {b} differs")
+PY
+			fail "$mode: pass $pass read wrong data"
+		echo "pass $pass: $(dmsetup status ra)"
+		# Bypasses, cached blocks and hits after each pass.
+		want=$(echo "64 0 0|64 64 0|64 64 64" | cut -d'|' -f$pass)
+		got="$(field $BYPASSES) $(field $BLOCKS) $(field $READ_HITS)"
+		[ "$got" = "$want" ] ||
+			fail "$mode: pass $pass: bypasses, blocks, hits $got, not $want"
+	done
 	dmsetup remove ra
 	dd if="$DISK0" of=/tmp/ra-read bs=1M count=$mib iflag=direct status=none
 	cmp /tmp/ra-read /tmp/ra-image || fail "$mode: the disk differs after remove"
