@@ -11,7 +11,9 @@
 #                   and dcache under qemu (bench/results.md); BENCH_ONLY=fio,
 #                   neighbour, readahead, slow, drain, fua, pgbench or
 #                   pgbench-long (not in the full run;
-#                   BENCH_PG_LONG_RUNTIME=300 s) runs one part
+#                   BENCH_PG_LONG_RUNTIME=300 s) runs one part; profile
+#                   (not in the full run) prints perf profiles of the jobs
+#                   where dcache trails brd
 #   make bench-policies  hit ratio of each eviction policy (lru2, lru) on
 #                   zipf reads, with and without sequential scans
 #   make deb        build/dm-dcache-dkms_<VERSION>_all.deb (DKMS source package)

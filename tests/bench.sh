@@ -3,10 +3,11 @@
 # Guest side of make bench (stock kernel, one boot): the same virtio disk
 # behind every system, brd as the memory-speed bound. Writes one JSON line
 # per measurement to $DCACHE_RESULTS/bench.jsonl. An argument names the one
-# part to run (fio, neighbour, readahead, slow, drain, fua, pgbench or
-# pgbench-long); none runs them all but pgbench-long (about 13 minutes:
-# PG_LONG_RUNTIME s of pgbench on two systems, and the epochs an ordered
-# device drains per second), which runs only when named.
+# part to run (fio, neighbour, readahead, slow, drain, fua, pgbench,
+# pgbench-long or profile); none runs them all but pgbench-long (about 13
+# minutes: PG_LONG_RUNTIME s of pgbench on two systems, and the epochs an
+# ordered device drains per second) and profile (perf profiles of the
+# guest, printed only), which run only when named.
 #   disks: DISK0 (backing, 512 MiB)
 #   env: BENCH_RUNTIME (s per fio job), BENCH_PG_LONG_RUNTIME (s)
 . "$DCACHE_TOP/tests/guest-lib.sh"
@@ -456,6 +457,65 @@ fua_bench() {
 }
 
 want fua && fua_bench
+
+# Where the guest's CPU time goes in the jobs where dcache is furthest
+# from brd: cpu-clock samples of the whole guest (perf record -a) during
+# each job on dcache and on brd, the top symbols of each. Only when named
+# (make bench BENCH_ONLY=profile); prints, records nothing.
+# perf report --sort dso,sym lines ("12.34%  [dm_dcache]  [k] sym") as
+# shares of the busy (not idle) time: the modules, then the first $1
+# symbols.
+busy_shares() {
+	awk -v top="$1" '
+	/^#/ || NF < 4 { next }
+	{ pct = $1; sub("%", "", pct) }
+	$NF ~ /^(native_safe_halt|default_idle|cpu_idle_poll)$/ { idle += pct; next }
+	{ n++; p[n] = pct; dso[$2] += pct; sym[n] = $2 " " $NF }
+	END {
+		busy = 100 - idle
+		if (busy <= 0)
+			exit
+		printf "   busy: %.1f%% of the samples; by module:", busy
+		for (d in dso)
+			if (100 * dso[d] / busy >= 1)
+				printf " %s %.1f%%", d, 100 * dso[d] / busy
+		printf "\n"
+		for (i = 1; i <= n && i <= top; i++)
+			printf "   %6.2f%%  %s\n", 100 * p[i] / busy, sym[i]
+	}'
+}
+
+profile_job() {
+	local sys=$1 job=$2 dev
+	shift 2
+	dev=$(setup "$sys" "$DISK0") || return
+	case $job in *cached*) warm_up "$dev" ;; esac
+	perf record -a -e cpu-clock -F 999 -o /tmp/perf.data -q -- \
+		fio --name="$job" --filename="$dev" --direct=1 --ioengine=libaio --time_based \
+		--runtime="$RUNTIME" --group_reporting "$@" >/tmp/fio.txt 2>&1
+	echo "== $sys $job: $(grep -E 'IOPS=' /tmp/fio.txt | head -2 | tr -s ' ' | tr '\n' ' ')"
+	# Shares of the busy time; perf's own buffer (on tmpfs) shows up as
+	# clear_page_erms.
+	perf report -i /tmp/perf.data --stdio --no-children --sort dso,sym -g none 2>/dev/null |
+		busy_shares 30
+	[ "$dev" = /dev/mapper/b_dc ] && echo "status: $(dmsetup status b_dc)"
+	teardown
+}
+
+profile_bench() {
+	local sys
+	step "profiles (perf, cpu-clock, whole guest) of the jobs where dcache trails brd"
+	for sys in brd dcache-wb; do
+		profile_job $sys randread-4k-cached --rw=randread --bs=4k --size=64m --iodepth=16
+		profile_job $sys seqread-1M-cached --rw=read --bs=1M --size=64m --iodepth=4
+		profile_job $sys randwrite-4k-qd32 --rw=randwrite --bs=4k --size=64m --iodepth=32
+	done
+	for sys in raw dcache-wb; do
+		profile_job $sys randread-4k-cold-qd32 --rw=randread --bs=4k --iodepth=32
+	done
+}
+
+[ "$only" = profile ] && profile_bench
 
 if [ "$only" = pgbench-long ]; then
 	epochs_bench /dev/mapper/b_slow delay2ms
