@@ -87,6 +87,8 @@ void dcache_unhash(struct dcache *c, struct dcache_block *b)
 	struct dcache_part *part = xa_load(&c->parts, b->part_id);
 
 	lockdep_assert_held(&c->lock);
+	/* Out of the policy too: LRU-2 may hold a pinned block parked. */
+	dcache_policy_forget(&c->policy, &b->pe);
 	hlist_del_init(&b->hash);
 	list_del_init(&b->part_link);
 	b->hashed = 0;
@@ -175,7 +177,7 @@ static bool wait_for_free_block(struct dcache *c, bool interruptible)
 /* Pin the cached block @b; unless @how is PIN_QUIET, count it as a use. */
 static void pin_cached(struct dcache *c, struct dcache_block *b, enum dcache_pin_how how)
 {
-	dcache_policy_forget(&c->policy, &b->pe);
+	dcache_policy_pin(&c->policy, &b->pe);
 	b->refs++;
 	if (how == PIN_QUIET)
 		return;

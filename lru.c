@@ -71,7 +71,7 @@ static struct dcache_policy_entry *lru_victim(struct dcache_policy *p)
 }
 
 /* Plain LRU keeps no use counts: readahead takes only free blocks. */
-static bool lru_victim_used_once(const struct dcache_policy *p)
+static bool lru_victim_used_once(struct dcache_policy *p)
 {
 	return false;
 }
@@ -107,6 +107,7 @@ const struct dcache_policy_ops dcache_policy_lru = {
 	.first_access = lru_access,
 	.hit = lru_access,
 	.evictable = lru_evictable,
+	.pin = lru_forget,
 	.forget = lru_forget,
 	.victim = lru_victim,
 	.victim_used_once = lru_victim_used_once,

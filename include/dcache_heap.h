@@ -16,9 +16,17 @@
 #define DCACHE_NOT_IN_HEAP U32_MAX
 
 struct dcache_lru {
-	u64 used;	/* tick of the last access */
-	u64 used2;	/* tick of the access before that, 0 if none */
+	u64 used;	/* tick of the last access: the heap's key */
+	u64 used2;	/* tick of the access before that, 0 if none: the key */
 	u32 heap_index;	/* slot in the heap, DCACHE_NOT_IN_HEAP if absent */
+	/*
+	 * The LRU-2 policy's (heap.c): the live history, which the keys
+	 * catch up with when the entry is next ordered, and whether the
+	 * entry waits in the heap while its block is pinned.
+	 */
+	bool parked;
+	u64 last;
+	u64 last2;
 };
 
 struct dcache_heap {

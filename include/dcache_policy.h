@@ -12,8 +12,13 @@
  *   first_access  the block was just taken for new data (not a candidate);
  *   hit           a use of a cached block (a candidate or not);
  *   evictable     it becomes a candidate;
- *   forget        it stops being one (pinned, or leaving the cache); a
- *                 no-op if it is not one;
+ *   pin           it stops being one because it is pinned; a no-op if it
+ *                 is not one. A policy may keep the entry where it is,
+ *                 as long as it never offers it as a victim, so that a
+ *                 hit costs no reordering;
+ *   forget        it stops being one and leaves the policy (the block
+ *                 leaves the cache); a no-op if the policy holds nothing
+ *                 of it;
  *   victim        remove and return the best candidate, NULL if none;
  *   victim_used_once  whether the next victim is a block used once at
  *                 most (readahead may take it); false if the policy
@@ -55,9 +60,10 @@ struct dcache_policy_ops {
 	void (*first_access)(struct dcache_policy *p, struct dcache_policy_entry *e);
 	void (*hit)(struct dcache_policy *p, struct dcache_policy_entry *e);
 	void (*evictable)(struct dcache_policy *p, struct dcache_policy_entry *e);
+	void (*pin)(struct dcache_policy *p, struct dcache_policy_entry *e);
 	void (*forget)(struct dcache_policy *p, struct dcache_policy_entry *e);
 	struct dcache_policy_entry *(*victim)(struct dcache_policy *p);
-	bool (*victim_used_once)(const struct dcache_policy *p);
+	bool (*victim_used_once)(struct dcache_policy *p);
 	bool (*is_candidate)(const struct dcache_policy *p,
 			     const struct dcache_policy_entry *e);
 	u32 (*nr_candidates)(const struct dcache_policy *p);
@@ -68,7 +74,10 @@ struct dcache_policy {
 	const struct dcache_policy_ops *ops;
 	u64 tick;			/* a clock of uses; never wraps */
 	union {
-		struct dcache_heap heap;	/* heap.c */
+		struct {			/* heap.c */
+			struct dcache_heap heap;
+			u32 nr_parked;	/* pinned entries left in it */
+		};
 		struct {			/* lru.c */
 			struct list_head list;	/* least recently released first */
 			u32 nr;
@@ -120,13 +129,19 @@ static inline void dcache_policy_evictable(struct dcache_policy *p,
 	p->ops->evictable(p, e);
 }
 
+static inline void dcache_policy_pin(struct dcache_policy *p,
+				     struct dcache_policy_entry *e)
+{
+	p->ops->pin(p, e);
+}
+
 static inline void dcache_policy_forget(struct dcache_policy *p,
 					struct dcache_policy_entry *e)
 {
 	p->ops->forget(p, e);
 }
 
-static inline bool dcache_policy_victim_used_once(const struct dcache_policy *p)
+static inline bool dcache_policy_victim_used_once(struct dcache_policy *p)
 {
 	return p->ops->victim_used_once(p);
 }

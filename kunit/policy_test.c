@@ -97,6 +97,58 @@ static void lru2_used_once_first_test(struct kunit *test)
 	dcache_policy_exit(&f->p);
 }
 
+/*
+ * LRU-2 parks a pinned candidate where it is: no victim while pinned, and
+ * after its release the order is as if its hits had reordered the heap.
+ */
+static void lru2_pin_parks_test(struct kunit *test)
+{
+	struct policy_fixture *f = policy_fixture(test, &dcache_policy_lru2);
+	struct dcache_policy_entry *e = f->e;
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		dcache_policy_first_access(&f->p, &e[i]);
+		dcache_policy_hit(&f->p, &e[i]);
+		dcache_policy_evictable(&f->p, &e[i]);
+	}
+	/* The oldest is hit twice while pinned: newest once released. */
+	dcache_policy_pin(&f->p, &e[0]);
+	/* Parked, not deleted: a hit costs the heap nothing. */
+	KUNIT_EXPECT_EQ(test, f->p.heap.size, 4U);
+	KUNIT_EXPECT_FALSE(test, dcache_policy_is_candidate(&f->p, &e[0]));
+	KUNIT_EXPECT_EQ(test, dcache_policy_nr_candidates(&f->p), 3U);
+	dcache_policy_hit(&f->p, &e[0]);
+	dcache_policy_hit(&f->p, &e[0]);
+	KUNIT_EXPECT_TRUE(test, dcache_policy_check(&f->p));
+	dcache_policy_evictable(&f->p, &e[0]);
+	KUNIT_EXPECT_TRUE(test, dcache_policy_is_candidate(&f->p, &e[0]));
+	/* e[1] stays pinned through the victims: never offered. */
+	dcache_policy_pin(&f->p, &e[1]);
+	KUNIT_EXPECT_TRUE(test, dcache_policy_check(&f->p));
+	KUNIT_EXPECT_EQ(test, victim_index(f), 2);
+	KUNIT_EXPECT_TRUE(test, dcache_policy_check(&f->p));
+	KUNIT_EXPECT_EQ(test, victim_index(f), 3);
+	KUNIT_EXPECT_EQ(test, victim_index(f), 0);
+	KUNIT_EXPECT_EQ(test, victim_index(f), -1);
+	KUNIT_EXPECT_FALSE(test, dcache_policy_is_candidate(&f->p, &e[1]));
+	KUNIT_EXPECT_TRUE(test, dcache_policy_check(&f->p));
+	/* Released after it left the heap: back in, and the victim. */
+	dcache_policy_evictable(&f->p, &e[1]);
+	KUNIT_EXPECT_EQ(test, dcache_policy_nr_candidates(&f->p), 1U);
+	KUNIT_EXPECT_EQ(test, victim_index(f), 1);
+
+	/* A parked entry forgotten (its block leaves) leaves the heap. */
+	dcache_policy_first_access(&f->p, &e[5]);
+	dcache_policy_evictable(&f->p, &e[5]);
+	dcache_policy_pin(&f->p, &e[5]);
+	dcache_policy_forget(&f->p, &e[5]);
+	KUNIT_EXPECT_EQ(test, dcache_policy_nr_candidates(&f->p), 0U);
+	KUNIT_EXPECT_EQ(test, victim_index(f), -1);
+	KUNIT_EXPECT_TRUE(test, dcache_policy_check(&f->p));
+	dcache_policy_exit(&f->p);
+}
+
 /* Growing keeps the candidates and their order. */
 static void lru2_grow_test(struct kunit *test)
 {
@@ -159,6 +211,7 @@ static struct kunit_case dcache_policy_test_cases[] = {
 	KUNIT_CASE(policy_find_test),
 	KUNIT_CASE(lru_release_order_test),
 	KUNIT_CASE(lru2_used_once_first_test),
+	KUNIT_CASE(lru2_pin_parks_test),
 	KUNIT_CASE(lru2_grow_test),
 	KUNIT_CASE(lru_cache_scan_test),
 	{}
