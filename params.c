@@ -18,7 +18,7 @@
 
 unsigned int dcache_pool_mb = 64;
 unsigned int dcache_dirty_percent = 66;
-unsigned int dcache_flush_delay_ms = 1000;
+unsigned int dcache_flush_delay_ms = 5000;
 unsigned int dcache_device_dirty_percent = 50;
 bool dcache_trace_stages;
 static enum dcache_mode default_mode = DCACHE_MODE_WRITEBACK;
