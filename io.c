@@ -15,15 +15,14 @@
  * read_admit 2, on a block's first miss). Other reads of blocks the cache
  * has no block for at all take fresh blocks for them and fill them with
  * one backing read sent from map(); the bio ends when that read does
- * (read_miss). A read that
- * continues a stream below the cut-off keeps the device's readahead window
- * after it loading the same way, with no bio of dm's waiting (read_ahead):
- * suspend and removal wait for those loads (dcache_wait_aheads). Everything
- * else (busy blocks, a full cache, partial writes to uncached blocks,
- * write-back flushes, discards, write-through, ordered writers held for an
- * older stage) goes to the device's workqueue one block at a time, one
- * work item per bio, so many of them wait on the backing device at once
- * and the submitter never does.
+ * (read_miss). A read that continues a stream below the cut-off keeps the
+ * device's readahead window after it loading the same way, with no bio of
+ * dm's waiting (read_ahead): suspend and removal wait for those loads
+ * (dcache_wait_aheads). Everything else (busy blocks, a full cache,
+ * partial writes to uncached blocks, write-back flushes, discards,
+ * write-through, ordered writers held for an older stage) goes to the
+ * device's workqueue one block at a time, one work item per bio, so many
+ * of them wait on the backing device at once and the submitter never does.
  *
  * Both map() and the work item dispatch on the kind decided once in map,
  * and every handler returns an io_result that one switch, io_finish(),
