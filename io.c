@@ -203,6 +203,22 @@ static int write_back_into(struct dcache_dev *dd, struct bio *bio,
 	return 0;
 }
 
+/* The longest a closed ordered epoch waits for its round. */
+#define ORDERED_ROUND_MS	1000U
+
+/*
+ * Ordered: close the device's open epoch. A closed epoch is owed to the
+ * disk as a stage of its own, which no later write can merge into, so its
+ * round is due within a second, not the whole flush delay: waiting would
+ * only grow the lag and the versions kept.
+ */
+static void close_ordered_epoch(struct dcache_dev *dd)
+{
+	dcache_close_epoch(dd->part);
+	dcache_writer_kick_within(dd->wr, min(READ_ONCE(dcache_flush_delay_ms),
+					      ORDERED_ROUND_MS));
+}
+
 /* After a write-back bio's data is all in the cache. */
 static void write_back_done(struct dcache_dev *dd, struct bio *bio)
 {
@@ -212,7 +228,7 @@ static void write_back_done(struct dcache_dev *dd, struct bio *bio)
 		return;
 	/* FUA orders only: later writes go to a later epoch. */
 	if (bio->bi_opf & REQ_FUA)
-		dcache_close_epoch(dd->part);
+		close_ordered_epoch(dd);
 	max_age = READ_ONCE(dd->max_age_ms);
 	if (max_age)
 		dcache_writer_kick_within(dd->wr, max_age);
@@ -448,7 +464,7 @@ static enum io_result map_flush(struct dcache_dev *dd, struct bio *bio)
 	switch (dev_mode(dd)) {
 	case DCACHE_MODE_ORDERED:
 		/* Order, not durability: close the epoch, done. */
-		dcache_close_epoch(dd->part);
+		close_ordered_epoch(dd);
 		return IO_DONE;
 	case DCACHE_MODE_WRITETHROUGH:
 		/* Unless dirt is left from another mode, all is on the disk. */
