@@ -203,20 +203,22 @@ static int write_back_into(struct dcache_dev *dd, struct bio *bio,
 	return 0;
 }
 
-/* The longest a closed ordered epoch waits for its round. */
+/* What a closed ordered epoch waits for its round, at least. */
 #define ORDERED_ROUND_MS	1000U
 
 /*
  * Ordered: close the device's open epoch. A closed epoch is owed to the
  * disk as a stage of its own, which no later write can merge into, so its
- * round is due within a second, not the whole flush delay: waiting would
- * only grow the lag and the versions kept.
+ * round is due within a fifth of the flush delay (1 s by default), not the
+ * whole delay: waiting would only grow the lag and the versions kept. A
+ * user who sets a long delay to hold write-back back still gets it held.
  */
 static void close_ordered_epoch(struct dcache_dev *dd)
 {
+	unsigned int delay = READ_ONCE(dcache_flush_delay_ms);
+
 	dcache_close_epoch(dd->part);
-	dcache_writer_kick_within(dd->wr, min(READ_ONCE(dcache_flush_delay_ms),
-					      ORDERED_ROUND_MS));
+	dcache_writer_kick_within(dd->wr, min(delay, max(delay / 5, ORDERED_ROUND_MS)));
 }
 
 /* After a write-back bio's data is all in the cache. */
