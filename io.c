@@ -510,9 +510,11 @@ static void keep_first(struct bio *bio, unsigned int bytes)
 /*
  * A read whose first block is not cached, of a stream or not admitted:
  * send to the disk the blocks from there on that no block of the cache
- * stands for, and remember them (a second miss takes them in).
+ * stands for. Blocks not admitted are remembered (a second miss takes
+ * them in); a stream's are not, so that a scan of the disk does not wash
+ * the random misses out of read admission's table.
  */
-static enum io_result read_around(struct dcache_io *io, struct bio *bio)
+static enum io_result read_around(struct dcache_io *io, struct bio *bio, bool streaming)
 {
 	struct dcache_dev *dd = io->dd;
 	unsigned int bytes = bio->bi_iter.bi_size;
@@ -523,7 +525,8 @@ static enum io_result read_around(struct dcache_io *io, struct bio *bio)
 		return IO_DEFER;
 	if (run < nr)
 		keep_first(bio, run * dd->block_size - io->offset);
-	dcache_admit_note(&dd->admit, io->block, run);
+	if (!streaming)
+		dcache_admit_note(&dd->admit, io->block, run);
 	atomic64_add(run, &dd->stats.reads);
 	atomic64_add(run, &dd->stats.read_bypasses);
 	bio->bi_iter.bi_sector = dm_target_offset(dd->ti, bio->bi_iter.bi_sector);
@@ -780,7 +783,7 @@ static enum io_result map_read_blocks(struct dcache_io *io, struct bio *bio,
 		keep_first(bio, done);
 		return IO_DONE;
 	}
-	if ((streaming || !admits(dd, io->block)) && read_around(io, bio) == IO_REMAP)
+	if ((streaming || !admits(dd, io->block)) && read_around(io, bio, streaming) == IO_REMAP)
 		return IO_REMAP;
 	if (read_miss(io, bio) == IO_PENDING)
 		return IO_PENDING;
