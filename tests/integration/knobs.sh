@@ -82,22 +82,22 @@ dmsetup message kn 0 max_age_ms 250
 dmsetup table kn | grep -q " 3 writethrough max_age_ms 250$" || fail "max_age_ms message: $(dmsetup table kn)"
 dmsetup table kn | dmsetup load kn && dmsetup resume kn
 dmsetup table kn | grep -q " 3 writethrough max_age_ms 250$" || fail "table did not round-trip"
-dmsetup message kn 0 sequential_cutoff 0
-dmsetup table kn | grep -q " 5 writethrough max_age_ms 250 sequential_cutoff 0$" ||
-	fail "sequential_cutoff message: $(dmsetup table kn)"
-dmsetup table kn | dmsetup load kn && dmsetup resume kn
-dmsetup table kn | grep -q " 5 writethrough max_age_ms 250 sequential_cutoff 0$" ||
-	fail "table with sequential_cutoff did not round-trip"
-dmsetup message kn 0 sequential_cutoff 4194304
-dmsetup table kn | grep -q " 3 writethrough max_age_ms 250$" ||
-	fail "the default sequential_cutoff shows in the table: $(dmsetup table kn)"
-dmsetup message kn 0 read_admit 1
-dmsetup table kn | dmsetup load kn && dmsetup resume kn
-dmsetup table kn | grep -q " 5 writethrough max_age_ms 250 read_admit 1$" ||
-	fail "table with read_admit did not round-trip: $(dmsetup table kn)"
-dmsetup message kn 0 read_admit 2
-dmsetup table kn | grep -q " 3 writethrough max_age_ms 250$" ||
-	fail "the default read_admit shows in the table: $(dmsetup table kn)"
+# Message feature $1 to $2: it shows in the table, which loads back the
+# same; back at its default $3 it leaves the table line.
+feature_round_trip() {
+	local name=$1 value=$2 default=$3
+	local line=" 5 writethrough max_age_ms 250 $name $value$"
+	dmsetup message kn 0 "$name" "$value"
+	dmsetup table kn | grep -q "$line" || fail "$name message: $(dmsetup table kn)"
+	dmsetup table kn | dmsetup load kn && dmsetup resume kn
+	dmsetup table kn | grep -q "$line" ||
+		fail "table with $name did not round-trip: $(dmsetup table kn)"
+	dmsetup message kn 0 "$name" "$default"
+	dmsetup table kn | grep -q " 3 writethrough max_age_ms 250$" ||
+		fail "the default $name shows in the table: $(dmsetup table kn)"
+}
+feature_round_trip sequential_cutoff 0 4194304
+feature_round_trip read_admit 1 2
 dmsetup message kn 0 mode writeback
 for m in "" mode "mode bogus" "mode writeback extra" "max_age_ms" "max_age_ms 0" \
 	"max_age_ms x" "max_age_ms 3600001" "sequential_cutoff" "sequential_cutoff 1.5" \
