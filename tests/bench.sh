@@ -458,13 +458,9 @@ fua_bench() {
 
 want fua && fua_bench
 
-# Where the guest's CPU time goes in the jobs where dcache is furthest
-# from brd: cpu-clock samples of the whole guest (perf record -a) during
-# each job on dcache and on brd, the top symbols of each. Only when named
-# (make bench BENCH_ONLY=profile); prints, records nothing.
-# perf report --sort dso,sym lines ("12.34%  [dm_dcache]  [k] sym") as
-# shares of the busy (not idle) time: the modules, then the first $1
-# symbols.
+# perf report --sort dso,sym lines ("12.34%  [kernel.kallsyms]  [k] sym";
+# perf puts a module's symbols there too) as shares of the busy (not idle)
+# time: the objects, then the first $1 symbols.
 busy_shares() {
 	awk -v top="$1" '
 	/^#/ || NF < 4 { next }
@@ -475,7 +471,7 @@ busy_shares() {
 		busy = 100 - idle
 		if (busy <= 0)
 			exit
-		printf "   busy: %.1f%% of the samples; by module:", busy
+		printf "   busy: %.1f%% of the samples; by object:", busy
 		for (d in dso)
 			if (100 * dso[d] / busy >= 1)
 				printf " %s %.1f%%", d, 100 * dso[d] / busy
@@ -502,6 +498,11 @@ profile_job() {
 	teardown
 }
 
+# Where the guest's CPU time goes in the jobs where dcache is furthest
+# from brd: cpu-clock samples of the whole guest (perf record -a) during
+# each job on dcache and on brd (the raw disk for cold reads), the top
+# symbols of each. Only when named (make bench BENCH_ONLY=profile);
+# prints, records nothing.
 profile_bench() {
 	local sys
 	step "profiles (perf, cpu-clock, whole guest) of the jobs where dcache trails brd"
