@@ -221,6 +221,13 @@ static void lru2_hit(struct dcache_policy *p, struct dcache_policy_entry *e)
 	e->lru2.last = p->tick++;
 }
 
+/* The entry's heap keys take its live history. */
+static void take_history(struct dcache_lru *e)
+{
+	e->used = e->last;
+	e->used2 = e->last2;
+}
+
 static void unpark(struct dcache_policy *p, struct dcache_lru *e)
 {
 	e->parked = false;
@@ -237,8 +244,7 @@ static void lru2_evictable(struct dcache_policy *p, struct dcache_policy_entry *
 			unpark(p, lru);
 		return;
 	}
-	lru->used = lru->last;
-	lru->used2 = lru->last2;
+	take_history(lru);
 	dcache_heap_insert(&p->heap, lru);
 }
 
@@ -278,8 +284,7 @@ static void lru2_settle(struct dcache_policy *p)
 			unpark(p, top);
 			dcache_heap_delete(heap, top);
 		} else if (top->used != top->last || top->used2 != top->last2) {
-			top->used = top->last;
-			top->used2 = top->last2;
+			take_history(top);
 			dcache_heap_update(heap, top);
 		} else {
 			return;
