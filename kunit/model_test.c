@@ -57,13 +57,13 @@
 struct hist_entry {
 	u64 epoch;
 	u64 version;
+	bool discarded;		/* a discard in this epoch: v0 may show in its stage */
 };
 
 struct model_block {
 	u64 cur;		/* newest acknowledged version */
 	bool unknown;		/* discarded since: reads may return anything */
 	u32 discard_gen;	/* bumped by every discard */
-	u64 discard_epoch[4];	/* epochs of its last discards */
 	unsigned int nr_hist;	/* ordered parts: final version per epoch */
 	struct hist_entry hist[MAX_HIST];
 };
@@ -152,13 +152,13 @@ static u64 state_after(const struct model_block *mb, u64 e)
 static bool written_in(const struct model *m, const struct model_block *mb,
 		       u64 version, u64 e)
 {
-	int i;
+	unsigned int i;
 
 	if (version)
 		return m->version_epoch[version] == e;
-	for (i = 0; i < ARRAY_SIZE(mb->discard_epoch); i++)
-		if (mb->discard_epoch[i] == e)
-			return true;
+	for (i = 0; i < mb->nr_hist; i++)
+		if (mb->hist[i].epoch == e)
+			return mb->hist[i].discarded;
 	return false;
 }
 
@@ -214,10 +214,10 @@ static void check_ordered_image(struct model *m, struct model_part *mp,
 /* @mb holds version 0 from a discard of an epoch after @e. */
 static bool discarded_after(const struct model_block *mb, u64 e)
 {
-	int i;
+	unsigned int i;
 
-	for (i = 0; i < ARRAY_SIZE(mb->discard_epoch); i++)
-		if (mb->discard_epoch[i] > e)
+	for (i = 0; i < mb->nr_hist; i++)
+		if (mb->hist[i].epoch > e && mb->hist[i].discarded)
 			return true;
 	return false;
 }
@@ -351,6 +351,7 @@ static void record(struct model *m, struct model_part *mp, u64 addr, u64 v, u64 
 	mb->unknown = false;
 	if (mb->nr_hist && mb->hist[mb->nr_hist - 1].epoch == e) {
 		mb->hist[mb->nr_hist - 1].version = v;
+		mb->hist[mb->nr_hist - 1].discarded |= !v;
 		return;
 	}
 	if (mb->nr_hist == MAX_HIST) {
@@ -368,6 +369,7 @@ static void record(struct model *m, struct model_part *mp, u64 addr, u64 v, u64 
 	}
 	mb->hist[mb->nr_hist].epoch = e;
 	mb->hist[mb->nr_hist].version = v;
+	mb->hist[mb->nr_hist].discarded = !v;
 	mb->nr_hist++;
 }
 
@@ -542,7 +544,6 @@ static void op_discard(struct model *m, struct model_part *mp, u64 addr, u64 nr)
 		record(m, mp, a, 0, e);
 		mb->unknown = true;
 		mb->discard_gen++;
-		mb->discard_epoch[mb->discard_gen % ARRAY_SIZE(mb->discard_epoch)] = e;
 	}
 	if (!q)
 		mp->direct = (struct queued_discard){ .addr = addr, .nr = nr, .epoch = e };
