@@ -172,10 +172,18 @@ static bool held_by_older_epoch(const struct dcache_part *part,
 	return READ_ONCE(b->epoch) < READ_ONCE(*part->epoch);
 }
 
-/* Room for one more kept version: the reserve is a quarter of the dirty budget. */
+/*
+ * Room for one more kept version. Kept pages count against the dirty
+ * budget: they may take what dirty blocks leave of it, and at least a
+ * quarter of it, so that a database rewriting a few hot pages in every
+ * epoch (its WAL) can run far ahead of its disk, while a cache full of
+ * dirty blocks still lets ordered writers go on.
+ */
 static bool version_room(const struct dcache *c)
 {
-	return c->nr_kept < c->max_dirty / 4;
+	u64 left = c->max_dirty - min(c->nr_dirty, c->max_dirty);
+
+	return c->nr_kept < max(c->max_dirty / 4, left);
 }
 
 /*

@@ -465,40 +465,46 @@ static void ordered_rewrite_keeps_older_version_test(struct kunit *test)
 }
 
 /*
- * Kept versions come from a reserve of a quarter of the dirty budget.
- * When it is spent an ordered writer of a block that needs one waits (a
- * stall, counted in cow_waits too), and goes on once a stage's copy
- * gives a page back; a block that needs no version is not held.
+ * Kept versions count against the dirty budget: they take what dirty
+ * blocks leave of it (at least a quarter). When that is spent an ordered
+ * writer of a block that needs one waits (a stall, counted in cow_waits
+ * too), and goes on once a stage's copy gives a page back; a block that
+ * needs no version is not held.
  */
-static void ordered_versions_bounded_by_reserve_test(struct kunit *test)
+static void ordered_versions_bounded_by_budget_test(struct kunit *test)
 {
 	struct dcache *c = fake_cache(test, 16, BS, 0);
 	struct fake_disk *d = fake_disk_add(test, c, 64);
 	struct dcache_block *b;
 	struct page *copy;
-	u64 e1;
+	u64 addr, e1;
 
-	dcache_set_dirty_percent(c, 50);	/* 8 dirty blocks: 2 kept pages */
-	write_byte(test, d, 1, 0x11, true, 0);
-	write_byte(test, d, 2, 0x21, true, 0);
-	write_byte(test, d, 3, 0x31, true, 0);
+	dcache_set_dirty_percent(c, 50);	/* 8 dirty blocks */
+	for (addr = 1; addr <= 5; addr++)
+		write_byte(test, d, addr, 0x10 * addr + 1, true, 0);
 	e1 = dcache_close_epoch(d->part);
-	write_byte_cow(test, d, 1, 0x12, 0);
-	write_byte_cow(test, d, 2, 0x22, 0);
-	KUNIT_EXPECT_EQ(test, c->nr_kept, 2ULL);
-	KUNIT_EXPECT_TRUE(test, dcache_write_must_wait(d->part, 3, true));
-	KUNIT_EXPECT_FALSE(test, dcache_write_must_wait(d->part, 4, true));
-	write_byte_cow(test, d, 3, 0x32, -EAGAIN);
-	write_byte_cow(test, d, 4, 0x41, 0);		/* clean: no version needed */
+	/* 5 dirty leave 3 of 8, more than a quarter (2). */
+	for (addr = 1; addr <= 3; addr++)
+		write_byte_cow(test, d, addr, 0x10 * addr + 2, 0);
+	KUNIT_EXPECT_EQ(test, c->nr_kept, 3ULL);
+	KUNIT_EXPECT_TRUE(test, dcache_write_must_wait(d->part, 4, true));
+	KUNIT_EXPECT_FALSE(test, dcache_write_must_wait(d->part, 6, true));
+	write_byte_cow(test, d, 4, 0x42, -EAGAIN);
 	KUNIT_EXPECT_EQ(test, atomic64_read(&c->stats.cow_waits), 1LL);
 	KUNIT_EXPECT_EQ(test, atomic64_read(&c->stats.stalls), 1LL);
 
 	b = take_copy(test, d, 1, e1, &copy);		/* takes a kept page */
 	KUNIT_EXPECT_EQ(test, ((u8 *)page_address(copy))[0], 0x11);
-	KUNIT_EXPECT_FALSE(test, dcache_write_must_wait(d->part, 3, true));
-	write_byte_cow(test, d, 3, 0x32, 0);
+	KUNIT_EXPECT_FALSE(test, dcache_write_must_wait(d->part, 4, true));
+	write_byte_cow(test, d, 4, 0x42, 0);
 	end_copy(b, 0, copy);
-	KUNIT_EXPECT_EQ(test, c->nr_kept, 2ULL);
+	KUNIT_EXPECT_EQ(test, c->nr_kept, 3ULL);
+
+	/* 7 dirty leave 1: the quarter still holds for ordered writers. */
+	write_byte_cow(test, d, 6, 0x61, 0);		/* clean: no version needed */
+	write_byte_cow(test, d, 7, 0x71, 0);
+	KUNIT_EXPECT_EQ(test, c->nr_dirty, 7ULL);
+	KUNIT_EXPECT_TRUE(test, dcache_write_must_wait(d->part, 5, true));
 	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
 }
 
@@ -725,7 +731,7 @@ static struct kunit_case dcache_epoch_cases[] = {
 	KUNIT_CASE(writeback_keeps_first_newer_epoch_test),
 	KUNIT_CASE(failed_copy_retried_with_its_own_data_test),
 	KUNIT_CASE(ordered_rewrite_keeps_older_version_test),
-	KUNIT_CASE(ordered_versions_bounded_by_reserve_test),
+	KUNIT_CASE(ordered_versions_bounded_by_budget_test),
 	KUNIT_CASE(ordered_kept_version_retried_test),
 	KUNIT_CASE(lag_follows_oldest_version_test),
 	KUNIT_CASE(ordered_discard_waits_and_queues_test),
