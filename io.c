@@ -258,10 +258,15 @@ static int write_through_block(struct dcache_dev *dd, struct dcache_block *b,
 	bio_init(&bio, dd->backing->bdev, &bv, 1, REQ_OP_WRITE | REQ_SYNC | extra);
 	bio.bi_iter.bi_sector = dcache_block_sector(dd->part, b);
 	__bio_add_page(&bio, virt_to_page(data), dd->block_size, offset_in_page(data));
-	if (!(extra & REQ_FUA))
-		dcache_writer_owe_flush(dd->wr);
 	r = submit_bio_wait(&bio);
 	bio_uninit(&bio);
+	/*
+	 * Owed once it has landed, not before: a flush that a round pays
+	 * while the write is in flight need not cover it, and must not
+	 * settle what is owed for it.
+	 */
+	if (!(extra & REQ_FUA))
+		dcache_writer_owe_flush(dd->wr);
 	dcache_account_write(dd->part->cache, 1, dd->block_size, r);
 	return r;
 }
