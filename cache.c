@@ -254,24 +254,18 @@ struct dcache_block *dcache_pin_block(struct dcache_part *part, u64 addr,
 	return b;
 }
 
-/*
- * How many blocks from @addr on (at most @max) @part has no block for at
- * all, dirty, clean or loading: a read of them may go straight to the
- * disk, which holds their newest acknowledged data.
- */
-unsigned int dcache_uncached_run(struct dcache_part *part, u64 addr, unsigned int max)
+/* How many blocks from @addr on (at most @max) @part has no block for. */
+static unsigned int uncached_run_locked(struct dcache *c, struct dcache_part *part,
+					u64 addr, unsigned int max)
 {
-	struct dcache *c = part->cache;
 	unsigned int n;
 
-	mutex_lock(&c->lock);
+	lockdep_assert_held(&c->lock);
 	for (n = 0; n < max; n++)
 		if (dcache_lookup(c, part->id, addr + n))
 			break;
-	mutex_unlock(&c->lock);
 	return n;
 }
-EXPORT_SYMBOL_IF_KUNIT(dcache_uncached_run);
 
 /* Release the loading bit lock of @b and wake its waiters. */
 static void end_loading(struct dcache_block *b)
@@ -546,13 +540,20 @@ EXPORT_SYMBOL_IF_KUNIT(dcache_try_get_new);
  * Stops at the first block that is not cached, valid and free of writers
  * right now. Returns how many it got, in @out; put them with
  * dcache_put_read_run.
+ *
+ * @uncached, unless NULL, gives on entry the most blocks to count, and
+ * says on return how many blocks from @addr on the part has no block for
+ * at all, dirty, clean or loading (0 unless it got none): a read of them
+ * may go straight to the disk, which holds their newest acknowledged
+ * data. Found under the same hold of the mutex, so that a cold read
+ * going around the cache takes the mutex once.
  */
 unsigned int dcache_try_read_run(struct dcache_part *part, u64 addr, unsigned int max,
-				 struct dcache_block **out)
+				 struct dcache_block **out, unsigned int *uncached)
 {
 	struct dcache *c = part->cache;
+	struct dcache_block *b = NULL;
 	unsigned int n, got;
-	struct dcache_block *b;
 
 	mutex_lock(&c->lock);
 	for (n = 0; n < max; n++) {
@@ -562,6 +563,8 @@ unsigned int dcache_try_read_run(struct dcache_part *part, u64 addr, unsigned in
 		pin_cached(c, b, PIN_LOOKUP);
 		out[n] = b;
 	}
+	if (uncached)
+		*uncached = n || b ? 0 : uncached_run_locked(c, part, addr, *uncached);
 	mutex_unlock(&c->lock);
 	for (got = 0; got < n; got++) {
 		b = out[got];

@@ -515,16 +515,17 @@ static void keep_first(struct bio *bio, unsigned int bytes)
 /*
  * A read whose first block is not cached, of a stream or not admitted:
  * send to the disk the blocks from there on that no block of the cache
- * stands for. Blocks not admitted are remembered (a second miss takes
- * them in); a stream's are not, so that a scan of the disk does not wash
- * the random misses out of read admission's table.
+ * stands for (@run of them, found by dcache_try_read_run). Blocks not
+ * admitted are remembered (a second miss takes them in); a stream's are
+ * not, so that a scan of the disk does not wash the random misses out of
+ * read admission's table.
  */
-static enum io_result read_around(struct dcache_io *io, struct bio *bio, bool streaming)
+static enum io_result read_around(struct dcache_io *io, struct bio *bio, bool streaming,
+				  unsigned int run)
 {
 	struct dcache_dev *dd = io->dd;
 	unsigned int bytes = bio->bi_iter.bi_size;
 	unsigned int nr = DIV_ROUND_UP(io->offset + bytes, dd->block_size);
-	unsigned int run = dcache_uncached_run(dd->part, io->block, nr);
 
 	if (!run)
 		return IO_DEFER;
@@ -763,13 +764,13 @@ static enum io_result map_read_blocks(struct dcache_io *io, struct bio *bio,
 	struct bvec_iter iter = bio->bi_iter;
 	unsigned int total = iter.bi_size, done = 0, hits = 0, offset = io->offset;
 	struct dcache_block *run[READ_RUN];
-	unsigned int len, nr, got, i;
+	unsigned int len, nr, got, i, uncached;
 	u64 block = io->block;
 
 	while (done < total) {
-		nr = min_t(unsigned int, READ_RUN,
-			   DIV_ROUND_UP(offset + total - done, dd->block_size));
-		got = dcache_try_read_run(dd->part, block, nr, run);
+		uncached = DIV_ROUND_UP(offset + total - done, dd->block_size);
+		nr = min_t(unsigned int, READ_RUN, uncached);
+		got = dcache_try_read_run(dd->part, block, nr, run, &uncached);
 		for (i = 0; i < got; i++) {
 			len = min(total - done, dd->block_size - offset);
 			copy_block_bytes(bio, &iter, run[i], offset, len, false);
@@ -788,7 +789,8 @@ static enum io_result map_read_blocks(struct dcache_io *io, struct bio *bio,
 		keep_first(bio, done);
 		return IO_DONE;
 	}
-	if ((streaming || !admits(dd, io->block)) && read_around(io, bio, streaming) == IO_REMAP)
+	if ((streaming || !admits(dd, io->block)) &&
+	    read_around(io, bio, streaming, uncached) == IO_REMAP)
 		return IO_REMAP;
 	if (read_miss(io, bio) == IO_PENDING)
 		return IO_PENDING;

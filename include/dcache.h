@@ -188,9 +188,8 @@ struct dcache_block *dcache_try_get(struct dcache_part *part, u64 addr,
 				    enum dcache_access access);
 struct dcache_block *dcache_try_get_new(struct dcache_part *part, u64 addr);
 void dcache_put(struct dcache_block *b, enum dcache_access access);
-unsigned int dcache_uncached_run(struct dcache_part *part, u64 addr, unsigned int max);
 unsigned int dcache_try_read_run(struct dcache_part *part, u64 addr, unsigned int max,
-				 struct dcache_block **out);
+				 struct dcache_block **out, unsigned int *uncached);
 void dcache_put_read_run(struct dcache_block **blocks, unsigned int n);
 unsigned int dcache_pin_uncached_run(struct dcache_part *part, u64 addr,
 				     unsigned int max, struct dcache_block **out);

@@ -628,7 +628,7 @@ static void read_run_stops_at_gap_or_writer_test(struct kunit *test)
 		KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, i, DCACHE_READ, false, &b));
 		dcache_put(b, DCACHE_READ);
 	}
-	got = dcache_try_read_run(d->part, 0, 8, run);
+	got = dcache_try_read_run(d->part, 0, 8, run, NULL);
 	KUNIT_EXPECT_EQ(test, got, 5U);
 	for (i = 0; i < got; i++)
 		KUNIT_EXPECT_EQ(test, run[i]->addr, (u64)i);
@@ -636,11 +636,11 @@ static void read_run_stops_at_gap_or_writer_test(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
 
 	KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, 2, DCACHE_RDWR, false, &b));
-	KUNIT_EXPECT_EQ(test, dcache_try_read_run(d->part, 0, 8, run), 2U);
+	KUNIT_EXPECT_EQ(test, dcache_try_read_run(d->part, 0, 8, run, NULL), 2U);
 	dcache_put_read_run(run, 2);
-	KUNIT_EXPECT_EQ(test, dcache_try_read_run(d->part, 2, 3, run), 0U);
+	KUNIT_EXPECT_EQ(test, dcache_try_read_run(d->part, 2, 3, run, NULL), 0U);
 	dcache_put(b, DCACHE_RDWR);
-	KUNIT_EXPECT_EQ(test, dcache_try_read_run(d->part, 6, 2, run), 2U);
+	KUNIT_EXPECT_EQ(test, dcache_try_read_run(d->part, 6, 2, run, NULL), 2U);
 	dcache_put_read_run(run, 2);
 	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
 	for (i = 0; i < 8; i++) {
@@ -650,6 +650,47 @@ static void read_run_stops_at_gap_or_writer_test(struct kunit *test)
 			dcache_put(b, DCACHE_WRITE);
 		}
 	}
+}
+
+/*
+ * A read that gets no cached block learns, under the same hold of the
+ * mutex, how many blocks from its first the cache has none for: those may
+ * go around the cache. Cached blocks, even busy ones, stop the count.
+ */
+static void read_run_counts_uncached_test(struct kunit *test)
+{
+	struct dcache *c = fake_cache(test, 16, BS, 0);
+	struct fake_disk *d = fake_disk_add(test, c, 64);
+	struct dcache_block *run[8], *b;
+	unsigned int i, n;
+
+	for (i = 0; i < 9; i++) {
+		if (i >= 4 && i < 8)
+			continue;
+		KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, i, DCACHE_READ, false, &b));
+		dcache_put(b, DCACHE_READ);
+	}
+	n = 8;
+	KUNIT_EXPECT_EQ(test, dcache_try_read_run(d->part, 4, 8, run, &n), 0U);
+	KUNIT_EXPECT_EQ(test, n, 4U);		/* 4 to 7; 8 is cached */
+	n = 40;					/* a long read: past the run */
+	KUNIT_EXPECT_EQ(test, dcache_try_read_run(d->part, 9, 8, run, &n), 0U);
+	KUNIT_EXPECT_EQ(test, n, 40U);
+	n = 2;
+	KUNIT_EXPECT_EQ(test, dcache_try_read_run(d->part, 4, 8, run, &n), 0U);
+	KUNIT_EXPECT_EQ(test, n, 2U);
+
+	n = 8;
+	KUNIT_EXPECT_EQ(test, dcache_try_read_run(d->part, 0, 8, run, &n), 4U);
+	KUNIT_EXPECT_EQ(test, n, 0U);		/* got some: none goes around */
+	dcache_put_read_run(run, 4);
+
+	KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, 2, DCACHE_RDWR, false, &b));
+	n = 8;
+	KUNIT_EXPECT_EQ(test, dcache_try_read_run(d->part, 2, 3, run, &n), 0U);
+	KUNIT_EXPECT_EQ(test, n, 0U);		/* busy, but cached */
+	dcache_put(b, DCACHE_RDWR);
+	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
 }
 
 /* What a backing read of a run puts in its blocks: the disk's bytes. */
@@ -699,7 +740,7 @@ static void miss_run_pins_until_cached_test(struct kunit *test)
 	dcache_unpin_run(run, n);
 	/* One read for block 3; the run's blocks are hits now. */
 	KUNIT_EXPECT_EQ(test, atomic_read(&d->reads), 1);
-	KUNIT_EXPECT_EQ(test, dcache_try_read_run(d->part, 0, 4, run), 4U);
+	KUNIT_EXPECT_EQ(test, dcache_try_read_run(d->part, 0, 4, run, NULL), 4U);
 	dcache_put_read_run(run, 4);
 	KUNIT_EXPECT_EQ(test, atomic_read(&d->reads), 1);
 	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
@@ -786,7 +827,7 @@ static void ahead_spares_blocks_used_twice_test(struct kunit *test)
 	/* A miss evicts block 0; 20 is used once, so readahead may take it. */
 	get_read_put(test, d, 20);
 	KUNIT_EXPECT_EQ(test, read_ahead(d, 10, 4), 1U);
-	n = dcache_try_read_run(d->part, 1, 3, run);
+	n = dcache_try_read_run(d->part, 1, 3, run, NULL);
 	KUNIT_EXPECT_EQ(test, n, 3U);
 	dcache_put_read_run(run, n);
 
@@ -1074,6 +1115,7 @@ static void add_part_bad_block_size_test(struct kunit *test)
 
 static struct kunit_case dcache_lru_test_cases[] = {
 	KUNIT_CASE(read_run_stops_at_gap_or_writer_test),
+	KUNIT_CASE(read_run_counts_uncached_test),
 	KUNIT_CASE(miss_run_pins_until_cached_test),
 	KUNIT_CASE(miss_run_full_cache_test),
 	KUNIT_CASE(try_get_new_test),

@@ -466,7 +466,7 @@ static void op_read_run(struct model *m, struct model_part *mp, u64 addr, unsign
 			return;
 		goto load;
 	}
-	n = dcache_try_read_run(mp->d->part, addr, nr, run);
+	n = dcache_try_read_run(mp->d->part, addr, nr, run, NULL);
 	if (n) {
 		for (i = 0; i < n; i++)
 			v[i] = block_version(dcache_block_data(run[i]));
@@ -501,8 +501,15 @@ load:
 static void op_read_around(struct model *m, struct model_part *mp, u64 addr, unsigned int nr)
 {
 	struct fake_disk *d = mp->d;
-	unsigned int n = dcache_uncached_run(d->part, addr, nr), i;
+	struct dcache_block *run[4];
+	unsigned int n = nr, i;
 
+	i = dcache_try_read_run(d->part, addr, nr, run, &n);
+	if (i) {
+		/* Cached after all: map_read_blocks serves them. */
+		dcache_put_read_run(run, i);
+		return;
+	}
 	for (i = 0; i < n && !d->fail_reads; i++)
 		check_read(m, mp, addr + i, block_version(d->data + (addr + i) * d->block_size));
 }
