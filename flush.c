@@ -768,6 +768,19 @@ void dcache_writer_owe_flush(struct dcache_writer *wr)
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_writer_owe_flush);
 
+/*
+ * Whether writes reached the disk since its last successful flush. With
+ * none owed and no dirty block, every acknowledged write is durable: a
+ * flush request has nothing to do. A round owes its writes from their
+ * submission until its flush succeeds, so this also covers a round under
+ * way; the caller reads the part's dirty count first.
+ */
+bool dcache_writer_owes_flush(struct dcache_writer *wr)
+{
+	smp_rmb();	/* the dirty count, then what is owed */
+	return atomic_read(&wr->flush_owed);
+}
+
 /* The write-back state of a part, allocated at table load; not yet started. */
 struct dcache_writer *dcache_writer_create(struct dcache_flusher *fl,
 					   struct dcache_part *part,

@@ -473,13 +473,15 @@ static enum io_result map_flush(struct dcache_dev *dd, struct bio *bio)
 		/* Order, not durability: close the epoch, done. */
 		close_ordered_epoch(dd);
 		return IO_DONE;
-	case DCACHE_MODE_WRITETHROUGH:
-		/* Unless dirt is left from another mode, all is on the disk. */
-		if (!READ_ONCE(dd->part->nr_dirty))
-			return IO_REMAP;
-		fallthrough;
 	default:
-		return IO_DEFER;
+		/*
+		 * Nothing dirty: no round needed, and no thread hop. The disk's
+		 * own flush is sent on only if writes reached it since its
+		 * last one (write-through, discards, a round under way).
+		 */
+		if (READ_ONCE(dd->part->nr_dirty))
+			return IO_DEFER;
+		return dcache_writer_owes_flush(dd->wr) ? IO_REMAP : IO_DONE;
 	}
 }
 

@@ -108,6 +108,7 @@ bool dcache_writer_lagging(struct dcache_writer *wr, unsigned int max_age);
 int dcache_writer_wait_progress(struct dcache_writer *wr, int gen,
 				unsigned long since);
 void dcache_writer_owe_flush(struct dcache_writer *wr);
+bool dcache_writer_owes_flush(struct dcache_writer *wr);
 unsigned int dcache_run_length(const u64 *addrs, unsigned int n, unsigned int max);
 
 #endif

@@ -68,6 +68,11 @@ dcache_create() {
 	echo "0 $(sectors "$dev") dcache $dev $bs $*" | dmsetup create "$name"
 }
 
+# fsync a block device: an empty flush request to it.
+fsync_dev() {
+	python3 -c 'import os, sys; fd = os.open(sys.argv[1], os.O_WRONLY); os.fsync(fd)' "$1"
+}
+
 # Compare the first $3 bytes of file $1 with device $2, read with O_DIRECT
 # so that no page cache of an earlier read can hide what is on the device.
 cmp_direct() {

@@ -62,6 +62,37 @@ run_mode() {
 	python3 "$tool" dump "$log" | awk '{ n[$3]++ } END { for (k in n) print "  " k, n[k] }'
 }
 
+# Flush requests the disk under the cache has seen.
+disk_flushes() {
+	awk '{ print $16 }' "/sys/block/$(basename "$1")/stat"
+}
+
+step "a flush with nothing dirty: no round, and the disk's flush only when one is owed"
+[ "$(cat "/sys/block/$(basename "$DISK0")/queue/write_cache")" = "write back" ] ||
+	fail "the disk has no volatile cache: flushes would not reach it"
+dcache_create fq "$DISK0" 4096
+dd if=/dev/urandom of=/tmp/q bs=8k count=1 status=none
+dd if=/tmp/q of=/dev/mapper/fq bs=4k count=1 oflag=direct status=none
+fsync_dev /dev/mapper/fq	# a round writes the block back and flushes the disk
+sleep 1			# and a round the write armed has run
+wb_rounds=$(cat /sys/kernel/dm_dcache/rounds) flushes=$(disk_flushes "$DISK0")
+for _ in 1 2 3; do
+	fsync_dev /dev/mapper/fq
+done
+[ "$(cat /sys/kernel/dm_dcache/rounds)" -eq "$wb_rounds" ] ||
+	fail "a flush with nothing to write ran a round of write-back"
+[ "$(disk_flushes "$DISK0")" -eq "$flushes" ] ||
+	fail "a flush with nothing written since the last one reached the disk"
+# A write-through write is owed a flush of the disk until one succeeds.
+dmsetup message fq 0 mode writethrough
+dd if=/tmp/q of=/dev/mapper/fq bs=8k count=1 oflag=direct status=none
+flushes=$(disk_flushes "$DISK0")
+fsync_dev /dev/mapper/fq
+[ "$(disk_flushes "$DISK0")" -gt "$flushes" ] ||
+	fail "a flush after a write-through write did not reach the disk"
+cmp_direct /tmp/q "$DISK0" 8192 || fail "the disk lacks the written blocks"
+dmsetup remove fq
+
 step "writeback: stamped writes, fsync and a log mark per round ($rounds x $writes)"
 run_mode writeback "$DISK0" "$DISK1"
 python3 "$tool" check "$DISK1" /tmp/history-writeback.json || fail "the flush contract was broken"

@@ -23,9 +23,6 @@ set_flakey() {
 }
 field() { dmsetup status we | awk -v f="$1" '{ print $(f + 3) }'; }
 ERR=1 DIRTY=3 WERR=9
-fsync_dev() {
-	python3 -c 'import os, sys; fd = os.open(sys.argv[1], os.O_WRONLY); os.fsync(fd)' "$1"
-}
 dd if=/dev/urandom of=/tmp/a bs=1M count=1 status=none
 dd if=/dev/urandom of=/tmp/b bs=1M count=1 status=none
 
