@@ -91,6 +91,7 @@ static int dcache_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	}
 	init_llist_head(&dd->misses_done);
 	INIT_WORK(&dd->unpin_work, dcache_unpin_misses);
+	INIT_WORK(&dd->admit_work, dcache_admit_resize_work);
 	dd->wq = alloc_workqueue("dcache_io/%s", WQ_MEM_RECLAIM, 0,
 				 dm_table_device_name(ti->table));
 	if (!dd->wq) {

@@ -752,8 +752,19 @@ static void read_ahead(struct dcache_dev *dd, u64 from)
 /* Whether a read miss of @block takes it into the cache (read_admit). */
 static bool admits(struct dcache_dev *dd, u64 block)
 {
-	return READ_ONCE(dd->read_admit) == DCACHE_READ_ADMIT_FIRST ||
-	       dcache_admit_seen(&dd->admit, block);
+	if (READ_ONCE(dd->read_admit) == DCACHE_READ_ADMIT_FIRST)
+		return true;
+	if (unlikely(dcache_admit_stale(&dd->admit, dcache_pool_blocks(dd->part->cache))))
+		queue_work(dd->wq, &dd->admit_work);
+	return dcache_admit_seen(&dd->admit, block);
+}
+
+/* The pool was resized: a table of read misses to match it. */
+void dcache_admit_resize_work(struct work_struct *work)
+{
+	struct dcache_dev *dd = container_of(work, struct dcache_dev, admit_work);
+
+	dcache_admit_resize(&dd->admit, dcache_pool_blocks(dd->part->cache));
 }
 
 /* Cached blocks map() reads under one hold of the cache mutex. */

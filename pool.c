@@ -315,6 +315,12 @@ static int pool_shrink_chunk(struct dcache *c)
 	return 0;
 }
 
+/* The pool's size now, read without the mutex: a resize may be under way. */
+u64 dcache_pool_blocks(const struct dcache *c)
+{
+	return READ_ONCE(c->nr_blocks);
+}
+
 /*
  * Grow or shrink the pool of a live cache to @nr_blocks, a multiple of
  * DCACHE_CHUNK_BLOCKS. Shrinking writes back and evicts the blocks of the

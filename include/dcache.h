@@ -169,6 +169,7 @@ struct dcache_counts {
 struct dcache *dcache_create(const struct dcache_config *cfg);
 void dcache_destroy(struct dcache *c);
 int dcache_resize(struct dcache *c, u64 nr_blocks);
+u64 dcache_pool_blocks(const struct dcache *c);
 
 /* part.c: the parts. */
 struct dcache_part *dcache_add_part(struct dcache *c, struct block_device *bdev,

@@ -19,19 +19,19 @@ static void dcache_admit_size_test(struct kunit *test)
 	struct dcache_admit a;
 
 	admit_init(test, &a, 16384, 1 << 20);
-	KUNIT_EXPECT_EQ(test, a.bits, 13);	/* 8192 buckets of 4 */
+	KUNIT_EXPECT_EQ(test, dcache_admit_bits(&a), 13);	/* 8192 buckets of 4 */
 	dcache_admit_exit(&a);
 	admit_init(test, &a, 16388, 1 << 20);
-	KUNIT_EXPECT_EQ(test, a.bits, 14);
+	KUNIT_EXPECT_EQ(test, dcache_admit_bits(&a), 14);
 	dcache_admit_exit(&a);
 	admit_init(test, &a, 16384, 100);
-	KUNIT_EXPECT_EQ(test, a.bits, 6);	/* 64 buckets for 200 slots */
+	KUNIT_EXPECT_EQ(test, dcache_admit_bits(&a), 6);	/* 64 buckets for 200 slots */
 	dcache_admit_exit(&a);
 	admit_init(test, &a, 16384, 1);
-	KUNIT_EXPECT_EQ(test, a.bits, 4);
+	KUNIT_EXPECT_EQ(test, dcache_admit_bits(&a), 4);
 	dcache_admit_exit(&a);
 	admit_init(test, &a, 1ULL << 40, 1ULL << 40);
-	KUNIT_EXPECT_EQ(test, a.bits, 16);
+	KUNIT_EXPECT_EQ(test, dcache_admit_bits(&a), 16);
 	dcache_admit_exit(&a);
 }
 
@@ -65,7 +65,7 @@ static void dcache_admit_bucket_test(struct kunit *test)
 
 	admit_init(test, &a, 64, 1 << 20);	/* 32 buckets */
 	for (addr = 0; n < 5; addr++)
-		if (hash_64(addr, a.bits) == hash_64(7, a.bits))
+		if (hash_64(addr, dcache_admit_bits(&a)) == hash_64(7, dcache_admit_bits(&a)))
 			same[n++] = addr;
 	KUNIT_ASSERT_EQ(test, same[0], 7);
 	dcache_admit_note(&a, same[0], 1);
@@ -99,11 +99,47 @@ static void dcache_admit_scan_test(struct kunit *test)
 	dcache_admit_exit(&a);
 }
 
+/*
+ * A pool resized under a device: the table is stale until resized to
+ * match, then as big as a new device's would be, and empty; a size that
+ * needs no other table keeps the one it has, and what it remembers.
+ */
+static void dcache_admit_resize_test(struct kunit *test)
+{
+	struct dcache_admit a;
+
+	admit_init(test, &a, 1024, 1 << 20);
+	dcache_admit_note(&a, 5, 1);
+	KUNIT_EXPECT_FALSE(test, dcache_admit_stale(&a, 1024));
+	KUNIT_EXPECT_TRUE(test, dcache_admit_stale(&a, 1025));
+	KUNIT_EXPECT_EQ(test, dcache_admit_resize(&a, 1025), 0);	/* 2050 slots: same */
+	KUNIT_EXPECT_FALSE(test, dcache_admit_stale(&a, 1025));
+	KUNIT_EXPECT_EQ(test, dcache_admit_bits(&a), 9);
+	KUNIT_EXPECT_TRUE(test, dcache_admit_seen(&a, 5));
+
+	KUNIT_EXPECT_EQ(test, dcache_admit_resize(&a, 16384), 0);
+	KUNIT_EXPECT_EQ(test, dcache_admit_bits(&a), 13);
+	KUNIT_EXPECT_FALSE(test, dcache_admit_stale(&a, 16384));
+	KUNIT_EXPECT_FALSE(test, dcache_admit_seen(&a, 5));
+	dcache_admit_note(&a, 0, 8192);
+	KUNIT_EXPECT_TRUE(test, dcache_admit_seen(&a, 8191));
+
+	/* Shrunk, and bounded by the device as at creation. */
+	KUNIT_EXPECT_EQ(test, dcache_admit_resize(&a, 64), 0);
+	KUNIT_EXPECT_EQ(test, dcache_admit_bits(&a), 5);
+	dcache_admit_exit(&a);
+	admit_init(test, &a, 64, 100);
+	KUNIT_EXPECT_EQ(test, dcache_admit_resize(&a, 1 << 20), 0);
+	KUNIT_EXPECT_EQ(test, dcache_admit_bits(&a), 6);
+	dcache_admit_exit(&a);
+}
+
 static struct kunit_case dcache_admit_test_cases[] = {
 	KUNIT_CASE(dcache_admit_size_test),
 	KUNIT_CASE(dcache_admit_note_test),
 	KUNIT_CASE(dcache_admit_bucket_test),
 	KUNIT_CASE(dcache_admit_scan_test),
+	KUNIT_CASE(dcache_admit_resize_test),
 	{}
 };
 

@@ -129,5 +129,35 @@ PY
 	dd if="$DISK0" of=/tmp/ra-read bs=1M count=$mib iflag=direct status=none
 	cmp /tmp/ra-read /tmp/ra-image || fail "$mode: the disk differs after remove"
 done
+
+# Grown under a live device, the pool gets a table of read misses to
+# match: one sized for the old pool (8192 slots for 16 MiB) would forget
+# most of a working set larger than that before its second read.
+step "read_admit 2 after the pool grows: a second read takes in a working set of the new size"
+dcache_create ra "$DISK0" 4096
+echo 128 >/sys/module/dm_dcache/parameters/pool_mb
+dd if=/dev/mapper/ra of=/dev/null bs=4k count=1 iflag=direct status=none	# the resize
+sleep 1
+dmsetup message ra 0 clear_stats
+base=$(field $BLOCKS)
+# 12000 of the disk's 16384 blocks: more than the old table holds.
+nr=12000
+for pass in 1 2; do
+	python3 - /dev/mapper/ra $(($(sectors "$DISK0") / 8)) $nr <<'PY' || fail "pass $pass: reads failed"
+import mmap, os, random, sys
+fd = os.open(sys.argv[1], os.O_RDONLY | os.O_DIRECT)
+buf = mmap.mmap(-1, 4096)
+blocks = random.Random(7).sample(range(1, int(sys.argv[2])), int(sys.argv[3]))
+for b in random.Random().sample(blocks, len(blocks)):
+    assert os.preadv(fd, [buf], b * 4096) == 4096
+PY
+	echo "pass $pass: $(dmsetup status ra)"
+done
+taken=$(($(field $BLOCKS) - base))
+echo "$taken of $nr blocks taken in on their second read"
+[ "$taken" -ge $((nr * 9 / 10)) ] ||
+	fail "only $taken of $nr blocks taken in: read admission forgot them"
+dmsetup remove ra
+echo 16 >/sys/module/dm_dcache/parameters/pool_mb
 rmmod dm_dcache
 echo PASS
