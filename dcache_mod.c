@@ -183,6 +183,7 @@ static void dcache_dtr(struct dm_target *ti)
 	}
 	dcache_writer_destroy(dd->wr);
 	destroy_workqueue(dd->wq);
+	cancel_work_sync(&dd->admit_work);
 	dcache_admit_exit(&dd->admit);
 	dm_put_device(ti, dd->backing);
 	kfree(dd);

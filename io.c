@@ -754,8 +754,12 @@ static bool admits(struct dcache_dev *dd, u64 block)
 {
 	if (READ_ONCE(dd->read_admit) == DCACHE_READ_ADMIT_FIRST)
 		return true;
+	/*
+	 * Not on the device's own workqueue: its allocation may wait for
+	 * reclaim, which may wait for this device's I/O.
+	 */
 	if (unlikely(dcache_admit_stale(&dd->admit, dcache_pool_blocks(dd->part->cache))))
-		queue_work(dd->wq, &dd->admit_work);
+		schedule_work(&dd->admit_work);
 	return dcache_admit_seen(&dd->admit, block);
 }
 

@@ -51,7 +51,7 @@ struct dcache_dev {
 	unsigned int readahead;		/* bytes; READ_ONCE, 0: off */
 	unsigned int read_admit;	/* READ_ONCE: cache on the 1st or 2nd miss */
 	struct dcache_admit admit;	/* misses read around (admit.c) */
-	struct work_struct admit_work;	/* sizes it again after a pool resize */
+	struct work_struct admit_work;	/* sizes it again after a pool resize; system_wq */
 	/* The read stream being followed (io.c), racy by design: a hint. */
 	sector_t stream_next;		/* where the last read ended */
 	u64 stream_bytes;		/* how long the stream is so far */
