@@ -95,8 +95,9 @@ done
 echo 66 >/sys/module/dm_dcache/parameters/dirty_percent
 echo "$taken versions taken, then a write held: blocks_kept $(cat /sys/kernel/dm_dcache/blocks_kept)"
 [ $held = 1 ] || fail "64 versions over unwritten stages were all taken on a dead device"
-[ $taken -ge 38 ] && [ $taken -le 42 ] ||
+if [ $taken -lt 38 ] || [ $taken -gt 42 ]; then
 	fail "$taken versions kept before a writer was held, not 40"
+fi
 [ "$(cat /sys/kernel/dm_dcache/cow_waits)" -gt "$waits" ] || fail "the held write is not in cow_waits"
 set_flakey "$healthy"
 dmsetup message we 0 flush || fail "flush fails after the device recovered"
