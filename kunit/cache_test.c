@@ -622,12 +622,9 @@ static void read_run_stops_at_gap_or_writer_test(struct kunit *test)
 	struct dcache_block *run[8], *b;
 	unsigned int i, got;
 
-	for (i = 0; i < 8; i++) {
-		if (i == 5)
-			continue;
-		KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, i, DCACHE_READ, false, &b));
-		dcache_put(b, DCACHE_READ);
-	}
+	for (i = 0; i < 8; i++)
+		if (i != 5)
+			get_read_put(test, d, i);
 	got = dcache_try_read_run(d->part, 0, 8, run, NULL);
 	KUNIT_EXPECT_EQ(test, got, 5U);
 	for (i = 0; i < got; i++)
@@ -664,12 +661,9 @@ static void read_run_counts_uncached_test(struct kunit *test)
 	struct dcache_block *run[8], *b;
 	unsigned int i, n;
 
-	for (i = 0; i < 9; i++) {
-		if (i >= 4 && i < 8)
-			continue;
-		KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, i, DCACHE_READ, false, &b));
-		dcache_put(b, DCACHE_READ);
-	}
+	for (i = 0; i < 9; i++)
+		if (i < 4 || i == 8)
+			get_read_put(test, d, i);
 	n = 8;
 	KUNIT_EXPECT_EQ(test, dcache_try_read_run(d->part, 4, 8, run, &n), 0U);
 	KUNIT_EXPECT_EQ(test, n, 4U);		/* 4 to 7; 8 is cached */

@@ -68,6 +68,11 @@ dcache_create() {
 	echo "0 $(sectors "$dev") dcache $dev $bs $*" | dmsetup create "$name"
 }
 
+# Flush requests block device $1 has seen (field 16 of its stat).
+disk_flushes() {
+	awk '{ print $16 }' "/sys/block/$(basename "$1")/stat"
+}
+
 # fsync a block device: an empty flush request to it.
 fsync_dev() {
 	python3 -c 'import os, sys; fd = os.open(sys.argv[1], os.O_WRONLY); os.fsync(fd)' "$1"

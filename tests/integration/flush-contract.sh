@@ -62,11 +62,6 @@ run_mode() {
 	python3 "$tool" dump "$log" | awk '{ n[$3]++ } END { for (k in n) print "  " k, n[k] }'
 }
 
-# Flush requests the disk under the cache has seen.
-disk_flushes() {
-	awk '{ print $16 }' "/sys/block/$(basename "$1")/stat"
-}
-
 step "a flush with nothing dirty: no round, and the disk's flush only when one is owed"
 [ "$(cat "/sys/block/$(basename "$DISK0")/queue/write_cache")" = "write back" ] ||
 	fail "the disk has no volatile cache: flushes would not reach it"

@@ -16,8 +16,6 @@ disk=$(nullb_create dcfua 64) || fail "no null_blk with a write cache"
 q=/sys/block/${disk#/dev/}/queue
 echo "$disk: write_cache $(cat "$q/write_cache"), fua $(cat "$q/fua")"
 [ "$(cat "$q/fua")" = 1 ] || fail "null_blk with a cache has no FUA"
-# Flush requests the disk completed (field 16 of its stat file).
-flushes() { awk '{ print $16 }' "/sys/block/${disk#/dev/}/stat"; }
 field() { dmsetup status fs | awk -v f="$1" '{ print $(f + 3) }'; }
 DURABLE=11
 
@@ -46,20 +44,20 @@ step "one-block stages are FUA writes: no flush each"
 dd if=/dev/urandom of=/tmp/fs-image bs=1M count=64 status=none
 dd if=/tmp/fs-image of="$disk" bs=1M oflag=direct status=none
 dcache_create fs "$disk" 4096 1 ordered
-f0=$(flushes)
+f0=$(disk_flushes "$disk")
 write_blocks 5 200 61 1
 dmsetup message fs 0 flush
-f1=$(flushes)
+f1=$(disk_flushes "$disk")
 echo "status: $(dmsetup status fs); flushes to the disk: $((f1 - f0))"
 stages=$(field $DURABLE)
 [ "$stages" -ge 150 ] || fail "only $stages epochs for 200 fsyncs"
 [ $((f1 - f0)) -le 10 ] || fail "$((f1 - f0)) flushes for $stages one-block stages"
 
 step "a stage of 64 blocks is written plainly and flushed"
-f0=$(flushes)
+f0=$(disk_flushes "$disk")
 write_blocks 1000 64 3 0
 dmsetup message fs 0 flush
-f1=$(flushes)
+f1=$(disk_flushes "$disk")
 echo "status: $(dmsetup status fs); flushes to the disk: $((f1 - f0))"
 [ $((f1 - f0)) -ge 1 ] || fail "a 64-block stage was not flushed"
 dmsetup remove fs
