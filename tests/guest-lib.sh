@@ -68,6 +68,11 @@ dcache_create() {
 	echo "0 $(sectors "$dev") dcache $dev $bs $*" | dmsetup create "$name"
 }
 
+# Field $2 of dcache device $1's status (1: error, 2: cached, ...; README).
+status_field() {
+	dmsetup status "$1" | awk -v f="$2" '{ print $(f + 3) }'
+}
+
 # Flush requests block device $1 has seen (field 16 of its stat).
 disk_flushes() {
 	awk '{ print $16 }' "/sys/block/$(basename "$1")/stat"

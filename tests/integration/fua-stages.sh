@@ -16,7 +16,7 @@ disk=$(nullb_create dcfua 64) || fail "no null_blk with a write cache"
 q=/sys/block/${disk#/dev/}/queue
 echo "$disk: write_cache $(cat "$q/write_cache"), fua $(cat "$q/fua")"
 [ "$(cat "$q/fua")" = 1 ] || fail "null_blk with a cache has no FUA"
-field() { dmsetup status fs | awk -v f="$1" '{ print $(f + 3) }'; }
+field() { status_field fs "$1"; }
 DURABLE=11
 
 # Write $2 blocks from block $1, $3 apart, through the device, and the

@@ -34,7 +34,6 @@ modprobe dm-flakey 2>/dev/null || true
 modprobe dm-dcache pool_mb=16 flush_delay_ms=3600000
 n=$(sectors "$DISK0")
 half=$(((n / 2) & ~7))
-status_field() { dmsetup status "$1" | awk -v f="$2" '{ print $(f + 3) }'; }
 EPOCH=10 DURABLE=11
 
 # Device independence; the debug kernel leaves these to the stock one.

@@ -18,7 +18,7 @@ modprobe dm-mod 2>/dev/null || true
 modprobe dm-dcache pool_mb=16 flush_delay_ms=3600000
 # The debug kernel under TCG is several times slower: a smaller image.
 if on_test_kernel; then mib=8 ops=100; else mib=32 ops=300; fi
-field() { dmsetup status ra | awk -v f="$1" '{ print $(f + 3) }'; }
+field() { status_field ra "$1"; }
 BLOCKS=2 READS=4 READ_HITS=5 BYPASSES=12
 
 for mode in writeback ordered; do

@@ -17,7 +17,7 @@ modprobe dm-dcache pool_mb=16 flush_delay_ms=3600000
 # The debug kernel under TCG is several times slower: a smaller image.
 if on_test_kernel; then mib=4; else mib=16; fi
 blocks=$((mib * 256))
-field() { dmsetup status rh | awk -v f="$1" '{ print $(f + 3) }'; }
+field() { status_field rh "$1"; }
 READ_HITS=5 READ_AHEADS=15
 
 dd if=/dev/urandom of=/tmp/rh-image bs=1M count=$mib status=none

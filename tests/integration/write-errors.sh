@@ -21,7 +21,7 @@ set_flakey() {
 	echo "$1" | dmsetup load fl
 	dmsetup resume fl
 }
-field() { dmsetup status we | awk -v f="$1" '{ print $(f + 3) }'; }
+field() { status_field we "$1"; }
 ERR=1 DIRTY=3 WERR=9
 dd if=/dev/urandom of=/tmp/a bs=1M count=1 status=none
 dd if=/dev/urandom of=/tmp/b bs=1M count=1 status=none
