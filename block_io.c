@@ -71,6 +71,26 @@ static int dcache_bio_flush(struct dcache_part *part)
 	return blkdev_issue_flush(part->bdev);
 }
 
+static void dcache_bio_flush_end(struct bio *bio)
+{
+	struct dcache_writer *wr = bio->bi_private;
+	int error = blk_status_to_errno(bio->bi_status);
+
+	bio_put(bio);
+	dcache_flush_end(wr, error);
+}
+
+static void dcache_bio_submit_flush(struct dcache_part *part, struct dcache_writer *wr)
+{
+	struct bio *bio;
+
+	bio = bio_alloc_bioset(part->bdev, 0, REQ_OP_WRITE | REQ_PREFLUSH,
+			       GFP_NOIO, dcache_bio_set(part->cache));
+	bio->bi_private = wr;
+	bio->bi_end_io = dcache_bio_flush_end;
+	submit_bio(bio);
+}
+
 static int dcache_bio_discard(struct dcache_part *part, u64 addr, u64 nr)
 {
 	if (!bdev_max_discard_sectors(part->bdev))
@@ -94,6 +114,7 @@ const struct dcache_part_ops dcache_bio_part_ops = {
 	.submit_read = dcache_bio_submit_read,
 	.submit_write = dcache_bio_submit_write,
 	.flush = dcache_bio_flush,
+	.submit_flush = dcache_bio_submit_flush,
 	.discard = dcache_bio_discard,
 	.has_volatile_cache = dcache_bio_has_volatile_cache,
 	.has_fua = dcache_bio_has_fua,

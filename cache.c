@@ -189,6 +189,13 @@ static void pin_cached(struct dcache *c, struct dcache_block *b, enum dcache_pin
 	atomic64_inc(dcache_block_valid(b) ? &c->stats.hits : &c->stats.misses);
 }
 
+/* Pin @b for write-back, under dcache.lock: not a use of the block. */
+void dcache_pin_quiet_locked(struct dcache *c, struct dcache_block *b)
+{
+	lockdep_assert_held(&c->lock);
+	pin_cached(c, b, PIN_QUIET);
+}
+
 /* A free block or a victim, pinned and hashed as (part, addr), no data yet. */
 static struct dcache_block *pin_new(struct dcache *c, struct dcache_part *part,
 				    u64 addr, bool ahead)

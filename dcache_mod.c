@@ -241,6 +241,7 @@ static void dcache_clear_stats(struct dcache_dev *dd)
 	atomic64_set(&dd->stats.read_hits, 0);
 	atomic64_set(&dd->stats.read_bypasses, 0);
 	atomic64_set(&dd->stats.read_aheads, 0);
+	atomic64_set(&dd->stats.quick_flushes, 0);
 	atomic64_set(&dd->stats.writes, 0);
 	atomic64_set(&dd->stats.write_hits, 0);
 	atomic64_set(&dd->stats.flushes, 0);
@@ -331,6 +332,7 @@ static void dcache_status(struct dm_target *ti, status_type_t type,
 		       dcache_part_lag_ms(dd->part),
 		       atomic64_read(&st->write_throttles),
 		       atomic64_read(&st->read_aheads));
+		DMEMIT(" %lld", atomic64_read(&st->quick_flushes));
 		break;
 	case STATUSTYPE_TABLE:
 		ms = READ_ONCE(dd->max_age_ms);

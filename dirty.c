@@ -17,6 +17,7 @@
 #include <linux/slab.h>
 #include <linux/mm.h>
 #include <linux/sched.h>
+#include <linux/sort.h>
 #include <linux/module.h>
 
 #include "dcache_core.h"
@@ -827,6 +828,67 @@ unsigned int dcache_collect_stage(struct dcache_part *part, u64 epoch,
 	return n;
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_collect_stage);
+
+static int cmp_block_addr(const void *a, const void *b)
+{
+	u64 x = (*(struct dcache_block * const *)a)->addr;
+	u64 y = (*(struct dcache_block * const *)b)->addr;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * For a flush that writes the whole dirt of @part as one stage without a
+ * round (flush.c's quick flush). If @part's dirty blocks are at most @max,
+ * all of its open epoch, with no kept version, queued discard, group or
+ * copy in flight in the way, and each block's lock is free at once: close
+ * the open epoch (*@closed), pin each dirty block and lock it shared into
+ * @out, its address in @addrs, sorted by address, and return how many.
+ * Otherwise 0, with nothing changed. Sleeps on dcache.lock only: the
+ * caller may be a bio's submitter.
+ */
+unsigned int dcache_take_whole_dirt(struct dcache_part *part,
+				    struct dcache_block **out, u64 *addrs,
+				    unsigned int max, u64 *closed)
+{
+	struct dcache *c = part->cache;
+	struct dcache_block *b;
+	unsigned int n = 0, i;
+
+	mutex_lock(&c->lock);
+	if (!part->nr_dirty || part->nr_dirty > max || part->nr_versions ||
+	    part->group || part->staging || !list_empty(&part->discards))
+		goto out;
+	for (b = dcache_first_dirty(part); b; b = dcache_next_dirty(b)) {
+		if (n == max || b->epoch != *part->epoch ||
+		    test_bit(DCACHE_B_WRITING, &b->flags) ||
+		    !down_read_trylock(&b->lock))
+			goto undo;
+		/* Data still coming from the disk is not yet the block's. */
+		if (test_bit(DCACHE_B_LOADING, &b->flags)) {
+			up_read(&b->lock);
+			goto undo;
+		}
+		dcache_pin_quiet_locked(c, b);
+		out[n++] = b;
+	}
+	*closed = (*part->epoch)++;
+	sort(out, n, sizeof(*out), cmp_block_addr, NULL);
+	for (i = 0; i < n; i++)
+		addrs[i] = out[i]->addr;
+	goto out;
+undo:
+	for (i = 0; i < n; i++) {
+		up_read(&out[i]->lock);
+		out[i]->refs--;
+		dcache_release(c, out[i]);
+	}
+	n = 0;
+out:
+	mutex_unlock(&c->lock);
+	return n;
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_take_whole_dirt);
 
 /*
  * Last resort when a dead device cannot take its dirty blocks: drop them

@@ -15,6 +15,12 @@
  * a disk holds its state at an epoch boundary, plus the writes of the
  * stage under way.
  *
+ * A flush with little dirty need not wait for a round: a quick flush
+ * (dcache_writer_quick_flush) copies and sends the part's few dirty
+ * blocks from the flush's submitter, as the one stage of the epoch it
+ * closes, and the end of their writes sends the disk's flush; rounds wait
+ * for it to end (wr->quick), as its writes and a round's must not race.
+ *
  * Parts are independent: each has its own epochs, and every writer's
  * rounds run as its own work item on the flusher's workqueue, so one
  * device's slow or dead disk never holds up another device's write-back,
@@ -38,6 +44,7 @@
  * Locking, outermost first:
  *   flusher.writers_mutex: the writer list, for wait_round and start/stop;
  *   writer.round_lock (mutex): one round at a time, and suspended/listed;
+ *     a quick flush begins under it (trylock: its caller may not wait);
  *   a block's lock (shared), then cache.c's locks, as everywhere;
  *   flusher.writers_lock (spinlock): the writer list, for kicks, which
  *     come under the cache mutex;
@@ -93,6 +100,17 @@ static void advance_epoch(atomic64_t *v, u64 epoch)
 		;
 }
 
+/* One write of @pass ended: after the last, its round or quick flush goes on. */
+static void pass_write_ended(struct dcache_wb_pass *pass)
+{
+	if (!atomic_dec_and_test(&pass->pending))
+		return;
+	if (pass->quick)
+		queue_work(pass->wr->flusher->wq, &pass->wr->quick_work);
+	else
+		complete(&pass->done);
+}
+
 /* The end of a write started by part_ops.submit_write, in any context. */
 void dcache_write_end(struct dcache_wb_block *first, unsigned int n, int error)
 {
@@ -101,8 +119,7 @@ void dcache_write_end(struct dcache_wb_block *first, unsigned int n, int error)
 
 	for (i = 0; i < n; i++)
 		first[i].error = error;
-	if (atomic_dec_and_test(&pass->pending))
-		complete(&pass->done);
+	pass_write_ended(pass);
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_write_end);
 
@@ -189,7 +206,8 @@ static void submit_pass(struct dcache_wb_pass *pass)
 	struct blk_plug plug;
 
 	atomic_set(&pass->pending, 1);
-	reinit_completion(&pass->done);
+	if (!pass->quick)
+		reinit_completion(&pass->done);
 	blk_start_plug(&plug);
 	while (i < pass->nr) {
 		run = dcache_run_length(pass->addrs + i, pass->nr - i, BIO_MAX_VECS);
@@ -199,18 +217,16 @@ static void submit_pass(struct dcache_wb_pass *pass)
 		i += run;
 	}
 	blk_finish_plug(&plug);
-	if (atomic_dec_and_test(&pass->pending))
-		complete(&pass->done);
+	pass_write_ended(pass);
 }
 
-/* Wait for the writes of @pass, then end its copies; the first error. */
-static int end_pass(struct dcache_wb_pass *pass)
+/* End the copies of @pass, whose writes have ended; the first error. */
+static int finish_pass(struct dcache_wb_pass *pass)
 {
 	struct dcache_writer *wr = pass->wr;
 	unsigned int i, failed = 0;
 	int error = 0;
 
-	wait_for_completion_io(&pass->done);
 	for (i = 0; i < pass->nr; i++) {
 		struct dcache_wb_block *w = &pass->blocks[i];
 
@@ -227,6 +243,13 @@ static int end_pass(struct dcache_wb_pass *pass)
 	count_write(wr, failed, -EIO);
 	dcache_stage_progress(wr->part->cache);
 	return error;
+}
+
+/* Wait for the writes of @pass, then end its copies; the first error. */
+static int end_pass(struct dcache_wb_pass *pass)
+{
+	wait_for_completion_io(&pass->done);
+	return finish_pass(pass);
 }
 
 /* The discards queued for epochs up to @epoch go first in its stage. */
@@ -403,6 +426,11 @@ static int writer_round_locked(struct dcache_writer *wr)
 	int error = 0;
 
 	lockdep_assert_held(&wr->round_lock);
+	/*
+	 * Its stage is before this round's: the disk must see it first. The
+	 * acquire pairs with quick_end's release: its blocks' ends are seen.
+	 */
+	wait_var_event(&wr->quick, !smp_load_acquire(&wr->quick));
 	if (!wr->listed || wr->suspended)
 		return 0;
 	closed = dcache_close_epoch(part);
@@ -642,6 +670,170 @@ int dcache_writer_flush_killable(struct dcache_writer *wr)
 	return writer_flush(wr, true);
 }
 
+/* Unpin the @n blocks taken for a quick flush that does not go ahead. */
+static void quick_give_back(struct dcache_writer *wr, struct dcache_block **blocks,
+			    unsigned int n)
+{
+	struct dcache_wb_pass *pass = &wr->passes[0];
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		if (pass->blocks[i].page)
+			mempool_free(pass->blocks[i].page, wr->pages);
+		dcache_unlock_block(blocks[i], DCACHE_READ);
+		dcache_unpin(blocks[i]);
+	}
+}
+
+/*
+ * Copy the @n blocks of a quick flush into pass 0, whose addrs are
+ * theirs: pages first, from the writer's reserve, which is all the quick
+ * flush's (no round runs).
+ */
+static bool quick_take_copies(struct dcache_writer *wr, struct dcache_block **blocks,
+			      unsigned int n)
+{
+	struct dcache_wb_pass *pass = &wr->passes[0];
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		pass->blocks[i].page = mempool_alloc(wr->pages, GFP_NOWAIT | __GFP_NOWARN);
+	for (i = 0; i < n; i++) {
+		if (!pass->blocks[i].page) {
+			quick_give_back(wr, blocks, n);
+			return false;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		struct dcache_wb_block *w = &pass->blocks[i];
+		struct page *kept = dcache_writeback_start(blocks[i]);
+
+		w->b = blocks[i];
+		w->pass = pass;
+		w->error = 0;
+		if (kept) {
+			mempool_free(w->page, wr->pages);
+			w->page = kept;
+		} else {
+			memcpy(page_address(w->page), dcache_block_data(w->b),
+			       wr->part->block_size);
+		}
+		dcache_unlock_block(w->b, DCACHE_READ);
+	}
+	pass->nr = n;
+	return true;
+}
+
+/*
+ * A flush of a part with little dirty, with no round and no thread hop
+ * before the disk sees it: the caller (a flush bio's submitter) copies
+ * every dirty block and sends the writes; their end sends the disk's
+ * flush (quick_work), and the flush's end calls @req->done(req, 0), in
+ * any context. The writes and the flush are one stage, of the epoch
+ * closed here, and rounds wait for them to end (wr->quick). Returns
+ * -EAGAIN, with nothing sent, when the part's dirt is not one small stage
+ * of its open epoch or a round, a quick flush or a failing disk is in the
+ * way; @req->done(req, -EAGAIN) likewise when a write or the flush fails
+ * (the blocks stay dirty): either way the caller runs dcache_writer_flush,
+ * where a round retries and reports the failure.
+ */
+int dcache_writer_quick_flush(struct dcache_writer *wr, struct dcache_flush_req *req)
+{
+	struct dcache_block *blocks[DCACHE_QUICK_BLOCKS];
+	struct dcache_wb_pass *pass = &wr->passes[0];
+	struct dcache_part *part = wr->part;
+	unsigned int n;
+	u64 closed;
+
+	if (!part->ops->submit_flush || atomic_read(&wr->error))
+		return -EAGAIN;
+	if (!mutex_trylock(&wr->round_lock))
+		return -EAGAIN;
+	/* Pairs with quick_end's release, as in writer_round_locked. */
+	if (!wr->listed || wr->suspended || smp_load_acquire(&wr->quick))
+		goto busy;
+	n = dcache_take_whole_dirt(part, blocks, pass->addrs, DCACHE_QUICK_BLOCKS,
+				   &closed);
+	/* A failure leaves @closed dirty: closed, as a round would close it. */
+	if (!n || !quick_take_copies(wr, blocks, n))
+		goto busy;
+	pass->fua = !atomic_read(&wr->flush_owed) && n <= DCACHE_FUA_BLOCKS &&
+		    part->ops->has_fua && part->ops->has_fua(part);
+	if (pass->fua)
+		atomic64_inc(&wr->fua_stages);
+	else
+		atomic_inc(&wr->flush_owed);
+	pass->quick = true;
+	wr->quick_flush_error = 0;
+	req->closed = closed;
+	/* The pass and req->closed before the pointer that says they are set. */
+	smp_store_release(&wr->quick, req);
+	mutex_unlock(&wr->round_lock);
+	/* Writers held for this stage may go on: the copies are taken. */
+	dcache_stage_progress(part->cache);
+	submit_pass(pass);
+	return 0;
+busy:
+	mutex_unlock(&wr->round_lock);
+	return -EAGAIN;
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_writer_quick_flush);
+
+/* The quick flush of @wr ends: durable (0), or for a round to do (-EAGAIN). */
+static void quick_end(struct dcache_writer *wr, int error)
+{
+	struct dcache_flush_req *req = wr->quick;
+
+	if (!error)
+		advance_epoch(&wr->durable_epoch, req->closed);
+	/* What the quick flush did, before a round may start (see there). */
+	smp_store_release(&wr->quick, NULL);
+	wake_up_var(&wr->quick);
+	dcache_stage_progress(wr->part->cache);
+	req->done(req, error);
+}
+
+/* The end of a flush started by part_ops.submit_flush, in any context. */
+void dcache_flush_end(struct dcache_writer *wr, int error)
+{
+	if (error) {
+		wr->quick_flush_error = error;
+		queue_work(wr->flusher->wq, &wr->quick_work);
+		return;
+	}
+	atomic_cmpxchg(&wr->flush_owed, wr->quick_owed, 0);
+	quick_end(wr, 0);
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_flush_end);
+
+/* A quick flush's writes ended, or its disk flush failed. */
+static void quick_work_fn(struct work_struct *work)
+{
+	struct dcache_writer *wr = container_of(work, struct dcache_writer, quick_work);
+	struct dcache_wb_pass *pass = &wr->passes[0];
+	struct dcache_part *part = wr->part;
+
+	if (wr->quick_flush_error) {
+		quick_end(wr, -EAGAIN);
+		return;
+	}
+	pass->quick = false;
+	if (finish_pass(pass)) {
+		quick_end(wr, -EAGAIN);
+		return;
+	}
+	if (pass->fua) {
+		quick_end(wr, 0);
+		return;
+	}
+	wr->quick_owed = atomic_read(&wr->flush_owed);
+	/* As pay_flush: a disk without a volatile cache owes no flush. */
+	if (part->ops->has_volatile_cache(part))
+		part->ops->submit_flush(part, wr);
+	else
+		dcache_flush_end(wr, 0);
+}
+
 /*
  * Write back everything the part holds dirty, for a caller that must go on
  * (suspend, remove): dcache_writer_flush, tried again after the back-off
@@ -780,6 +972,7 @@ bool dcache_writer_owes_flush(struct dcache_writer *wr)
 	smp_rmb();	/* the dirty count, then what is owed */
 	return atomic_read(&wr->flush_owed);
 }
+EXPORT_SYMBOL_IF_KUNIT(dcache_writer_owes_flush);
 
 /* The write-back state of a part, allocated at table load; not yet started. */
 struct dcache_writer *dcache_writer_create(struct dcache_flusher *fl,
@@ -798,6 +991,7 @@ struct dcache_writer *dcache_writer_create(struct dcache_flusher *fl,
 	mutex_init(&wr->round_lock);
 	dcache_kick_init(&wr->kick);
 	INIT_DELAYED_WORK(&wr->round_work, round_work_fn);
+	INIT_WORK(&wr->quick_work, quick_work_fn);
 	wr->backoff_ms = WB_BACKOFF_MIN_MS;
 	/* A guess of a disk's write and flush until stages are measured. */
 	wr->stage_us = 10 * USEC_PER_MSEC;
@@ -869,6 +1063,9 @@ void dcache_writer_stop(struct dcache_writer *wr)
 	mutex_unlock(&wr->round_lock);
 	mutex_unlock(&fl->writers_mutex);
 	cancel_delayed_work_sync(&wr->round_work);
+	/* A quick flush's bio ends before its device stops: only its tail. */
+	wait_var_event(&wr->quick, !smp_load_acquire(&wr->quick)); /* as rounds */
+	flush_work(&wr->quick_work);
 	/* Waiters of a round that will not run now. */
 	dcache_kick_end_round(&wr->kick, U64_MAX);
 }

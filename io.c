@@ -6,7 +6,10 @@
  * map() serves what it can without waiting (dcache_try_get: cached, valid
  * blocks whose locks are free; whole-block writes of blocks the cache has
  * none for, into a free block or a clean victim; an ordered-mode flush,
- * which only closes the epoch). Of a bio of many blocks it serves the
+ * which only closes the epoch; a writeback-mode flush with a few dirty
+ * blocks of its epoch, which copies them and sends their writes from
+ * here, the disk's flush following from their end: flush.c's quick
+ * flush). Of a bio of many blocks it serves the
  * blocks it can from the first on, keeps those (dm_accept_partial_bio) and
  * leaves dm to send the rest back as a new bio, as dm-writecache does. A
  * read whose blocks are not cached goes to the disk as it is when it is
@@ -29,7 +32,9 @@
  * acts on: the only place where a bio is ended, remapped or queued.
  *
  * Locking: a bio holds at most one block lock, from get to put (cache.c);
- * a read miss holds none, only its blocks' pins and loading bits.
+ * a read miss holds none, only its blocks' pins and loading bits. A quick
+ * flush holds its blocks' locks shared for their copies only, each taken
+ * by trylock (dcache_take_whole_dirt), so it never waits for another.
  */
 #include <linux/bio.h>
 #include <linux/blkdev.h>
@@ -465,8 +470,22 @@ static void io_work(struct work_struct *work)
 		submit_bio_noacct(bio);
 }
 
+/* The end of a flush bio's quick flush; -EAGAIN: flush it the long way. */
+static void quick_flush_done(struct dcache_flush_req *req, int error)
+{
+	struct dcache_io *io = container_of(req, struct dcache_io, quick);
+	struct bio *bio = dm_bio_from_per_bio_data(io, sizeof(*io));
+
+	if (error == -EAGAIN)
+		io_finish(io->dd, bio, IO_DEFER);
+	else
+		io_finish(io->dd, bio, io_status(bio, error));
+}
+
 static enum io_result map_flush(struct dcache_dev *dd, struct bio *bio)
 {
+	struct dcache_io *io = dm_per_bio_data(bio, sizeof(*io));
+
 	atomic64_inc(&dd->stats.flushes);
 	switch (dev_mode(dd)) {
 	case DCACHE_MODE_ORDERED:
@@ -479,9 +498,14 @@ static enum io_result map_flush(struct dcache_dev *dd, struct bio *bio)
 		 * own flush is sent on only if writes reached it since its
 		 * last one (write-through, discards, a round under way).
 		 */
-		if (READ_ONCE(dd->part->nr_dirty))
+		if (!READ_ONCE(dd->part->nr_dirty))
+			return dcache_writer_owes_flush(dd->wr) ? IO_REMAP : IO_DONE;
+		/* Little dirty: its writes and flush go out from here. */
+		io->quick.done = quick_flush_done;
+		if (dcache_writer_quick_flush(dd->wr, &io->quick))
 			return IO_DEFER;
-		return dcache_writer_owes_flush(dd->wr) ? IO_REMAP : IO_DONE;
+		atomic64_inc(&dd->stats.quick_flushes);
+		return IO_PENDING;
 	}
 }
 

@@ -60,6 +60,8 @@ struct dcache_part_ops {
 	void (*submit_write)(struct dcache_part *part, struct dcache_wb_block *first,
 			     unsigned int n, bool fua);
 	int (*flush)(struct dcache_part *part);
+	/* Optional: flush, then call dcache_flush_end(@wr, error). */
+	void (*submit_flush)(struct dcache_part *part, struct dcache_writer *wr);
 	int (*discard)(struct dcache_part *part, u64 addr, u64 nr);
 	bool (*has_volatile_cache)(struct dcache_part *part);
 	bool (*has_fua)(struct dcache_part *part);
@@ -242,6 +244,9 @@ unsigned int dcache_part_lag_ms(struct dcache_part *part);
 u64 dcache_part_backlog(struct dcache_part *part, unsigned int *age_ms);
 unsigned int dcache_collect_stage(struct dcache_part *part, u64 epoch,
 				  u64 *addrs, unsigned int max);
+unsigned int dcache_take_whole_dirt(struct dcache_part *part,
+				    struct dcache_block **out, u64 *addrs,
+				    unsigned int max, u64 *closed);
 int dcache_discard_range(struct dcache_part *part, u64 addr, u64 nr,
 			 struct dcache_discard *queue, u64 *epoch);
 void dcache_take_discards(struct dcache_part *part, u64 epoch,
@@ -262,5 +267,7 @@ extern const struct dcache_part_ops dcache_bio_part_ops;
 
 /* flush.c: the end of a write started by dcache_part_ops.submit_write. */
 void dcache_write_end(struct dcache_wb_block *first, unsigned int n, int error);
+/* flush.c: the end of a flush started by dcache_part_ops.submit_flush. */
+void dcache_flush_end(struct dcache_writer *wr, int error);
 
 #endif

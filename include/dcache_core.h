@@ -224,6 +224,7 @@ struct dcache_block *dcache_pin_block(struct dcache_part *part, u64 addr,
 				      enum dcache_pin_how how, bool interruptible,
 				      int *error);
 int dcache_lock_block(struct dcache_block *b, enum dcache_access access);
+void dcache_pin_quiet_locked(struct dcache *c, struct dcache_block *b);
 void dcache_unhash(struct dcache *c, struct dcache_block *b);
 void dcache_retire_block(struct dcache *c, struct dcache_block *b);
 void dcache_release(struct dcache *c, struct dcache_block *b);

@@ -35,8 +35,20 @@
  */
 #define DCACHE_FUA_BLOCKS 16
 
+/*
+ * A flush of a part with at most this many dirty blocks, all of its open
+ * epoch, writes them itself, with no round (dcache_writer_quick_flush).
+ */
+#define DCACHE_QUICK_BLOCKS 16
+
 struct dcache_flusher;
 struct dcache_writer;
+
+/* A quick flush's caller: @done(req, 0 or error) once it ends. */
+struct dcache_flush_req {
+	void (*done)(struct dcache_flush_req *req, int error);
+	u64 closed;			/* the epoch it writes */
+};
 
 /* One pass of a stage: up to DCACHE_WB_BLOCKS copies and their writes. */
 struct dcache_wb_pass {
@@ -45,6 +57,7 @@ struct dcache_wb_pass {
 	struct dcache_wb_block *blocks;
 	unsigned int nr;		/* copies taken */
 	bool fua;			/* written with FUA: needs no flush */
+	bool quick;			/* a quick flush's: its end queues quick_work */
 	atomic_t pending;		/* writes in flight, plus one */
 	struct completion done;
 };
@@ -74,6 +87,11 @@ struct dcache_writer {
 	struct dcache_wb_pass passes[DCACHE_WB_PASSES];
 	mempool_t *pages;		/* copies; a pass's worth in reserve */
 	bool starve_passes;		/* KUnit: later passes find no page */
+	/* A quick flush in flight, or NULL: rounds wait for it to end. */
+	struct dcache_flush_req *quick;
+	struct work_struct quick_work;	/* after its writes, or a failed flush */
+	int quick_owed;			/* flush_owed when its flush was sent */
+	int quick_flush_error;		/* of its disk flush */
 };
 
 struct dcache_flusher {
@@ -101,6 +119,8 @@ void dcache_writer_stop(struct dcache_writer *wr);
 void dcache_writer_suspend(struct dcache_writer *wr, bool suspended);
 int dcache_writer_flush(struct dcache_writer *wr);
 int dcache_writer_flush_killable(struct dcache_writer *wr);
+int dcache_writer_quick_flush(struct dcache_writer *wr,
+			      struct dcache_flush_req *req);
 int dcache_writer_drain(struct dcache_writer *wr);
 int dcache_writer_wait(struct dcache_writer *wr, u64 addr, bool ordered);
 int dcache_writer_throttle(struct dcache_writer *wr, unsigned int max_age);

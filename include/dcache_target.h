@@ -28,6 +28,7 @@ struct dcache_dev_stats {
 	atomic64_t read_hits;
 	atomic64_t read_bypasses;	/* blocks read around the cache */
 	atomic64_t read_aheads;		/* blocks loaded ahead of a stream */
+	atomic64_t quick_flushes;	/* flushes that needed no round */
 	atomic64_t writes;
 	atomic64_t write_hits;
 	atomic64_t flushes;
@@ -87,6 +88,7 @@ struct dcache_io {
 	u64 block;
 	unsigned int offset;		/* bytes into the block */
 	unsigned int len;		/* bytes */
+	struct dcache_flush_req quick;	/* a flush's quick flush */
 };
 
 extern struct dcache *dcache_shared;

@@ -174,6 +174,11 @@ static int fake_flush(struct dcache_part *part)
 	return 0;
 }
 
+static void fake_submit_flush(struct dcache_part *part, struct dcache_writer *wr)
+{
+	dcache_flush_end(wr, fake_flush(part));
+}
+
 static int fake_discard(struct dcache_part *part, u64 addr, u64 nr)
 {
 	struct fake_disk *d = part->private;
@@ -205,6 +210,7 @@ static const struct dcache_part_ops fake_ops = {
 	.submit_read = fake_submit_read,
 	.submit_write = fake_submit_write,
 	.flush = fake_flush,
+	.submit_flush = fake_submit_flush,
 	.discard = fake_discard,
 	.has_volatile_cache = fake_has_volatile_cache,
 	.has_fua = fake_has_fua,

@@ -383,6 +383,126 @@ static void small_stage_written_with_fua_test(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, durable_byte(d, 1), 0x33);
 }
 
+struct quick_call {
+	struct dcache_flush_req req;
+	struct completion done;
+	int result;
+};
+
+static void quick_call_done(struct dcache_flush_req *req, int error)
+{
+	struct quick_call *q = container_of(req, struct quick_call, req);
+
+	q->result = error;
+	complete(&q->done);
+}
+
+/* Start a quick flush of @wr: its result, 0 if it went ahead. */
+static int quick_start(struct quick_call *q, struct dcache_writer *wr)
+{
+	init_completion(&q->done);
+	q->req.done = quick_call_done;
+	return dcache_writer_quick_flush(wr, &q->req);
+}
+
+static int quick_wait(struct kunit *test, struct quick_call *q)
+{
+	KUNIT_EXPECT_TRUE(test, wait_for_completion_timeout(&q->done, 20 * HZ));
+	return q->result;
+}
+
+/*
+ * A quick flush writes a part's few dirty blocks and flushes its disk
+ * with no round: a block rewritten while its copy is on the disk keeps
+ * its new data dirty, and a round waits for the quick flush to end
+ * before it writes that data (else two writes of one block would race
+ * on the disk, the older possibly last). More dirt than a quick flush
+ * takes, or dirt of an older epoch, leaves it to a round, untouched.
+ */
+static void quick_flush_test(struct kunit *test)
+{
+	struct dcache_writer *wr;
+	struct fake_disk *d = big_stage_disk(test, &wr);
+	struct quick_call q;
+	struct flush_call f;
+	u64 a, epoch;
+
+	for (a = 3; a < 6; a++)
+		KUNIT_ASSERT_EQ(test, 0, write_block(d, 2 * a, 0x41, false));
+	d->hold_writes = true;
+	KUNIT_ASSERT_EQ(test, 0, quick_start(&q, wr));
+	wait_held(test, d, 3);
+	KUNIT_ASSERT_EQ(test, 0, write_block(d, 8, 0x42, false));
+	flush_async(&f, wr);
+	msleep(100);
+	KUNIT_EXPECT_FALSE(test, completion_done(&q.done));
+	KUNIT_EXPECT_FALSE(test, completion_done(&f.done));
+	KUNIT_EXPECT_EQ(test, atomic_read(&d->held_writes), 3);
+	d->hold_writes = false;
+	fake_disk_end_writes(d, 0);
+	KUNIT_EXPECT_EQ(test, 0, quick_wait(test, &q));
+	KUNIT_EXPECT_EQ(test, 0, flush_wait(test, &f));
+	KUNIT_EXPECT_EQ(test, durable_byte(d, 6), 0x41);
+	KUNIT_EXPECT_EQ(test, durable_byte(d, 8), 0x42);
+	KUNIT_EXPECT_EQ(test, durable_byte(d, 10), 0x41);
+	KUNIT_EXPECT_EQ(test, atomic_read(&d->flushes), 2);
+	KUNIT_EXPECT_EQ(test, d->part->nr_dirty, 0);
+	KUNIT_EXPECT_FALSE(test, dcache_writer_owes_flush(wr));
+
+	for (a = 0; a < DCACHE_QUICK_BLOCKS + 1; a++)
+		KUNIT_ASSERT_EQ(test, 0, write_block(d, a, 0x43, false));
+	epoch = dcache_current_epoch(d->part);
+	KUNIT_EXPECT_EQ(test, -EAGAIN, quick_start(&q, wr));
+	KUNIT_EXPECT_EQ(test, epoch, dcache_current_epoch(d->part));
+	KUNIT_EXPECT_EQ(test, 0, dcache_writer_flush(wr));
+
+	KUNIT_ASSERT_EQ(test, 0, write_block(d, 1, 0x44, false));
+	dcache_close_epoch(d->part);
+	KUNIT_ASSERT_EQ(test, 0, write_block(d, 2, 0x44, false));
+	KUNIT_EXPECT_EQ(test, -EAGAIN, quick_start(&q, wr));
+	KUNIT_EXPECT_EQ(test, d->part->nr_dirty, 2);
+	KUNIT_EXPECT_EQ(test, 0, dcache_writer_flush(wr));
+}
+
+/*
+ * A quick flush whose write or disk flush fails ends with -EAGAIN, for
+ * its caller to flush the long way: a failed write leaves its block
+ * dirty, a failed flush leaves it owed. A failing disk gets no quick
+ * flush until a round succeeds on it.
+ */
+static void quick_flush_failure_test(struct kunit *test)
+{
+	struct dcache_writer *wr;
+	struct fake_disk *d = big_stage_disk(test, &wr);
+	struct quick_call q;
+	int flushes;
+
+	KUNIT_ASSERT_EQ(test, 0, write_block(d, 4, 0x51, false));
+	d->fail_writes = true;
+	KUNIT_ASSERT_EQ(test, 0, quick_start(&q, wr));
+	KUNIT_EXPECT_EQ(test, -EAGAIN, quick_wait(test, &q));
+	KUNIT_EXPECT_EQ(test, d->part->nr_dirty, 1);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&wr->durable_epoch), 0);
+	KUNIT_EXPECT_EQ(test, -EIO, dcache_writer_flush(wr));
+	KUNIT_EXPECT_EQ(test, -EAGAIN, quick_start(&q, wr));
+	d->fail_writes = false;
+	KUNIT_EXPECT_EQ(test, 0, dcache_writer_flush(wr));
+	KUNIT_EXPECT_EQ(test, durable_byte(d, 4), 0x51);
+
+	KUNIT_ASSERT_EQ(test, 0, write_block(d, 5, 0x52, false));
+	d->fail_flushes = true;
+	flushes = atomic_read(&d->flushes);
+	KUNIT_ASSERT_EQ(test, 0, quick_start(&q, wr));
+	KUNIT_EXPECT_EQ(test, -EAGAIN, quick_wait(test, &q));
+	KUNIT_EXPECT_EQ(test, d->part->nr_dirty, 0);
+	KUNIT_EXPECT_TRUE(test, dcache_writer_owes_flush(wr));
+	d->fail_flushes = false;
+	KUNIT_EXPECT_EQ(test, 0, dcache_writer_flush(wr));
+	KUNIT_EXPECT_EQ(test, atomic_read(&d->flushes), flushes + 1);
+	KUNIT_EXPECT_FALSE(test, dcache_writer_owes_flush(wr));
+	KUNIT_EXPECT_EQ(test, durable_byte(d, 5), 0x52);
+}
+
 struct order_log {
 	int events;
 	int discard_at;		/* event number of the discard, -1 if none */
@@ -523,6 +643,8 @@ static struct kunit_case dcache_flusher_cases[] = {
 	KUNIT_CASE(stage_passes_overlap_test),
 	KUNIT_CASE(starved_pass_ends_oldest_first_test),
 	KUNIT_CASE(small_stage_written_with_fua_test),
+	KUNIT_CASE(quick_flush_test),
+	KUNIT_CASE(quick_flush_failure_test),
 	{}
 };
 

@@ -8,7 +8,9 @@
 # and tests/tools/logwrites.py replaying the log.
 #   writeback: after each round of writes, fsync, then a log mark; at every
 #     mark each write acknowledged before that fsync is already in the log,
-#     i.e. written and flushed on the backing device. On the debug kernel
+#     i.e. written and flushed on the backing device; again with rounds of
+#     8 writes, which flushes write back themselves (quick flushes, whose
+#     writes and flush are sent from the flush request). On the debug kernel
 #     again with random write and flush failures injected under the cache:
 #     an fsync that returned 0 still means all of it is flushed.
 #   ordered: fsync returns at once; at every flush entry of the log the
@@ -55,7 +57,7 @@ run_mode() {
 	python3 "$tool" stamp /dev/mapper/fc /tmp/history-"$mode".json --rounds $r \
 		--writes $w --blocks 4096 --lw "$lw" "${hot[@]}"
 	[ -z "$inject" ] || echo 0 >"/sys/block/$(dm_kname fc_log)/make-it-fail"
-	dmsetup status fc
+	dmsetup status fc | tee /tmp/fc-status
 	dmsetup remove fc
 	dmsetup remove fc_log
 	[ -z "$slow" ] || dmsetup remove fc_slow
@@ -88,9 +90,42 @@ fsync_dev /dev/mapper/fq
 cmp_direct /tmp/q "$DISK0" 8192 || fail "the disk lacks the written blocks"
 dmsetup remove fq
 
+step "writeback: a flush with a few dirty blocks writes them itself, with no round"
+delay=$(cat /sys/module/dm_dcache/parameters/flush_delay_ms)
+echo 600000 >/sys/module/dm_dcache/parameters/flush_delay_ms	# no round meanwhile
+dcache_create fq "$DISK0" 4096
+dd if=/dev/urandom of=/tmp/q bs=4k count=17 status=none
+wb_rounds=$(cat /sys/kernel/dm_dcache/rounds) flushes=$(disk_flushes "$DISK0")
+for i in 0 1 2 3 4; do
+	dd if=/tmp/q of=/dev/mapper/fq bs=4k skip=$((3 * i)) seek=$((3 * i)) count=3 \
+		oflag=direct status=none
+	fsync_dev /dev/mapper/fq
+done
+[ "$(status_field fq 16)" -eq 5 ] || fail "$(status_field fq 16) of 5 flushes were quick"
+[ "$(cat /sys/kernel/dm_dcache/rounds)" -eq "$wb_rounds" ] || fail "a quick flush ran a round"
+[ "$(disk_flushes "$DISK0")" -eq $((flushes + 5)) ] ||
+	fail "$(($(disk_flushes "$DISK0") - flushes)) disk flushes for 5 quick flushes"
+[ "$(status_field fq 3)" -eq 0 ] || fail "blocks left dirty after quick flushes"
+cmp_direct /tmp/q "$DISK0" $((15 * 4096)) || fail "the disk lacks what quick flushes wrote"
+# More than a quick flush takes: a round writes them.
+dd if=/tmp/q of=/dev/mapper/fq bs=4k count=17 oflag=direct status=none
+fsync_dev /dev/mapper/fq
+[ "$(status_field fq 16)" -eq 5 ] || fail "a flush of 17 dirty blocks was quick"
+[ "$(cat /sys/kernel/dm_dcache/rounds)" -gt "$wb_rounds" ] || fail "no round for 17 dirty blocks"
+cmp_direct /tmp/q "$DISK0" $((17 * 4096)) || fail "the disk lacks what the round wrote"
+dmsetup remove fq
+echo "$delay" >/sys/module/dm_dcache/parameters/flush_delay_ms
+
 step "writeback: stamped writes, fsync and a log mark per round ($rounds x $writes)"
 run_mode writeback "$DISK0" "$DISK1"
 python3 "$tool" check "$DISK1" /tmp/history-writeback.json || fail "the flush contract was broken"
+
+step "writeback, rounds of 8 writes: quick flushes keep the contract"
+writes=8 run_mode writeback "$DISK0" "$DISK1"
+python3 "$tool" check "$DISK1" /tmp/history-writeback.json || fail "a quick flush broke the flush contract"
+quick=$(awk '{ print $19 }' /tmp/fc-status)
+[ "$quick" -gt 0 ] || fail "no flush of rounds of 8 writes was quick"
+echo "quick flushes: $quick"
 
 if on_test_kernel; then
 	step "writeback with random write and flush failures under the cache"
