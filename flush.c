@@ -106,7 +106,7 @@ static void pass_write_ended(struct dcache_wb_pass *pass)
 	if (!atomic_dec_and_test(&pass->pending))
 		return;
 	if (pass->quick)
-		queue_work(pass->wr->flusher->wq, &pass->wr->quick_work);
+		queue_work(pass->wr->flusher->quick_wq, &pass->wr->quick_work);
 	else
 		complete(&pass->done);
 }
@@ -798,7 +798,7 @@ void dcache_flush_end(struct dcache_writer *wr, int error)
 {
 	if (error) {
 		wr->quick_flush_error = error;
-		queue_work(wr->flusher->wq, &wr->quick_work);
+		queue_work(wr->flusher->quick_wq, &wr->quick_work);
 		return;
 	}
 	atomic_cmpxchg(&wr->flush_owed, wr->quick_owed, 0);
@@ -1103,7 +1103,16 @@ struct dcache_flusher *dcache_flusher_create(struct dcache *c,
 	fl->delay_ms = delay_ms;
 	/* Rounds write back for reclaim too; many parts' rounds at once. */
 	fl->wq = alloc_workqueue("dcache_flush", WQ_MEM_RECLAIM | WQ_UNBOUND, 0);
-	if (!fl->wq) {
+	/*
+	 * A quick flush's next step runs on the CPU its writes ended on, at
+	 * once: no wake-up of another CPU between the disk's two round trips.
+	 */
+	fl->quick_wq = alloc_workqueue("dcache_quick", WQ_MEM_RECLAIM | WQ_HIGHPRI, 0);
+	if (!fl->wq || !fl->quick_wq) {
+		if (fl->wq)
+			destroy_workqueue(fl->wq);
+		if (fl->quick_wq)
+			destroy_workqueue(fl->quick_wq);
 		kfree(fl);
 		return ERR_PTR(-ENOMEM);
 	}
@@ -1119,6 +1128,7 @@ void dcache_flusher_destroy(struct dcache_flusher *fl)
 
 	WARN_ON(!list_empty(&fl->writers));
 	dcache_set_flusher(c, NULL, NULL);
+	destroy_workqueue(fl->quick_wq);
 	destroy_workqueue(fl->wq);
 	kfree(fl);
 }

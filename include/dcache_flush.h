@@ -98,6 +98,7 @@ struct dcache_flusher {
 	struct dcache *cache;
 	const unsigned int *delay_ms;	/* the flush delay knob */
 	struct workqueue_struct *wq;	/* every writer's rounds */
+	struct workqueue_struct *quick_wq;	/* quick flushes' steps */
 	struct mutex writers_mutex;	/* writers: start, stop, wait_round */
 	spinlock_t writers_lock;	/* writers: kicks */
 	struct list_head writers;
