@@ -4,8 +4,9 @@
 # disks: 64M
 # timeout: 600
 # Failure paths under the kernel's fault injection (debug kernel only):
-#   failslab: a table load with its n-th allocation failing, for every n,
-#     fails cleanly (kmemleak and KASAN check the rest at the end of boot);
+#   failslab: the module's load, and a table load, with its n-th
+#     allocation failing, for every n, fails cleanly (kmemleak and KASAN
+#     check the rest at the end of boot);
 #   fail_make_request: a read miss whose bio fails returns EIO and is
 #     retried by the next read; a clustered load (one backing read for a
 #     run of missed blocks) that fails fails its reader and leaves nothing
@@ -19,13 +20,20 @@ dbg=/sys/kernel/debug
 [ -d $dbg/failslab ] || fail "fault injection not in debugfs"
 [ -d $dbg/fail_make_request ] || fail "fault injection not in debugfs"
 modprobe dm-mod 2>/dev/null || true
-modprobe dm-dcache flush_delay_ms=3600000
 n=$(sectors "$DISK0")
 disk=$(basename "$DISK0")
-
-step "failslab: every allocation of a table load fails once"
 echo N >$dbg/failslab/ignore-gfp-wait
 echo 0 >$dbg/failslab/verbose
+
+step "failslab: every allocation of the module's load fails once"
+# The module's file, as the guest's modprobe (scripts/guest) finds it.
+ko=$(modprobe --show-depends dm-dcache | awk '$1 == "insmod" && /dm-dcache/ { print $2 }')
+[ -f "$ko" ] || fail "dm-dcache.ko not found"
+python3 "$DCACHE_TOP/tests/tools/fail_nth_load.py" "$ko" pool_mb=1 ||
+	fail "a failed allocation in the module's load was not handled cleanly"
+modprobe dm-dcache flush_delay_ms=3600000
+
+step "failslab: every allocation of a table load fails once"
 dmsetup create finj --notable
 python3 "$DCACHE_TOP/tests/tools/dm_fail_nth.py" finj "0 $n dcache $DISK0 4096 1 writeback" ||
 	fail "a failed allocation was not handled cleanly"
