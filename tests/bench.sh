@@ -500,8 +500,8 @@ profile_job() {
 
 # Where the guest's CPU time goes in the jobs where dcache is furthest
 # from brd: cpu-clock samples of the whole guest (perf record -a) during
-# each job on dcache and on brd (the raw disk for cold reads), the top
-# symbols of each. Only when named (make bench BENCH_ONLY=profile);
+# each job on dcache and on brd (the raw disk for cold reads and fsyncs),
+# the top symbols of each. Only when named (make bench BENCH_ONLY=profile);
 # prints, records nothing.
 profile_bench() {
 	local sys
@@ -513,6 +513,8 @@ profile_bench() {
 	done
 	for sys in raw dcache-wb; do
 		profile_job $sys randread-4k-cold-qd32 --rw=randread --bs=4k --iodepth=32
+		profile_job $sys randwrite-4k-fsync --rw=randwrite --bs=4k --size=64m \
+			--iodepth=1 --fsync=1
 	done
 }
 
