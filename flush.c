@@ -152,6 +152,28 @@ unsigned int dcache_run_length(const u64 *addrs, unsigned int n, unsigned int ma
 EXPORT_SYMBOL_IF_KUNIT(dcache_run_length);
 
 /*
+ * Take the copy of @b (pinned, held shared) into @w of @pass: the copy
+ * kept from a failed write, which is what this stage must write again,
+ * or the block's data copied into *@spare, which it then takes (NULL).
+ * Keeps the pin, drops the lock: the block cannot change identity.
+ */
+static void copy_block(struct dcache_wb_pass *pass, struct dcache_wb_block *w,
+		       struct dcache_block *b, struct page **spare)
+{
+	w->b = b;
+	w->pass = pass;
+	w->error = 0;
+	w->page = dcache_writeback_start(b);
+	if (!w->page) {
+		w->page = *spare;
+		*spare = NULL;
+		memcpy(page_address(w->page), dcache_block_data(b),
+		       pass->wr->part->block_size);
+	}
+	dcache_unlock_block(b, DCACHE_READ);
+}
+
+/*
  * Copy the @n collected blocks of @pass still dirty in @epoch. The page
  * for a copy is taken before the block: a copy once begun cannot be
  * undone. Only a pass with none before it in flight may wait for pages
@@ -176,25 +198,32 @@ static unsigned int take_copies(struct dcache_wb_pass *pass, u64 epoch,
 			break;
 		if (dcache_get_for_copy(wr->part, pass->addrs[i], epoch, &b))
 			continue;
-		w->b = b;
-		w->pass = pass;
-		w->error = 0;
-		w->page = dcache_writeback_start(b);
-		if (!w->page) {
-			w->page = spare;
-			spare = NULL;
-			memcpy(page_address(w->page), dcache_block_data(b),
-			       wr->part->block_size);
-		}
+		copy_block(pass, w, b, &spare);
 		pass->addrs[nr] = pass->addrs[i];	/* addrs[0..nr) match blocks */
-		/* Keep the pin, drop the lock: the block cannot change identity. */
-		dcache_unlock_block(b, DCACHE_READ);
 		nr++;
 	}
 	if (spare)
 		mempool_free(spare, wr->pages);
 	pass->nr = nr;
 	return nr;
+}
+
+/*
+ * A stage written in one pass of @n blocks (@whole) on a disk that does
+ * FUA itself is written with FUA and owes no flush; else the pass's
+ * writes owe one.
+ */
+static void choose_fua(struct dcache_wb_pass *pass, unsigned int n, bool whole)
+{
+	struct dcache_writer *wr = pass->wr;
+	struct dcache_part *part = wr->part;
+
+	pass->fua = whole && n <= DCACHE_FUA_BLOCKS &&
+		    part->ops->has_fua && part->ops->has_fua(part);
+	if (pass->fua)
+		atomic64_inc(&wr->fua_stages);
+	else
+		atomic_inc(&wr->flush_owed);
 }
 
 /* Submit runs of adjacent blocks of @pass as single writes, plugged. */
@@ -326,12 +355,7 @@ static int write_stage(struct dcache_writer *wr, u64 epoch, unsigned int *writte
 		/* Writers held for this stage may go on: the copies are taken. */
 		dcache_stage_progress(part->cache);
 		/* A first pass this short holds the whole stage. */
-		pass->fua = !passes++ && n <= DCACHE_FUA_BLOCKS &&
-			    part->ops->has_fua && part->ops->has_fua(part);
-		if (pass->fua)
-			atomic64_inc(&wr->fua_stages);
-		else
-			atomic_inc(&wr->flush_owed);
+		choose_fua(pass, n, !passes++);
 		submit_pass(pass);
 		*written += pass->nr;
 		inflight++;
@@ -413,6 +437,13 @@ static void note_stage_time(struct dcache_writer *wr, s64 us)
 	WRITE_ONCE(wr->stage_us, (7ULL * avg + us) / 8);
 }
 
+/* Wait until no quick flush of @wr is in flight. */
+static void wait_quick_flush(struct dcache_writer *wr)
+{
+	/* Pairs with quick_end's release: what the quick flush did is seen. */
+	wait_var_event(&wr->quick, !smp_load_acquire(&wr->quick));
+}
+
 /*
  * One round of @wr: 0 if it wrote every closed epoch, -EAGAIN if it
  * stopped to wait for its consistency group, else the write-back error.
@@ -426,11 +457,8 @@ static int writer_round_locked(struct dcache_writer *wr)
 	int error = 0;
 
 	lockdep_assert_held(&wr->round_lock);
-	/*
-	 * Its stage is before this round's: the disk must see it first. The
-	 * acquire pairs with quick_end's release: its blocks' ends are seen.
-	 */
-	wait_var_event(&wr->quick, !smp_load_acquire(&wr->quick));
+	/* Its stage is before this round's: the disk must see it first. */
+	wait_quick_flush(wr);
 	if (!wr->listed || wr->suspended)
 		return 0;
 	closed = dcache_close_epoch(part);
@@ -705,20 +733,11 @@ static bool quick_take_copies(struct dcache_writer *wr, struct dcache_block **bl
 		}
 	}
 	for (i = 0; i < n; i++) {
-		struct dcache_wb_block *w = &pass->blocks[i];
-		struct page *kept = dcache_writeback_start(blocks[i]);
+		struct page *spare = pass->blocks[i].page;
 
-		w->b = blocks[i];
-		w->pass = pass;
-		w->error = 0;
-		if (kept) {
-			mempool_free(w->page, wr->pages);
-			w->page = kept;
-		} else {
-			memcpy(page_address(w->page), dcache_block_data(w->b),
-			       wr->part->block_size);
-		}
-		dcache_unlock_block(w->b, DCACHE_READ);
+		copy_block(pass, &pass->blocks[i], blocks[i], &spare);
+		if (spare)
+			mempool_free(spare, wr->pages);
 	}
 	pass->nr = n;
 	return true;
@@ -749,7 +768,7 @@ int dcache_writer_quick_flush(struct dcache_writer *wr, struct dcache_flush_req 
 		return -EAGAIN;
 	if (!mutex_trylock(&wr->round_lock))
 		return -EAGAIN;
-	/* Pairs with quick_end's release, as in writer_round_locked. */
+	/* Pairs with quick_end's release, as in wait_quick_flush. */
 	if (!wr->listed || wr->suspended || smp_load_acquire(&wr->quick))
 		goto busy;
 	n = dcache_take_whole_dirt(part, blocks, pass->addrs, DCACHE_QUICK_BLOCKS,
@@ -757,14 +776,9 @@ int dcache_writer_quick_flush(struct dcache_writer *wr, struct dcache_flush_req 
 	/* A failure leaves @closed dirty: closed, as a round would close it. */
 	if (!n || !quick_take_copies(wr, blocks, n))
 		goto busy;
-	pass->fua = !atomic_read(&wr->flush_owed) && n <= DCACHE_FUA_BLOCKS &&
-		    part->ops->has_fua && part->ops->has_fua(part);
-	if (pass->fua)
-		atomic64_inc(&wr->fua_stages);
-	else
-		atomic_inc(&wr->flush_owed);
+	/* A flush owed from before is paid by this stage's own. */
+	choose_fua(pass, n, !atomic_read(&wr->flush_owed));
 	pass->quick = true;
-	wr->quick_flush_error = 0;
 	req->closed = closed;
 	/* The pass and req->closed before the pointer that says they are set. */
 	smp_store_release(&wr->quick, req);
@@ -797,7 +811,6 @@ static void quick_end(struct dcache_writer *wr, int error)
 void dcache_flush_end(struct dcache_writer *wr, int error)
 {
 	if (error) {
-		wr->quick_flush_error = error;
 		queue_work(wr->flusher->quick_wq, &wr->quick_work);
 		return;
 	}
@@ -813,7 +826,8 @@ static void quick_work_fn(struct work_struct *work)
 	struct dcache_wb_pass *pass = &wr->passes[0];
 	struct dcache_part *part = wr->part;
 
-	if (wr->quick_flush_error) {
+	/* Its writes have ended before: this is its disk flush failing. */
+	if (!pass->quick) {
 		quick_end(wr, -EAGAIN);
 		return;
 	}
@@ -1064,7 +1078,7 @@ void dcache_writer_stop(struct dcache_writer *wr)
 	mutex_unlock(&fl->writers_mutex);
 	cancel_delayed_work_sync(&wr->round_work);
 	/* A quick flush's bio ends before its device stops: only its tail. */
-	wait_var_event(&wr->quick, !smp_load_acquire(&wr->quick)); /* as rounds */
+	wait_quick_flush(wr);
 	flush_work(&wr->quick_work);
 	/* Waiters of a round that will not run now. */
 	dcache_kick_end_round(&wr->kick, U64_MAX);

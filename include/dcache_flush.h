@@ -57,7 +57,7 @@ struct dcache_wb_pass {
 	struct dcache_wb_block *blocks;
 	unsigned int nr;		/* copies taken */
 	bool fua;			/* written with FUA: needs no flush */
-	bool quick;			/* a quick flush's: its end queues quick_work */
+	bool quick;			/* a quick flush's, until quick_work ends its writes */
 	atomic_t pending;		/* writes in flight, plus one */
 	struct completion done;
 };
@@ -91,7 +91,6 @@ struct dcache_writer {
 	struct dcache_flush_req *quick;
 	struct work_struct quick_work;	/* after its writes, or a failed flush */
 	int quick_owed;			/* flush_owed when its flush was sent */
-	int quick_flush_error;		/* of its disk flush */
 };
 
 struct dcache_flusher {
