@@ -7,8 +7,9 @@
 # pgbench-long or profile); none runs them all but pgbench-long (about 13
 # minutes: PG_LONG_RUNTIME s of pgbench on two systems, and the epochs an
 # ordered device drains per second) and profile (perf profiles of the
-# guest, printed only), which run only when named.
-#   disks: DISK0 (backing, 512 MiB)
+# guest and ftrace timelines of the fsync job, printed only), which run
+# only when named.
+#   disks: DISK0 (backing, 512 MiB), DISK1 (the neighbour's, 256 MiB)
 #   env: BENCH_RUNTIME (s per fio job), BENCH_PG_LONG_RUNTIME (s)
 . "$DCACHE_TOP/tests/guest-lib.sh"
 . "$DCACHE_TOP/tests/pg-lib.sh"
@@ -243,38 +244,81 @@ if want fio; then
 	bench_system linear /dev/ram0 brd
 fi
 
-# One device's fsync latency alone, and while a neighbour takes random
-# writes as fast as it can (so that it always has a backlog to drain):
-# once over a 20 ms disk, once (the control: the same CPU load) over a
-# disk as fast as ours. Both halves of the one virtio disk, writeback.
-neighbour_bench() {
-	local half=$((n / 2)) res
-	step "fsync latency of a device alone and beside a busy neighbour"
-	echo "0 $half linear $DISK0 0" | dmsetup create b_fast
-	echo "0 $half dcache /dev/mapper/b_fast 4096 1 writeback" | dmsetup create b_nA
-	res=$(run_fio /dev/mapper/b_nA nb-alone --rw=randwrite --bs=4k --size=64m --iodepth=1 --fsync=1)
-	record dcache-wb fsync-4k-alone "$res" "" half-virtio
-	neighbour_run 20 sick
-	neighbour_run 0 fast
-	dmsetup remove b_nA
-	dmsetup remove b_fast
+# Where the time of a 4k write + fsync loop on $1 goes: ftrace events of
+# one second in the middle of a 4 s job, cut at the write and the flush
+# of the disk $2 under it (tests/tools/fsync_timeline.py); $3 labels it.
+# perf shows what the CPU runs; this shows what the job waits for.
+fsync_timeline() {
+	local dev=$1 t=/sys/kernel/tracing e disk maj min job
+	read -r maj min <<<"$(stat -L -c '%t %T' "$2")"
+	disk=$(printf '%d,%d' "0x$maj" "0x$min")
+	[ -d $t/events ] || mount -t tracefs nodev $t
+	echo 0 >$t/tracing_on
+	echo >$t/trace
+	echo 20000 >$t/buffer_size_kb
+	for e in block/block_rq_issue block/block_rq_complete syscalls/sys_exit_fsync; do
+		echo 1 >$t/events/$e/enable
+	done
+	fio --name=timeline --filename="$dev" --direct=1 --ioengine=libaio --time_based \
+		--runtime=4 --rw=randwrite --bs=4k --size=64m --iodepth=1 --fsync=1 >/dev/null 2>&1 &
+	job=$!
+	sleep 2
+	echo 1 >$t/tracing_on
+	sleep 1
+	echo 0 >$t/tracing_on
+	wait $job
+	echo 0 >$t/events/enable
+	cat $t/trace >/tmp/timeline.trace
+	python3 "$DCACHE_TOP/tests/tools/fsync_timeline.py" "$disk" "$3" /tmp/timeline.trace || true
 }
 
-# Device A's fsync job beside neighbour B over the other half delayed by
-# $1 ms; $2 names the neighbour in the workload.
+# One device's fsync latency alone, and while a neighbour takes random
+# writes as fast as it can (so that it always has a backlog to drain):
+# once over a 20 ms disk, once (the same CPU load) over a disk as fast
+# as ours; and, the control without dcache, beside plain random writes
+# at qd32 on the neighbour's disk. Writeback; each device has a disk of its
+# own (the neighbour DISK1), so that they share no disk queue; qemu
+# still serves both disks from one host, so the device's timeline
+# (fsync_timeline) beside each neighbour shows how much of its slowdown
+# is its own disk's time and how much is the time around it.
+neighbour_bench() {
+	local res
+	step "fsync latency of a device alone and beside a busy neighbour on its own disk"
+	dcache_create b_nA "$DISK0" 4096 1 writeback
+	res=$(run_fio /dev/mapper/b_nA nb-alone --rw=randwrite --bs=4k --size=64m --iodepth=1 --fsync=1)
+	record dcache-wb fsync-4k-alone "$res" "" virtio-own
+	echo "alone: $(dmsetup status b_nA)"
+	fsync_timeline /dev/mapper/b_nA "$DISK0" "device alone"
+	neighbour_run 20 sick
+	neighbour_run 0 fast
+	neighbour_run raw raw-writer
+	dmsetup remove b_nA
+}
+
+# Device A's fsync job beside neighbour B over DISK1 delayed by $1 ms, or
+# with $1 = raw (the control, no dcache) beside random writes at qd32 on
+# DISK1 itself; $2 names the neighbour in the workload.
 neighbour_run() {
-	local half=$((n / 2)) res burst
-	echo "0 $half delay $DISK0 $half $1" | dmsetup create b_other
-	echo "0 $half dcache /dev/mapper/b_other 4096 1 writeback" | dmsetup create b_nB
-	fio --name=burst --filename=/dev/mapper/b_nB --direct=1 --ioengine=libaio --rw=randwrite \
-		--bs=4k --iodepth=16 --time_based --runtime=$((RUNTIME + 4)) >/dev/null 2>&1 &
+	local m res burst dev=/dev/mapper/b_nB qd=16
+	m=$(sectors "$DISK1")
+	if [ "$1" = raw ]; then
+		dev=$DISK1 qd=32
+	else
+		echo "0 $m delay $DISK1 0 $1" | dmsetup create b_other
+		echo "0 $m dcache /dev/mapper/b_other 4096 1 writeback" | dmsetup create b_nB
+	fi
+	fio --name=burst --filename="$dev" --direct=1 --ioengine=libaio --rw=randwrite \
+		--bs=4k --iodepth=$qd --time_based --runtime=$((RUNTIME + 8)) >/dev/null 2>&1 &
 	burst=$!
 	sleep 2
-	echo "neighbour ($1 ms): $(dmsetup status b_nB)"
+	[ "$1" = raw ] || echo "neighbour ($1 ms): $(dmsetup status b_nB)"
 	res=$(run_fio /dev/mapper/b_nA nb-beside --rw=randwrite --bs=4k --size=64m --iodepth=1 --fsync=1)
-	record dcache-wb "fsync-4k-beside-busy-$2-neighbour" "$res" "" half-virtio
-	echo "neighbour ($1 ms): $(dmsetup status b_nB)"
+	record dcache-wb "fsync-4k-beside-busy-$2-neighbour" "$res" "" virtio-own
+	[ "$1" = raw ] || echo "neighbour ($1 ms): $(dmsetup status b_nB)"
+	echo "device: $(dmsetup status b_nA)"
+	fsync_timeline /dev/mapper/b_nA "$DISK0" "device beside the $2 neighbour"
 	wait $burst
+	[ "$1" = raw ] && return
 	dmsetup message b_nB 0 flush
 	dmsetup remove b_nB
 	dmsetup remove b_other
@@ -518,7 +562,31 @@ profile_bench() {
 	done
 }
 
-[ "$only" = profile ] && profile_bench
+# Where one iteration of the fsync job goes (write a block, fsync it),
+# from ftrace events of one second in the middle of the job: the backing
+# disk's write and flush, and the CPU's and wake-ups' time around them
+# (tests/tools/fsync_timeline.py). perf shows what the CPU runs; this
+# shows what the job waits for.
+timeline_job() {
+	local sys=$1 dev
+	dev=$(setup "$sys" "$DISK0") || return
+	fsync_timeline "$dev" "$DISK0" "$sys"
+	[ "$dev" = /dev/mapper/b_dc ] && echo "status: $(dmsetup status b_dc)"
+	teardown
+}
+
+timeline_bench() {
+	local sys
+	step "timelines (ftrace) of the 4k write + fsync loop: disk phases and the time around them"
+	for sys in raw linear dcache-wb raw linear dcache-wb; do
+		timeline_job $sys
+	done
+}
+
+if [ "$only" = profile ]; then
+	profile_bench
+	timeline_bench
+fi
 
 if [ "$only" = pgbench-long ]; then
 	epochs_bench /dev/mapper/b_slow delay2ms
