@@ -562,11 +562,7 @@ profile_bench() {
 	done
 }
 
-# Where one iteration of the fsync job goes (write a block, fsync it),
-# from ftrace events of one second in the middle of the job: the backing
-# disk's write and flush, and the CPU's and wake-ups' time around them
-# (tests/tools/fsync_timeline.py). perf shows what the CPU runs; this
-# shows what the job waits for.
+# The fsync job's timeline (fsync_timeline) on system $1 over DISK0.
 timeline_job() {
 	local sys=$1 dev
 	dev=$(setup "$sys" "$DISK0") || return
