@@ -682,6 +682,14 @@ void dcache_account_write(struct dcache *c, unsigned int blocks,
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_account_write);
 
+/* An ordered write waited for room for a kept version: a stall. */
+void dcache_account_cow_wait(struct dcache *c)
+{
+	atomic64_inc(&c->stats.cow_waits);
+	atomic64_inc(&c->stats.stalls);
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_account_cow_wait);
+
 void dcache_account_round(struct dcache *c)
 {
 	atomic64_inc(&c->stats.rounds);

@@ -277,7 +277,9 @@ static bool over_share(struct dcache *c, struct dcache_part *part,
  *  -ENOMEM  @ordered, such data must be kept and no spare was given:
  *           bring one, or wait for stage progress if none can be had;
  *  -EAGAIN  @ordered, and the reserve for kept versions is spent: wait
- *           (dcache_write_must_wait) and retry; counted as a stall;
+ *           (dcache_write_must_wait) and retry; the caller counts the
+ *           stall once per write (dcache_account_cow_wait), however
+ *           often it retries;
  *  -ENOSPC  the part has its share of dirty blocks: wait for write-back;
  *  the part's write-back error when its share is spent on a failing disk.
  */
@@ -297,8 +299,6 @@ int dcache_mark_dirty(struct dcache_block *b, bool ordered,
 			*spare = NULL;
 			dirty_locked(c, b, *part->epoch);
 		} else {
-			atomic64_inc(&c->stats.cow_waits);
-			atomic64_inc(&c->stats.stalls);
 			r = -EAGAIN;
 		}
 	} else if (over_share(c, part, b)) {

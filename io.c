@@ -332,6 +332,7 @@ static enum io_result io_write(struct dcache_io *io, struct bio *bio)
 	struct bvec_iter iter = bio->bi_iter;
 	unsigned int max_age = throttle_age(dd);
 	unsigned long since = jiffies;
+	bool cow_waited = false;
 	struct dcache_block *b;
 	int r;
 
@@ -362,6 +363,11 @@ static enum io_result io_write(struct dcache_io *io, struct bio *bio)
 			if (!r) {
 				write_back_done(dd, bio);
 				return IO_DONE;
+			}
+			/* One stall however often the retry finds none. */
+			if (r == -EAGAIN && !cow_waited) {
+				dcache_account_cow_wait(dd->part->cache);
+				cow_waited = true;
 			}
 			if (must_wait(r))
 				r = dcache_writer_wait(dd->wr, io->block,

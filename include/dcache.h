@@ -213,6 +213,7 @@ void dcache_counts(struct dcache *c, struct dcache_counts *out);
 void dcache_account_read(struct dcache *c, unsigned int bytes);
 void dcache_account_write(struct dcache *c, unsigned int blocks,
 			  unsigned int block_size, int error);
+void dcache_account_cow_wait(struct dcache *c);
 void dcache_account_round(struct dcache *c);
 struct bio_set *dcache_bio_set(struct dcache *c);
 void dcache_set_debug_check(struct dcache *c, bool on);

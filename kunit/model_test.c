@@ -401,6 +401,8 @@ static void op_write(struct model *m, struct model_part *mp, u64 addr, bool brin
 	}
 	if (r) {
 		/* Held for a stage or over the share: not acknowledged. */
+		if (r == -EAGAIN)
+			dcache_account_cow_wait(m->c);	/* as io.c: never retried */
 		if (!dcache_block_dirty(b))
 			dcache_invalidate(b);
 		dcache_put(b, DCACHE_WRITE);
