@@ -275,8 +275,9 @@ fsync_timeline() {
 # One device's fsync latency alone, and while a neighbour takes random
 # writes as fast as it can (so that it always has a backlog to drain):
 # once over a 20 ms disk, once (the same CPU load) over a disk as fast
-# as ours; and, the control without dcache, beside plain random writes
-# at qd32 on the neighbour's disk. Writeback; each device has a disk of its
+# as ours; and, the controls without dcache, beside plain random writes
+# at qd32 on the neighbour's disk and beside writes at write-back's depth
+# through the same 20 ms delay. Writeback; each device has a disk of its
 # own (the neighbour DISK1), so that they share no disk queue; qemu
 # still serves both disks from one host, so the device's timeline
 # (fsync_timeline) beside each neighbour shows how much of its slowdown
@@ -292,36 +293,49 @@ neighbour_bench() {
 	neighbour_run 20 sick
 	neighbour_run 0 fast
 	neighbour_run raw raw-writer
+	neighbour_run raw-20 raw-delayed-writer
 	dmsetup remove b_nA
 }
 
-# Device A's fsync job beside neighbour B over DISK1 delayed by $1 ms, or
-# with $1 = raw (the control, no dcache) beside random writes at qd32 on
-# DISK1 itself; $2 names the neighbour in the workload.
+# Device A's fsync job beside a neighbour on DISK1, named $2 in the
+# workload. $1: MS, dcache over DISK1 delayed by MS ms, written at qd16;
+# raw, the control without dcache: random writes at qd32 on DISK1 itself;
+# raw-MS, the control for dcache's write-back: random writes on DISK1
+# delayed by MS ms, at the depth dcache's write-back reaches there
+# (DCACHE_WB_PASSES x DCACHE_WB_BLOCKS), so that the disk sees the same
+# bursts without dcache.
 neighbour_run() {
 	local m res burst dev=/dev/mapper/b_nB qd=16
 	m=$(sectors "$DISK1")
-	if [ "$1" = raw ]; then
+	case $1 in
+	raw)
 		dev=$DISK1 qd=32
-	else
+		;;
+	raw-*)
+		echo "0 $m delay $DISK1 0 ${1#raw-}" | dmsetup create b_other
+		dev=/dev/mapper/b_other qd=1024
+		;;
+	*)
 		echo "0 $m delay $DISK1 0 $1" | dmsetup create b_other
 		echo "0 $m dcache /dev/mapper/b_other 4096 1 writeback" | dmsetup create b_nB
-	fi
+		;;
+	esac
 	fio --name=burst --filename="$dev" --direct=1 --ioengine=libaio --rw=randwrite \
 		--bs=4k --iodepth=$qd --time_based --runtime=$((RUNTIME + 8)) >/dev/null 2>&1 &
 	burst=$!
 	sleep 2
-	[ "$1" = raw ] || echo "neighbour ($1 ms): $(dmsetup status b_nB)"
+	[ "$dev" = /dev/mapper/b_nB ] && echo "neighbour ($1 ms): $(dmsetup status b_nB)"
 	res=$(run_fio /dev/mapper/b_nA nb-beside --rw=randwrite --bs=4k --size=64m --iodepth=1 --fsync=1)
 	record dcache-wb "fsync-4k-beside-busy-$2-neighbour" "$res" "" virtio-own
-	[ "$1" = raw ] || echo "neighbour ($1 ms): $(dmsetup status b_nB)"
+	[ "$dev" = /dev/mapper/b_nB ] && echo "neighbour ($1 ms): $(dmsetup status b_nB)"
 	echo "device: $(dmsetup status b_nA)"
 	fsync_timeline /dev/mapper/b_nA "$DISK0" "device beside the $2 neighbour"
 	wait $burst
-	[ "$1" = raw ] && return
-	dmsetup message b_nB 0 flush
-	dmsetup remove b_nB
-	dmsetup remove b_other
+	if [ "$dev" = /dev/mapper/b_nB ]; then
+		dmsetup message b_nB 0 flush
+		dmsetup remove b_nB
+	fi
+	[ "$1" = raw ] || dmsetup remove b_other
 }
 
 want neighbour && neighbour_bench
