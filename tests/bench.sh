@@ -4,13 +4,15 @@
 # behind every system, brd as the memory-speed bound. Writes one JSON line
 # per measurement to $DCACHE_RESULTS/bench.jsonl. An argument names the one
 # part to run (fio, neighbour, readahead, slow, drain, fua, pgbench,
-# pgbench-long or profile); none runs them all but pgbench-long (about 13
-# minutes: PG_LONG_RUNTIME s of pgbench on two systems, and the epochs an
-# ordered device drains per second) and profile (perf profiles of the
-# guest and ftrace timelines of the fsync job, printed only), which run
-# only when named.
+# pgbench-long, profile or fsync); none runs them all but pgbench-long
+# (about 13 minutes: PG_LONG_RUNTIME s of pgbench on two systems, and the
+# epochs an ordered device drains per second), profile (perf profiles of
+# the guest and ftrace timelines of the fsync job, printed only) and fsync
+# (the fsync job on raw, dm-linear and dcache interleaved
+# BENCH_FSYNC_REPS times), which run only when named.
 #   disks: DISK0 (backing, 512 MiB), DISK1 (the neighbour's, 256 MiB)
-#   env: BENCH_RUNTIME (s per fio job), BENCH_PG_LONG_RUNTIME (s)
+#   env: BENCH_RUNTIME (s per fio job), BENCH_PG_LONG_RUNTIME (s),
+#        BENCH_FSYNC_REPS
 . "$DCACHE_TOP/tests/guest-lib.sh"
 . "$DCACHE_TOP/tests/pg-lib.sh"
 set +e
@@ -596,6 +598,28 @@ timeline_bench() {
 if [ "$only" = profile ]; then
 	profile_bench
 	timeline_bench
+fi
+
+# The 4k write + fsync job on raw, dm-linear and dcache (writeback) in
+# turn, FSYNC_REPS times, each rep starting one system later: one boot's
+# speed drifts by a third within a minute, so a ratio of a few per cent
+# shows only as the median of reps interleaved like this (bench-report
+# prints it). Only when named (make bench BENCH_ONLY=fsync).
+FSYNC_REPS=${BENCH_FSYNC_REPS:-8}
+if [ "$only" = fsync ]; then
+	step "4k random writes with fsync=1, raw / dm-linear / dcache-wb interleaved, $FSYNC_REPS times"
+	order="raw linear dcache-wb"
+	for rep in $(seq "$FSYNC_REPS"); do
+		# shellcheck disable=SC2086 # the systems, one per word
+		set -- $order
+		order="$2 $3 $1"
+		for sys in $order; do
+			dev=$(setup "$sys" "$DISK0") || continue
+			res=$(run_fio "$dev" rw-fsync --rw=randwrite --bs=4k --size=64m --iodepth=1 --fsync=1)
+			record "$sys" "randwrite-4k-fsync-rep$rep" "$res" "" virtio
+			teardown
+		done
+	done
 fi
 
 if [ "$only" = pgbench-long ]; then
