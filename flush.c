@@ -988,6 +988,31 @@ bool dcache_writer_owes_flush(struct dcache_writer *wr)
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_writer_owes_flush);
 
+/*
+ * A writer's bounce pages come from its reserve while it holds any, and
+ * from the page allocator only past it (mempool_alloc asks here first):
+ * the allocator zeroes every page it hands out when init_on_alloc is on,
+ * as in Debian's kernels, a 4 KiB clear per block written that the copy
+ * then overwrites, on the path of every fsync. The reserve is read
+ * unlocked: should another pass take its last page meanwhile, a pass that
+ * may not wait stops short, as at an empty reserve, and one that may
+ * comes back here with its own gfp and allocates or waits as before.
+ */
+static void *bounce_page_alloc(gfp_t gfp, void *data)
+{
+	struct dcache_writer *wr = data;
+
+	/* NULL while mempool_create fills the reserve. */
+	if (wr->pages && READ_ONCE(wr->pages->curr_nr))
+		return NULL;
+	return alloc_page(gfp);
+}
+
+static void bounce_page_free(void *page, void *data)
+{
+	__free_page(page);
+}
+
 /* The write-back state of a part, allocated at table load; not yet started. */
 struct dcache_writer *dcache_writer_create(struct dcache_flusher *fl,
 					   struct dcache_part *part,
@@ -1020,7 +1045,7 @@ struct dcache_writer *dcache_writer_create(struct dcache_flusher *fl,
 			goto fail;
 	}
 	/* Enough for the one pass that may wait (take_copies). */
-	wr->pages = mempool_create_page_pool(DCACHE_WB_BLOCKS, 0);
+	wr->pages = mempool_create(DCACHE_WB_BLOCKS, bounce_page_alloc, bounce_page_free, wr);
 	if (!wr->pages)
 		goto fail;
 	return wr;

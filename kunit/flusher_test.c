@@ -405,6 +405,12 @@ static int quick_start(struct quick_call *q, struct dcache_writer *wr)
 	return dcache_writer_quick_flush(wr, &q->req);
 }
 
+/* The bounce pages left in @wr's reserve. */
+static int bounce_reserve_left(struct dcache_writer *wr)
+{
+	return READ_ONCE(wr->pages->curr_nr);
+}
+
 static int quick_wait(struct kunit *test, struct quick_call *q)
 {
 	KUNIT_EXPECT_TRUE(test, wait_for_completion_timeout(&q->done, 20 * HZ));
@@ -416,8 +422,10 @@ static int quick_wait(struct kunit *test, struct quick_call *q)
  * with no round: a block rewritten while its copy is on the disk keeps
  * its new data dirty, and a round waits for the quick flush to end
  * before it writes that data (else two writes of one block would race
- * on the disk, the older possibly last). More dirt than a quick flush
- * takes, or dirt of an older epoch, leaves it to a round, untouched.
+ * on the disk, the older possibly last). Its copies' pages come from the
+ * writer's reserve, not zeroed by the page allocator first, and go back
+ * to it. More dirt than a quick flush takes, or dirt of an older epoch,
+ * leaves it to a round, untouched.
  */
 static void quick_flush_test(struct kunit *test)
 {
@@ -432,6 +440,7 @@ static void quick_flush_test(struct kunit *test)
 	d->hold_writes = true;
 	KUNIT_ASSERT_EQ(test, 0, quick_start(&q, wr));
 	wait_held(test, d, 3);
+	KUNIT_EXPECT_EQ(test, bounce_reserve_left(wr), DCACHE_WB_BLOCKS - 3);
 	KUNIT_ASSERT_EQ(test, 0, write_block(d, 8, 0x42, false));
 	flush_async(&f, wr);
 	msleep(100);
@@ -448,6 +457,7 @@ static void quick_flush_test(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic_read(&d->flushes), 2);
 	KUNIT_EXPECT_EQ(test, d->part->nr_dirty, 0);
 	KUNIT_EXPECT_FALSE(test, dcache_writer_owes_flush(wr));
+	KUNIT_EXPECT_EQ(test, bounce_reserve_left(wr), DCACHE_WB_BLOCKS);
 
 	for (a = 0; a < DCACHE_QUICK_BLOCKS + 1; a++)
 		KUNIT_ASSERT_EQ(test, 0, write_block(d, a, 0x43, false));
