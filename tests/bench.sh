@@ -118,6 +118,17 @@ warm_up() {
 	return 0
 }
 
+# The 4k write + fsync job on system $1 over $2, recorded as workload $3
+# with label $4: the fio table's row and the interleaved reps' (fsync).
+fsync_job() {
+	local sys=$1 backing=$2 workload=$3 label=$4 dev res
+	dev=$(setup "$sys" "$backing") || return
+	res=$(run_fio "$dev" rw-fsync --rw=randwrite --bs=4k --size=64m --iodepth=1 --fsync=1)
+	record "$sys" "$workload" "$res" "" "$label"
+	teardown
+	return 0
+}
+
 bench_system() {
 	local sys=$1 backing=$2 label=$3 dev res
 	# 4k random read, working set (64 MiB) cached: read it twice first so
@@ -150,10 +161,7 @@ bench_system() {
 	record "$sys" randwrite-4k-qd32 "$res" "" "$label"
 	teardown
 
-	dev=$(setup "$sys" "$backing") || return
-	res=$(run_fio "$dev" rw-fsync --rw=randwrite --bs=4k --size=64m --iodepth=1 --fsync=1)
-	record "$sys" randwrite-4k-fsync "$res" "" "$label"
-	teardown
+	fsync_job "$sys" "$backing" randwrite-4k-fsync "$label" || return
 
 	# zipf:0.8 over 4x the pool after a warm-up pass of the same job; the
 	# hit ratio counts the measured pass only.
@@ -614,10 +622,7 @@ if [ "$only" = fsync ]; then
 		set -- $order
 		order="$2 $3 $1"
 		for sys in $order; do
-			dev=$(setup "$sys" "$DISK0") || continue
-			res=$(run_fio "$dev" rw-fsync --rw=randwrite --bs=4k --size=64m --iodepth=1 --fsync=1)
-			record "$sys" "randwrite-4k-fsync-rep$rep" "$res" "" virtio
-			teardown
+			fsync_job "$sys" "$DISK0" "randwrite-4k-fsync-rep$rep" virtio
 		done
 	done
 fi
