@@ -10,7 +10,8 @@
  * never taken under the mutex; DCACHE_B_LOADING, a bit lock held by the
  * one getter whose read fills the block, or by a miss run or a load
  * ahead from its pin (dcache_pin_uncached_run, dcache_pin_ahead_run; set
- * under the mutex) to the end of its load.
+ * under the mutex) to the end of its load, or by a write going around
+ * the cache (dcache_pin_write_run) until it lands.
  */
 #include <linux/slab.h>
 #include <linux/mm.h>
@@ -304,16 +305,36 @@ void dcache_unpin_run(struct dcache_block **blocks, unsigned int n)
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_unpin_run);
 
+/* What a run of blocks is pinned for (pin_run). */
+enum run_use {
+	RUN_MISS,	/* a read miss: fresh blocks */
+	RUN_AHEAD,	/* a load ahead: fresh blocks from victims used once */
+	RUN_WRITE,	/* a write-around: fresh blocks or write_can_take ones */
+};
+
 /*
- * Pin fresh blocks for up to @max consecutive addresses from @addr that
- * @part has no block for, each marked loading, so that one backing read
- * fills them all (dcache_load_run_end). Takes free blocks and clean
- * victims only: never waits, so map() may call it. Getters of these
- * blocks wait for the load as for any other. Returns how many, in @out.
+ * Whether a write from the bio may take over cached @b while it goes to
+ * the disk: nobody holds or pins it, and nothing of it is owed to the
+ * disk or on the way there, so no older copy can land after the write.
  */
-static unsigned int pin_uncached_run(struct dcache_part *part, u64 addr,
-				     unsigned int max, struct dcache_block **out,
-				     bool ahead)
+static bool write_can_take(const struct dcache_block *b)
+{
+	return !b->refs && !b->kept && list_empty(&b->versions) &&
+	       !test_bit(DCACHE_B_DIRTY, &b->flags) &&
+	       !test_bit(DCACHE_B_WRITING, &b->flags) &&
+	       !test_bit(DCACHE_B_LOADING, &b->flags);
+}
+
+/*
+ * Pin blocks for up to @max consecutive addresses from @addr, for @use,
+ * each marked loading until the one backing I/O of the run ends, which
+ * fills them (dcache_load_run_end) or writes their data
+ * (dcache_write_run_end). Fresh blocks are free ones and clean victims
+ * only: never waits, so map() may call it. Getters of these blocks wait
+ * for the I/O as for any load. Returns how many, in @out.
+ */
+static unsigned int pin_run(struct dcache_part *part, u64 addr, unsigned int max,
+			    struct dcache_block **out, enum run_use use)
 {
 	struct dcache *c = part->cache;
 	struct dcache_block *b;
@@ -321,9 +342,13 @@ static unsigned int pin_uncached_run(struct dcache_part *part, u64 addr,
 
 	mutex_lock(&c->lock);
 	for (n = 0; n < max; n++) {
-		if (dcache_lookup(c, part->id, addr + n))
+		b = dcache_lookup(c, part->id, addr + n);
+		if (b && (use != RUN_WRITE || !write_can_take(b)))
 			break;
-		b = pin_new(c, part, addr + n, ahead);
+		if (b)
+			pin_cached(c, b, PIN_LOOKUP);
+		else
+			b = pin_new(c, part, addr + n, use == RUN_AHEAD);
 		if (!b)
 			break;
 		/* Before the mutex drops: nobody can see it unlocked. */
@@ -334,10 +359,11 @@ static unsigned int pin_uncached_run(struct dcache_part *part, u64 addr,
 	return n;
 }
 
+/* For a read miss: blocks where @part has none, for one backing read. */
 unsigned int dcache_pin_uncached_run(struct dcache_part *part, u64 addr,
 				     unsigned int max, struct dcache_block **out)
 {
-	return pin_uncached_run(part, addr, max, out, false);
+	return pin_run(part, addr, max, out, RUN_MISS);
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_pin_uncached_run);
 
@@ -348,9 +374,44 @@ EXPORT_SYMBOL_IF_KUNIT(dcache_pin_uncached_run);
 unsigned int dcache_pin_ahead_run(struct dcache_part *part, u64 addr,
 				  unsigned int max, struct dcache_block **out)
 {
-	return pin_uncached_run(part, addr, max, out, true);
+	return pin_run(part, addr, max, out, RUN_AHEAD);
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_pin_ahead_run);
+
+/*
+ * For a write of them all that goes straight to the disk (io.c:
+ * write-around): fresh blocks, and cached ones that write_can_take, held
+ * loading until it lands so that no reader copies, and no read miss
+ * loads, the block meanwhile.
+ */
+unsigned int dcache_pin_write_run(struct dcache_part *part, u64 addr,
+				  unsigned int max, struct dcache_block **out)
+{
+	return pin_run(part, addr, max, out, RUN_WRITE);
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_pin_write_run);
+
+/*
+ * The end of the write of dcache_pin_write_run's @n blocks, which hold
+ * its data, in any context: valid and clean if it landed; if not, neither
+ * the cache's copy nor the disk's is known good, and the next reader
+ * loads the disk's. The caller unpins them.
+ */
+void dcache_write_run_end(struct dcache_block **blocks, unsigned int n, int error)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		if (error) {
+			clear_bit(DCACHE_B_VALID, &blocks[i]->flags);
+		} else {
+			clear_bit(DCACHE_B_READ_ERROR, &blocks[i]->flags);
+			set_bit(DCACHE_B_VALID, &blocks[i]->flags);
+		}
+		end_loading(blocks[i]);
+	}
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_write_run_end);
 
 /* The end of the load of dcache_pin_uncached_run's @n blocks, in any context. */
 void dcache_load_run_end(struct dcache_block **blocks, unsigned int n, int error)

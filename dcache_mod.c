@@ -90,7 +90,7 @@ static int dcache_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		goto bad_dev;
 	}
 	init_llist_head(&dd->misses_done);
-	INIT_WORK(&dd->unpin_work, dcache_unpin_misses);
+	INIT_DELAYED_WORK(&dd->unpin_work, dcache_unpin_misses);
 	INIT_WORK(&dd->admit_work, dcache_admit_resize_work);
 	dd->wq = alloc_workqueue("dcache_io/%s", WQ_MEM_RECLAIM, 0,
 				 dm_table_device_name(ti->table));
@@ -194,6 +194,11 @@ static int dcache_map(struct dm_target *ti, struct bio *bio)
 	return dcache_map_bio(ti->private, bio);
 }
 
+static int dcache_end_io(struct dm_target *ti, struct bio *bio, blk_status_t *status)
+{
+	return dcache_end_bio(ti->private, bio, status);
+}
+
 /*
  * Suspend completes with every dirty block of the device on the disk; if
  * the disk refuses, after a few tries it completes anyway and the blocks
@@ -246,6 +251,7 @@ static void dcache_clear_stats(struct dcache_dev *dd)
 	atomic64_set(&dd->stats.write_hits, 0);
 	atomic64_set(&dd->stats.flushes, 0);
 	atomic64_set(&dd->stats.write_throttles, 0);
+	atomic64_set(&dd->stats.write_arounds, 0);
 	atomic64_set(&dd->wr->write_errors, 0);
 }
 
@@ -332,7 +338,8 @@ static void dcache_status(struct dm_target *ti, status_type_t type,
 		       dcache_part_lag_ms(dd->part),
 		       atomic64_read(&st->write_throttles),
 		       atomic64_read(&st->read_aheads));
-		DMEMIT(" %lld", atomic64_read(&st->quick_flushes));
+		DMEMIT(" %lld %lld", atomic64_read(&st->quick_flushes),
+		       atomic64_read(&st->write_arounds));
 		break;
 	case STATUSTYPE_TABLE:
 		ms = READ_ONCE(dd->max_age_ms);
@@ -377,6 +384,7 @@ static struct target_type dcache_target = {
 	.ctr = dcache_ctr,
 	.dtr = dcache_dtr,
 	.map = dcache_map,
+	.end_io = dcache_end_io,
 	.postsuspend = dcache_postsuspend,
 	.preresume = dcache_preresume,
 	.resume = dcache_resume,

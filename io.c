@@ -21,7 +21,11 @@
  * (read_miss). A read that continues a stream below the cut-off keeps the
  * device's readahead window after it loading the same way, with no bio of
  * dm's waiting (read_ahead): suspend and removal wait for those loads
- * (dcache_wait_aheads). Everything else (busy blocks, a full cache,
+ * (dcache_wait_aheads). Writes of whole blocks in writethrough mode, FUA
+ * writes in writeback mode, and the write after each flush of a writer
+ * that flushes after every write go to the disk as they are (write-around,
+ * write_around), their blocks taking the data and held loading until
+ * they land (dcache_end_bio). Everything else (busy blocks, a full cache,
  * partial writes to uncached blocks, write-back flushes, discards,
  * write-through, ordered writers held for an older stage) goes to the
  * device's workqueue one block at a time, one work item per bio, so many
@@ -488,11 +492,27 @@ static void quick_flush_done(struct dcache_flush_req *req, int error)
 		io_finish(io->dd, bio, io_status(bio, error));
 }
 
+/*
+ * A flush request: a writer whose last flush came after one write bio
+ * flushes after every write (a log, fio's fsync=1). A flush with no write
+ * before it (a repeated fsync) says nothing either way.
+ */
+static void note_flush(struct dcache_dev *dd)
+{
+	unsigned int writes = READ_ONCE(dd->writes_since_flush);
+
+	if (!writes)
+		return;
+	WRITE_ONCE(dd->sync_writer, writes == 1);
+	WRITE_ONCE(dd->writes_since_flush, 0);
+}
+
 static enum io_result map_flush(struct dcache_dev *dd, struct bio *bio)
 {
 	struct dcache_io *io = dm_per_bio_data(bio, sizeof(*io));
 
 	atomic64_inc(&dd->stats.flushes);
+	note_flush(dd);
 	switch (dev_mode(dd)) {
 	case DCACHE_MODE_ORDERED:
 		/* Order, not durability: close the epoch, done. */
@@ -574,9 +594,13 @@ static enum io_result read_around(struct dcache_io *io, struct bio *bio, bool st
 /* The most blocks one backing read of a miss fills. */
 #define MISS_RUN	64
 
-/* A read miss in flight: the blocks its one backing read fills. */
-struct read_miss {
-	/* The reader's, ended by read_miss_end; NULL for a load ahead. */
+/*
+ * Blocks pinned and loading for one backing I/O in flight: the read of a
+ * miss or of a load ahead, which fills them, or a write-around, which
+ * they take the data of.
+ */
+struct pinned_run {
+	/* The reader's (ended by read_miss_end) or the writer's; NULL ahead. */
 	struct bio *bio;
 	struct dcache_dev *dd;
 	struct llist_node done;		/* in dd->misses_done once ended */
@@ -586,13 +610,12 @@ struct read_miss {
 };
 
 /*
- * The pins go in process context, after the readers have their data: one
- * work run for every miss that ended meanwhile, not a wake-up per miss.
+ * The pins go in process context, after the bios have ended: one run for
+ * every miss and write-around that ended meanwhile, not one per I/O.
  */
-void dcache_unpin_misses(struct work_struct *work)
+static void unpin_ended_runs(struct dcache_dev *dd)
 {
-	struct dcache_dev *dd = container_of(work, struct dcache_dev, unpin_work);
-	struct read_miss *rm, *next;
+	struct pinned_run *rm, *next;
 
 	llist_for_each_entry_safe(rm, next, llist_del_all(&dd->misses_done), done) {
 		dcache_unpin_run(rm->blocks, rm->nr);
@@ -603,6 +626,28 @@ void dcache_unpin_misses(struct work_struct *work)
 	}
 }
 
+void dcache_unpin_misses(struct work_struct *work)
+{
+	unpin_ended_runs(container_of(to_delayed_work(work), struct dcache_dev,
+				      unpin_work));
+}
+
+/*
+ * A run's I/O ended, in any context. A read miss's pins go at once: a
+ * reader may be waiting to take its block. A write-around's wait a jiffy,
+ * for the next write-around to drop them without the work's wake-up (a
+ * writer that flushes after every write would pay for one per write).
+ */
+static void run_ended(struct dcache_dev *dd, struct pinned_run *rm, bool now)
+{
+	if (!llist_add(&rm->done, &dd->misses_done))
+		return;
+	if (now)
+		mod_delayed_work(dd->wq, &dd->unpin_work, 0);
+	else
+		queue_delayed_work(dd->wq, &dd->unpin_work, 1);
+}
+
 /*
  * Before a suspend or a removal: no load ahead is in flight (dm waits for
  * its own bios, not for these) and none of their pins is left.
@@ -610,11 +655,11 @@ void dcache_unpin_misses(struct work_struct *work)
 void dcache_wait_aheads(struct dcache_dev *dd)
 {
 	wait_event(dd->aheads_wait, !atomic_read(&dd->aheads_in_flight));
-	flush_work(&dd->unpin_work);
+	flush_delayed_work(&dd->unpin_work);
 }
 
 /* Copy the loaded blocks of @rm into its reader's bio. */
-static void read_miss_copy(struct read_miss *rm)
+static void read_miss_copy(struct pinned_run *rm)
 {
 	struct bio *bio = rm->bio;
 	struct bvec_iter iter = bio->bi_iter;
@@ -630,7 +675,7 @@ static void read_miss_copy(struct read_miss *rm)
 
 static void read_miss_end(struct bio *load)
 {
-	struct read_miss *rm = load->bi_private;
+	struct pinned_run *rm = load->bi_private;
 	struct bio *bio = rm->bio;
 	int error = blk_status_to_errno(load->bi_status);
 
@@ -640,8 +685,7 @@ static void read_miss_end(struct bio *load)
 		read_miss_copy(rm);
 	dcache_load_run_end(rm->blocks, rm->nr, error);
 	/* Queued before the bio ends: the device's removal flushes it. */
-	if (llist_add(&rm->done, &rm->dd->misses_done))
-		queue_work(rm->dd->wq, &rm->dd->unpin_work);
+	run_ended(rm->dd, rm, true);
 	if (bio) {
 		bio->bi_status = errno_to_blk_status(error);
 		bio_endio(bio);
@@ -649,7 +693,7 @@ static void read_miss_end(struct bio *load)
 }
 
 /* One backing read filling the @nr pinned, loading blocks of @rm. */
-static struct bio *run_load_bio(struct dcache_dev *dd, struct read_miss *rm,
+static struct bio *run_load_bio(struct dcache_dev *dd, struct pinned_run *rm,
 				unsigned int nr)
 {
 	struct dcache_part *part = dd->part;
@@ -679,10 +723,10 @@ static struct bio *run_load_bio(struct dcache_dev *dd, struct read_miss *rm,
  * that fills them, in *@load. NULL when no block or memory is free now:
  * neither path waits in map().
  */
-static struct read_miss *pin_run_load(struct dcache_dev *dd, u64 addr, unsigned int nr,
-				      bool ahead, struct bio **load)
+static struct pinned_run *pin_run_load(struct dcache_dev *dd, u64 addr, unsigned int nr,
+				       bool ahead, struct bio **load)
 {
-	struct read_miss *rm;
+	struct pinned_run *rm;
 
 	rm = kmalloc(struct_size(rm, blocks, nr), GFP_NOWAIT | __GFP_NOWARN);
 	if (!rm)
@@ -710,7 +754,7 @@ static enum io_result read_miss(struct dcache_io *io, struct bio *bio)
 	struct dcache_dev *dd = io->dd;
 	unsigned int nr = min_t(unsigned int, MISS_RUN,
 				DIV_ROUND_UP(io->offset + bio->bi_iter.bi_size, dd->block_size));
-	struct read_miss *rm;
+	struct pinned_run *rm;
 	struct bio *load;
 
 	rm = pin_run_load(dd, io->block, nr, false, &load);
@@ -735,7 +779,7 @@ static enum io_result read_miss(struct dcache_io *io, struct bio *bio)
  */
 static unsigned int load_ahead(struct dcache_dev *dd, u64 addr, unsigned int nr)
 {
-	struct read_miss *rm;
+	struct pinned_run *rm;
 	struct bio *load;
 
 	rm = pin_run_load(dd, addr, nr, true, &load);
@@ -867,6 +911,97 @@ static enum io_result map_read(struct dcache_io *io, struct bio *bio)
 	return r;
 }
 
+/*
+ * Whether a write goes around the cache (write_around): in writethrough
+ * mode, every one; in writeback mode, FUA writes and, for a writer that
+ * flushes after every write (note_flush), the first write since the last
+ * flush, so that its flush finds nothing dirty and sends only the disk's
+ * flush, as with no cache in between. Absorbing the write instead would
+ * put the disk's write after the flush request, with the copy, the quick
+ * flush and a thread hop before the disk's flush. Counts the write.
+ */
+static bool writes_around(struct dcache_dev *dd, struct bio *bio)
+{
+	unsigned int writes = READ_ONCE(dd->writes_since_flush);
+
+	if (writes < 2)
+		WRITE_ONCE(dd->writes_since_flush, writes + 1);
+	switch (dev_mode(dd)) {
+	case DCACHE_MODE_WRITETHROUGH:
+		return true;
+	case DCACHE_MODE_WRITEBACK:
+		return (bio->bi_opf & REQ_FUA) || (!writes && READ_ONCE(dd->sync_writer));
+	default:
+		return false;
+	}
+}
+
+/*
+ * Send a write of whole blocks to the disk from map(), as dm-linear would,
+ * after copying its data into the blocks it writes; they stay loading,
+ * so no reader sees them and no read miss loads the disk's older data,
+ * until it lands (dcache_end_bio). Only blocks nobody holds and that owe
+ * the disk nothing (dcache_pin_write_run): no older copy of them can land
+ * after it. IO_DEFER, with nothing done, when the first block is not one.
+ */
+static enum io_result write_around(struct dcache_io *io, struct bio *bio)
+{
+	struct dcache_dev *dd = io->dd;
+	struct bvec_iter iter = bio->bi_iter;
+	unsigned int nr = min_t(unsigned int, MISS_RUN, iter.bi_size / dd->block_size);
+	struct pinned_run *rm;
+	unsigned int i;
+
+	if (io->offset || !nr)
+		return IO_DEFER;
+	if (!llist_empty(&dd->misses_done))
+		unpin_ended_runs(dd);
+	rm = kmalloc(struct_size(rm, blocks, nr), GFP_NOWAIT | __GFP_NOWARN);
+	if (!rm)
+		return IO_DEFER;
+	nr = dcache_pin_write_run(dd->part, io->block, nr, rm->blocks);
+	if (!nr) {
+		kfree(rm);
+		return IO_DEFER;
+	}
+	for (i = 0; i < nr; i++)
+		copy_block_bytes(bio, &iter, rm->blocks[i], 0, dd->block_size, true);
+	keep_first(bio, nr * dd->block_size);
+	rm->bio = bio;
+	rm->dd = dd;
+	rm->nr = nr;
+	rm->offset = 0;
+	io->kind = DCACHE_IO_WRITE_AROUND;
+	io->around = rm;
+	io->fua = bio->bi_opf & REQ_FUA;
+	atomic64_add(nr, &dd->stats.writes);
+	atomic64_add(nr, &dd->stats.write_arounds);
+	bio->bi_iter.bi_sector = dm_target_offset(dd->ti, bio->bi_iter.bi_sector);
+	return IO_REMAP;
+}
+
+/*
+ * dm's end of every bio of the device; only a write-around's needs more:
+ * its blocks are clean and valid if it landed, invalid if not, and the
+ * disk owes a flush for it (as for write_through_block's, once landed).
+ */
+int dcache_end_bio(struct dcache_dev *dd, struct bio *bio, blk_status_t *status)
+{
+	struct dcache_io *io = dm_per_bio_data(bio, sizeof(*io));
+	int error = blk_status_to_errno(*status);
+	struct pinned_run *rm;
+
+	if (io->kind != DCACHE_IO_WRITE_AROUND)
+		return DM_ENDIO_DONE;
+	rm = io->around;
+	if (!io->fua)
+		dcache_writer_owe_flush(dd->wr);
+	dcache_write_run_end(rm->blocks, rm->nr, error);
+	dcache_account_write(dd->part->cache, rm->nr, dd->block_size, error);
+	run_ended(dd, rm, false);
+	return DM_ENDIO_DONE;
+}
+
 static enum io_result map_write(struct dcache_io *io, struct bio *bio)
 {
 	struct dcache_dev *dd = io->dd;
@@ -878,6 +1013,8 @@ static enum io_result map_write(struct dcache_io *io, struct bio *bio)
 	struct dcache_block *b;
 	bool lagging, fresh;
 
+	if (writes_around(dd, bio) && write_around(io, bio) == IO_REMAP)
+		return IO_REMAP;
 	/* A lagging disk: the work item decides how long the writer waits. */
 	lagging = max_age && dcache_writer_lagging(dd->wr, max_age);
 	while (!lagging && done < total && !writes_through(dd, bio)) {

@@ -200,6 +200,9 @@ unsigned int dcache_pin_ahead_run(struct dcache_part *part, u64 addr,
 				  unsigned int max, struct dcache_block **out);
 void dcache_load_run_end(struct dcache_block **blocks, unsigned int n, int error);
 void dcache_abandon_load_run(struct dcache_block **blocks, unsigned int n);
+unsigned int dcache_pin_write_run(struct dcache_part *part, u64 addr,
+				  unsigned int max, struct dcache_block **out);
+void dcache_write_run_end(struct dcache_block **blocks, unsigned int n, int error);
 void dcache_unpin_run(struct dcache_block **blocks, unsigned int n);
 void dcache_unlock_block(struct dcache_block *b, enum dcache_access access);
 void dcache_unpin(struct dcache_block *b);

@@ -33,6 +33,7 @@ struct dcache_dev_stats {
 	atomic64_t write_hits;
 	atomic64_t flushes;
 	atomic64_t write_throttles;	/* writes held for max_age_ms */
+	atomic64_t write_arounds;	/* blocks written around the cache */
 };
 
 struct dcache_dev {
@@ -40,9 +41,12 @@ struct dcache_dev {
 	struct dm_dev *backing;
 	struct dcache_part *part;
 	struct workqueue_struct *wq;	/* bios that wait: misses, flushes */
-	/* Ended read misses whose blocks await unpinning, in one work run. */
+	/*
+	 * Ended read misses and write-arounds whose blocks await unpinning,
+	 * in one work run, or by the next write-around.
+	 */
 	struct llist_head misses_done;
-	struct work_struct unpin_work;
+	struct delayed_work unpin_work;
 	struct dcache_writer *wr;	/* its write-back (flush.c) */
 	unsigned int block_size;
 	unsigned int block_shift;	/* log2 of sectors per block */
@@ -60,6 +64,13 @@ struct dcache_dev {
 	/* Loads ahead in flight, which no bio of dm's waits for. */
 	atomic_t aheads_in_flight;
 	wait_queue_head_t aheads_wait;
+	/*
+	 * Whether the device's writer flushes after every write: write
+	 * bios since the last flush (counted to 2), and whether the last
+	 * flush came after a single one (io.c: write-around). Hints too.
+	 */
+	unsigned int writes_since_flush;
+	bool sync_writer;
 	struct dcache_dev_stats stats;
 };
 
@@ -72,6 +83,7 @@ enum dcache_io_kind {
 	DCACHE_IO_WRITE,
 	DCACHE_IO_FLUSH,	/* REQ_PREFLUSH, which dm sends empty */
 	DCACHE_IO_DISCARD,
+	DCACHE_IO_WRITE_AROUND,	/* a write map() sent on to the disk */
 	DCACHE_IO_UNSUPPORTED,
 };
 
@@ -81,6 +93,8 @@ enum dcache_io_kind {
  * bytes of that block it covers. map() serves a bio of many blocks itself
  * or hands the work item one block of it at a time (io.c).
  */
+struct pinned_run;
+
 struct dcache_io {
 	struct work_struct work;
 	struct dcache_dev *dd;
@@ -89,6 +103,8 @@ struct dcache_io {
 	unsigned int offset;		/* bytes into the block */
 	unsigned int len;		/* bytes */
 	struct dcache_flush_req quick;	/* a flush's quick flush */
+	struct pinned_run *around;	/* a write-around's blocks */
+	bool fua;			/* ... and whether it was FUA */
 };
 
 extern struct dcache *dcache_shared;
@@ -108,6 +124,7 @@ int dcache_stats_init(struct dcache *c);
 void dcache_stats_exit(void);
 
 int dcache_map_bio(struct dcache_dev *dd, struct bio *bio);
+int dcache_end_bio(struct dcache_dev *dd, struct bio *bio, blk_status_t *status);
 void dcache_unpin_misses(struct work_struct *work);
 void dcache_admit_resize_work(struct work_struct *work);
 void dcache_wait_aheads(struct dcache_dev *dd);

@@ -786,6 +786,72 @@ static void miss_run_error_and_abandon_test(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
 }
 
+/*
+ * A write going around the cache pins fresh blocks and cached ones that
+ * owe the disk nothing and that nobody holds, up to the first other one:
+ * never a dirty block, one with a copy in flight or a held one (an older
+ * copy could land after the write). Its blocks load until it lands; a
+ * getter then sees the write's data, with no read of the disk; after a
+ * failed write the next getter reads the disk.
+ */
+static void write_run_takes_idle_clean_blocks_test(struct kunit *test)
+{
+	struct dcache *c = fake_cache(test, 8, BS, 0);
+	struct fake_disk *d = fake_disk_add(test, c, 64);
+	struct getter *r = start_getter(test, d, 1, DCACHE_READ);
+	struct dcache_block *run[8], *held, *b;
+	unsigned int i, n;
+
+	get_read_put(test, d, 2);
+	KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, 3, DCACHE_WRITE, false, &b));
+	fake_mark_dirty_in(b, 5);
+	dcache_put(b, DCACHE_WRITE);
+	KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, 5, DCACHE_READ, false, &held));
+	n = dcache_pin_write_run(d->part, 0, 8, run);
+	KUNIT_ASSERT_EQ(test, n, 3U);
+	for (i = 0; i < n; i++) {
+		KUNIT_EXPECT_EQ(test, run[i]->addr, (u64)i);
+		KUNIT_EXPECT_TRUE(test, test_bit(DCACHE_B_LOADING, &run[i]->flags));
+		memset(dcache_block_data(run[i]), 0xab, BS);
+	}
+	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
+	KUNIT_EXPECT_EQ(test, dcache_pin_write_run(d->part, 3, 1, run + n), 0U);
+	KUNIT_EXPECT_EQ(test, dcache_pin_write_run(d->part, 5, 1, run + n), 0U);
+	KUNIT_EXPECT_EQ(test, dcache_pin_write_run(d->part, 1, 1, run + n), 0U);
+	KUNIT_EXPECT_NULL(test, dcache_try_get(d->part, 2, DCACHE_READ));
+	run_getter(test, r);
+	KUNIT_EXPECT_EQ(test, 0UL, wait_for_completion_timeout(&r->got, WAIT_SHORT));
+	dcache_write_run_end(run, n, 0);
+	KUNIT_ASSERT_NE(test, 0UL, wait_for_completion_timeout(&r->got, WAIT_LONG));
+	KUNIT_EXPECT_EQ(test, 0, r->result);
+	KUNIT_EXPECT_TRUE(test, block_filled_with(r->b, BS, 0xab));
+	finish_getter(test, r);
+	dcache_unpin_run(run, n);
+	KUNIT_EXPECT_EQ(test, atomic_read(&d->reads), 1);
+	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
+
+	/* A copy in flight (set by hand here) keeps a clean block too. */
+	set_bit(DCACHE_B_WRITING, &run[2]->flags);
+	KUNIT_EXPECT_EQ(test, dcache_pin_write_run(d->part, 2, 1, run), 0U);
+	clear_bit(DCACHE_B_WRITING, &run[2]->flags);
+
+	/* A failed write: neither copy is known good, the disk's is read. */
+	KUNIT_ASSERT_EQ(test, dcache_pin_write_run(d->part, 2, 1, run), 1U);
+	memset(dcache_block_data(run[0]), 0xcd, BS);
+	dcache_write_run_end(run, 1, -EIO);
+	dcache_unpin_run(run, 1);
+	KUNIT_EXPECT_NULL(test, dcache_try_get(d->part, 2, DCACHE_READ));
+	KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, 2, DCACHE_READ, false, &b));
+	KUNIT_EXPECT_TRUE(test, block_filled_with(b, BS, fake_block_byte(d->part->id, 2)));
+	dcache_put(b, DCACHE_READ);
+	KUNIT_EXPECT_EQ(test, atomic_read(&d->reads), 2);
+	dcache_put(held, DCACHE_READ);
+	KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, 3, DCACHE_READ, false, &b));
+	dcache_clean(b);
+	dcache_put(b, DCACHE_READ);
+	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
+}
+
 /* Read @n blocks ahead from @addr, filled with the disk's bytes. */
 static unsigned int read_ahead(struct fake_disk *d, u64 addr, unsigned int n)
 {
@@ -1114,6 +1180,7 @@ static struct kunit_case dcache_lru_test_cases[] = {
 	KUNIT_CASE(miss_run_full_cache_test),
 	KUNIT_CASE(try_get_new_test),
 	KUNIT_CASE(miss_run_error_and_abandon_test),
+	KUNIT_CASE(write_run_takes_idle_clean_blocks_test),
 	KUNIT_CASE(ahead_spares_blocks_used_twice_test),
 	KUNIT_CASE(ahead_takes_free_blocks_only_with_lru_test),
 	KUNIT_CASE(lru_scan_resistance_test),

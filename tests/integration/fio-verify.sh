@@ -14,9 +14,11 @@ if on_test_kernel; then pool=4; else pool=16; fi
 size=$((pool * 2))m
 modprobe dm-mod 2>/dev/null || true
 modprobe dm-dcache pool_mb=$pool
-# Writeback and ordered on the stock kernels; the debug kernel (about ten
-# times slower under TCG) runs writeback only.
-modes="writeback ordered"
+# Writeback and ordered on the stock kernels, and writeback with an fsync
+# after every write (sync), whose writes go around the cache while other
+# writes and write-back go on; the debug kernel (about ten times slower
+# under TCG) runs writeback only.
+modes="writeback ordered sync"
 on_test_kernel && modes=writeback
 
 fio_pass() {
@@ -27,13 +29,15 @@ fio_pass() {
 }
 
 for mode in $modes; do
-	dcache_create fv "$DISK0" 4096 1 "$mode"
+	fsync=64 table_mode=$mode
+	[ "$mode" = sync ] && fsync=1 table_mode=writeback
+	dcache_create fv "$DISK0" 4096 1 "$table_mode"
 	dm=$(dm_kname fv)
 	[ "$(cat /sys/block/"$dm"/queue/write_cache)" = "write back" ] ||
 		fail "flushes do not reach the target"
 
 	step "$mode: fio verify through the cache ($size per job, two jobs, pool $pool MiB)"
-	fio_pass /dev/mapper/fv --do_verify=1 --fsync=64 --output=/tmp/fio.out ||
+	fio_pass /dev/mapper/fv --do_verify=1 --fsync=$fsync --output=/tmp/fio.out ||
 		{ cat /tmp/fio.out; fail "$mode: fio verify through dcache failed"; }
 	grep -E "READ:|WRITE:" /tmp/fio.out
 	status=$(dmsetup status fv)
@@ -42,6 +46,7 @@ for mode in $modes; do
 	set -- $status
 	[ "$4" = ok ] || fail "$mode: error state: $4"
 	[ "$9" -gt 0 ] || fail "$mode: no write hits counted"
+	[ "$mode" != sync ] || [ "${20}" -gt 0 ] || fail "sync: no write went around the cache"
 
 	step "$mode: remove writes everything back; verify the backing device alone"
 	dmsetup remove fv

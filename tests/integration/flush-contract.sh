@@ -10,7 +10,8 @@
 #     mark each write acknowledged before that fsync is already in the log,
 #     i.e. written and flushed on the backing device; again with rounds of
 #     8 writes, which flushes write back themselves (quick flushes, whose
-#     writes and flush are sent from the flush request). On the debug kernel
+#     writes and flush are sent from the flush request); again with one
+#     write per fsync, which goes around the cache. On the debug kernel
 #     again with random write and flush failures injected under the cache:
 #     an fsync that returned 0 still means all of it is flushed.
 #   ordered: fsync returns at once; at every flush entry of the log the
@@ -50,12 +51,12 @@ run_mode() {
 		echo 5 >/sys/kernel/debug/fail_make_request/probability
 		echo -1 >/sys/kernel/debug/fail_make_request/times
 		echo 1 >"/sys/block/$(dm_kname fc_log)/make-it-fail"
-		r=30 w=8
+		r=30 w=${inject_writes:-8}
 	fi
 	# 4096 blocks (16 MiB) through a $pool MiB pool: eviction and
 	# background write-back run between the fsyncs.
-	python3 "$tool" stamp /dev/mapper/fc /tmp/history-"$mode".json --rounds $r \
-		--writes $w --blocks 4096 --lw "$lw" "${hot[@]}"
+	python3 "$tool" stamp /dev/mapper/fc /tmp/history-"$mode".json --rounds "$r" \
+		--writes "$w" --blocks 4096 --lw "$lw" "${hot[@]}"
 	[ -z "$inject" ] || echo 0 >"/sys/block/$(dm_kname fc_log)/make-it-fail"
 	dmsetup status fc | tee /tmp/fc-status
 	dmsetup remove fc
@@ -127,7 +128,19 @@ quick=$(awk '{ print $19 }' /tmp/fc-status)
 [ "$quick" -gt 0 ] || fail "no flush of rounds of 8 writes was quick"
 echo "quick flushes: $quick"
 
+step "writeback, one write per fsync: the writes go around the cache"
+rounds=$((rounds * 4)) writes=1 run_mode writeback "$DISK0" "$DISK1"
+python3 "$tool" check "$DISK1" /tmp/history-writeback.json || fail "a write-around broke the flush contract"
+around=$(awk '{ print $20 }' /tmp/fc-status)
+[ "$around" -gt $((rounds * 2)) ] || fail "only $around of $((rounds * 4)) writes went around"
+echo "write-arounds: $around"
+
 if on_test_kernel; then
+	step "writeback, one write per fsync, with write and flush failures under the cache"
+	inject_writes=1 run_mode writeback "$DISK0" "$DISK1" "" inject
+	python3 "$tool" check "$DISK1" /tmp/history-writeback.json ||
+		fail "an fsync returned 0 without a flush that succeeded"
+
 	step "writeback with random write and flush failures under the cache"
 	run_mode writeback "$DISK0" "$DISK1" "" inject
 	python3 "$tool" check "$DISK1" /tmp/history-writeback.json ||

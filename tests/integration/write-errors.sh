@@ -108,6 +108,39 @@ dmsetup message we 0 flush
 cmp_direct /tmp/b "$DISK0" 4096 || fail "backing device differs after recovery"
 dmsetup message we 0 mode writeback
 
+step "a write that goes around the cache and fails leaves the disk's data to read"
+AROUND=17
+# A write of $2 bytes of /tmp/b while the disk fails, in mode $1: it goes
+# around the cache and fails, and /tmp/a, the disk's data, is read back.
+failed_write_around() {
+	local before
+	set_flakey "$failing"
+	before=$(field $AROUND)
+	dd if=/tmp/b of=/dev/mapper/we bs="$2" count=1 oflag=direct status=none 2>/dev/null &&
+		fail "$1: a write going around to a dead disk succeeded"
+	[ "$(field $AROUND)" -gt "$before" ] || fail "$1: the write did not go around"
+	set_flakey "$healthy"
+	cmp_direct /tmp/a /dev/mapper/we "$2" || fail "$1: a failed write's data is read back"
+}
+# Writethrough: every whole-block write goes around, cached once it lands.
+dmsetup message we 0 mode writethrough
+dd if=/tmp/a of=/dev/mapper/we bs=16k count=1 oflag=direct status=none
+cmp_direct /tmp/a "$DISK0" 16384 || fail "writethrough: the disk lacks the write"
+failed_write_around writethrough 16384
+# Writeback, a writer that flushes after every write: the write after a
+# flush goes around, and fails with the disk instead of being absorbed.
+dmsetup message we 0 mode writeback
+for _ in 1 2; do
+	dd if=/tmp/a of=/dev/mapper/we bs=4k count=1 oflag=direct status=none
+	fsync_dev /dev/mapper/we
+done
+failed_write_around writeback 4096
+[ "$(field $DIRTY)" -eq 0 ] || fail "a failed write-around left dirty blocks"
+# Two writes before the next flush: a writer that does not flush after
+# every write, whose writes the next step needs absorbed.
+dd if=/tmp/a of=/dev/mapper/we bs=4k count=2 oflag=direct status=none
+fsync_dev /dev/mapper/we
+
 step "remove with a dead device completes and says what was lost"
 dd if=/tmp/b of=/dev/mapper/we bs=64k oflag=direct status=none
 set_flakey "$failing"
