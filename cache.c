@@ -261,6 +261,7 @@ struct dcache_block *dcache_pin_block(struct dcache_part *part, u64 addr,
 	mutex_unlock(&c->lock);
 	return b;
 }
+EXPORT_SYMBOL_IF_KUNIT(dcache_pin_block);
 
 /* How many blocks from @addr on (at most @max) @part has no block for. */
 static unsigned int uncached_run_locked(struct dcache *c, struct dcache_part *part,
