@@ -36,9 +36,10 @@
  * acts on: the only place where a bio is ended, remapped or queued.
  *
  * Locking: a bio holds at most one block lock, from get to put (cache.c);
- * a read miss holds none, only its blocks' pins and loading bits. A quick
- * flush holds its blocks' locks shared for their copies only, each taken
- * by trylock (dcache_take_whole_dirt), so it never waits for another.
+ * a read miss or a write-around holds none, only its blocks' pins and
+ * loading bits. A quick flush holds its blocks' locks shared for their
+ * copies only, each taken by trylock (dcache_take_whole_dirt), so it
+ * never waits for another.
  */
 #include <linux/bio.h>
 #include <linux/blkdev.h>

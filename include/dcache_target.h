@@ -87,14 +87,14 @@ enum dcache_io_kind {
 	DCACHE_IO_UNSUPPORTED,
 };
 
+struct pinned_run;
+
 /*
  * Per-bio data, filled in by map() and read again by the work item: the
  * bio's kind and, for reads and writes, the block it starts in and the
  * bytes of that block it covers. map() serves a bio of many blocks itself
  * or hands the work item one block of it at a time (io.c).
  */
-struct pinned_run;
-
 struct dcache_io {
 	struct work_struct work;
 	struct dcache_dev *dd;

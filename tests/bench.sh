@@ -4,15 +4,16 @@
 # behind every system, brd as the memory-speed bound. Writes one JSON line
 # per measurement to $DCACHE_RESULTS/bench.jsonl. An argument names the one
 # part to run (fio, neighbour, readahead, slow, drain, fua, pgbench,
-# pgbench-long, profile or fsync); none runs them all but pgbench-long
-# (about 13 minutes: PG_LONG_RUNTIME s of pgbench on two systems, and the
-# epochs an ordered device drains per second), profile (perf profiles of
-# the guest and ftrace timelines of the fsync job, printed only) and fsync
-# (the fsync job on raw, dm-linear and dcache interleaved
-# BENCH_FSYNC_REPS times), which run only when named.
+# pgbench-long, profile, fsync or writes); none runs them all but
+# pgbench-long (about 13 minutes: PG_LONG_RUNTIME s of pgbench on two
+# systems, and the epochs an ordered device drains per second), profile
+# (perf profiles of the guest and ftrace timelines of the fsync job,
+# printed only), fsync (the fsync job on raw, dm-linear and dcache
+# interleaved BENCH_REPS times) and writes (the qd32 write job on brd,
+# dm-writecache and dcache likewise), which run only when named.
 #   disks: DISK0 (backing, 512 MiB), DISK1 (the neighbour's, 256 MiB)
 #   env: BENCH_RUNTIME (s per fio job), BENCH_PG_LONG_RUNTIME (s),
-#        BENCH_FSYNC_REPS
+#        BENCH_REPS
 . "$DCACHE_TOP/tests/guest-lib.sh"
 . "$DCACHE_TOP/tests/pg-lib.sh"
 set +e
@@ -118,12 +119,19 @@ warm_up() {
 	return 0
 }
 
-# The 4k write + fsync job on system $1 over $2, recorded as workload $3
-# with label $4: the fio table's row and the interleaved reps' (fsync).
-fsync_job() {
+# The fio options of the 4k random write jobs: at queue depth 32, and one
+# at a time with an fsync after each.
+QD32_WRITES=(--rw=randwrite --bs=4k --size=64m --iodepth=32)
+FSYNC_WRITES=(--rw=randwrite --bs=4k --size=64m --iodepth=1 --fsync=1)
+
+# A write job on system $1 over $2, recorded as workload $3 with label $4,
+# its fio options after them: the fio table's rows and the interleaved
+# reps' (interleave).
+write_job() {
 	local sys=$1 backing=$2 workload=$3 label=$4 dev res
+	shift 4
 	dev=$(setup "$sys" "$backing") || return
-	res=$(run_fio "$dev" rw-fsync --rw=randwrite --bs=4k --size=64m --iodepth=1 --fsync=1)
+	res=$(run_fio "$dev" "$workload" "$@")
 	record "$sys" "$workload" "$res" "" "$label"
 	teardown
 	return 0
@@ -156,12 +164,8 @@ bench_system() {
 	record "$sys" seqread-1M-cached "$res" "$(hit_ratio "$dev")" "$label"
 	teardown
 
-	dev=$(setup "$sys" "$backing") || return
-	res=$(run_fio "$dev" rw-qd32 --rw=randwrite --bs=4k --size=64m --iodepth=32)
-	record "$sys" randwrite-4k-qd32 "$res" "" "$label"
-	teardown
-
-	fsync_job "$sys" "$backing" randwrite-4k-fsync "$label" || return
+	write_job "$sys" "$backing" randwrite-4k-qd32 "$label" "${QD32_WRITES[@]}" || return
+	write_job "$sys" "$backing" randwrite-4k-fsync "$label" "${FSYNC_WRITES[@]}" || return
 
 	# zipf:0.8 over 4x the pool after a warm-up pass of the same job; the
 	# hit ratio counts the measured pass only.
@@ -608,24 +612,27 @@ if [ "$only" = profile ]; then
 	timeline_bench
 fi
 
-# The 4k write + fsync job on raw, dm-linear and dcache (writeback) in
-# turn, FSYNC_REPS times, each rep starting one system later: one boot's
-# speed drifts by a third within a minute, so a ratio of a few per cent
-# shows only as the median of reps interleaved like this (bench-report
-# prints it). Only when named (make bench BENCH_ONLY=fsync).
-FSYNC_REPS=${BENCH_FSYNC_REPS:-8}
-if [ "$only" = fsync ]; then
-	step "4k random writes with fsync=1, raw / dm-linear / dcache-wb interleaved, $FSYNC_REPS times"
-	order="raw linear dcache-wb"
-	for rep in $(seq "$FSYNC_REPS"); do
-		# shellcheck disable=SC2086 # the systems, one per word
-		set -- $order
-		order="$2 $3 $1"
-		for sys in $order; do
-			fsync_job "$sys" "$DISK0" "randwrite-4k-fsync-rep$rep" virtio
+# Write job $1 (fio options after $2) on the systems $2 in turn, REPS
+# times, each rep starting one system later, recorded as $1-repN: one
+# boot's speed drifts by a third within a minute, so a ratio of a few per
+# cent shows only as the median of reps interleaved like this
+# (bench-report prints it). Only when named (BENCH_ONLY=fsync, writes).
+REPS=${BENCH_REPS:-8}
+interleave() {
+	local workload=$1 rep i
+	local -a systems
+	read -ra systems <<<"$2"
+	shift 2
+	step "$workload on ${systems[*]} interleaved, $REPS times"
+	for rep in $(seq "$REPS"); do
+		for i in "${!systems[@]}"; do
+			write_job "${systems[(i + rep) % ${#systems[@]}]}" "$DISK0" \
+				"$workload-rep$rep" virtio "$@"
 		done
 	done
-fi
+}
+[ "$only" = fsync ] && interleave randwrite-4k-fsync "raw linear dcache-wb" "${FSYNC_WRITES[@]}"
+[ "$only" = writes ] && interleave randwrite-4k-qd32 "brd writecache dcache-wb" "${QD32_WRITES[@]}"
 
 if [ "$only" = pgbench-long ]; then
 	epochs_bench /dev/mapper/b_slow delay2ms
