@@ -634,10 +634,11 @@ void dcache_unpin_misses(struct work_struct *work)
 }
 
 /*
- * A run's I/O ended, in any context. A read miss's pins go at once: a
- * reader may be waiting to take its block. A write-around's wait a jiffy,
- * for the next write-around to drop them without the work's wake-up (a
- * writer that flushes after every write would pay for one per write).
+ * A run's I/O ended, in any context. A read miss's pins go at once (a
+ * reader may be waiting to take its block), or with the runs already
+ * waiting, within a jiffy. A write-around's wait a jiffy, for the next
+ * write-around to drop them without the work's wake-up (a writer that
+ * flushes after every write would pay for one per write).
  */
 static void run_ended(struct dcache_dev *dd, struct pinned_run *rm, bool now)
 {
@@ -989,12 +990,13 @@ static enum io_result write_around(struct dcache_io *io, struct bio *bio)
 int dcache_end_bio(struct dcache_dev *dd, struct bio *bio, blk_status_t *status)
 {
 	struct dcache_io *io = dm_per_bio_data(bio, sizeof(*io));
-	int error = blk_status_to_errno(*status);
 	struct pinned_run *rm;
+	int error;
 
 	if (io->kind != DCACHE_IO_WRITE_AROUND)
 		return DM_ENDIO_DONE;
 	rm = io->around;
+	error = blk_status_to_errno(*status);
 	if (!io->fua)
 		dcache_writer_owe_flush(dd->wr);
 	dcache_write_run_end(rm->blocks, rm->nr, error);
