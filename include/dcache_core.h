@@ -37,9 +37,12 @@
  *
  * Block flags are atomic bits. DCACHE_B_LOADING is a bit lock owned by the
  * one getter filling the block from the device, which holds the block
- * lock (shared, or exclusive for a read-write get). Every holder of the
- * block lock waits for LOADING to clear before it looks at the data, so a
- * load never races a writer.
+ * lock (shared, or exclusive for a read-write get), or by the one backing
+ * I/O of a pinned run (a read miss, a load ahead or a write-around:
+ * cache.c, pin_run), set under the mutex on blocks nobody held and held
+ * until that I/O ends. Every holder of the block lock waits for LOADING
+ * to clear before it looks at the data, so neither a load nor a
+ * write-around races a reader or a writer.
  *
  * A block is in exactly one of: the free list; retired; a policy
  * candidate (hashed, no pins, clean, not loading); pinned, dirty or
