@@ -13,11 +13,12 @@
 #                   pgbench-long (not in the full run;
 #                   BENCH_PG_LONG_RUNTIME=300 s) runs one part; profile
 #                   (not in the full run) prints perf profiles of the jobs
-#                   where dcache trails brd; fsync and writes (not in the
-#                   full run) interleave the fsync job on raw, dm-linear
-#                   and dcache, or the qd32 write job on brd,
-#                   dm-writecache and dcache, BENCH_REPS=8 times and print
-#                   the median ratios
+#                   where dcache trails brd; fsync, writes and reads (not
+#                   in the full run) interleave the fsync job on raw,
+#                   dm-linear and dcache, the qd32 write job on brd,
+#                   dm-linear over brd, dm-writecache and dcache, or the
+#                   cached read jobs on brd, dm-linear over brd and
+#                   dcache, BENCH_REPS=8 times and print the median ratios
 #   make bench-policies  hit ratio of each eviction policy (lru2, lru) on
 #                   zipf reads, with and without sequential scans
 #   make deb        build/dm-dcache-dkms_<VERSION>_all.deb (DKMS source package)

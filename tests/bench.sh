@@ -9,8 +9,10 @@
 # systems, and the epochs an ordered device drains per second), profile
 # (perf profiles of the guest and ftrace timelines of the fsync job,
 # printed only), fsync (the fsync job on raw, dm-linear and dcache
-# interleaved BENCH_REPS times) and writes (the qd32 write job on brd,
-# dm-writecache and dcache likewise), which run only when named.
+# interleaved BENCH_REPS times), writes (the qd32 write job on brd,
+# dm-linear over brd, dm-writecache and dcache likewise) and reads (the
+# cached 4k and 1 MiB read jobs on brd, dm-linear over brd and dcache
+# likewise), which run only when named.
 #   disks: DISK0 (backing, 512 MiB), DISK1 (the neighbour's, 256 MiB)
 #   env: BENCH_RUNTIME (s per fio job), BENCH_PG_LONG_RUNTIME (s),
 #        BENCH_REPS
@@ -36,6 +38,10 @@ modprobe dm-writecache
 modprobe brd rd_nr=2 rd_size=$((512 * 1024)) max_part=0
 modprobe dm-dcache pool_mb=$POOL_MB
 n=$(sectors "$DISK0")
+# The jobs' first 64 MiB of brd hold data, as a disk's would: brd reads a
+# page it never had as zeroes, a memset instead of the copy it does for
+# data.
+dd if=/dev/urandom of=/dev/ram0 bs=1M count=64 oflag=direct status=none
 
 # Build system $1 over backing device $2; prints the device to test.
 setup() {
@@ -44,6 +50,8 @@ setup() {
 	raw) echo "$dev" ;;
 	brd) echo /dev/ram0 ;;
 	linear) echo "0 $n linear $dev 0" | dmsetup create b_lin && echo /dev/mapper/b_lin ;;
+	# The ceiling of any dm target at memory speed, in the reps beside brd.
+	linear-brd) echo "0 $n linear /dev/ram0 0" | dmsetup create b_lin && echo /dev/mapper/b_lin ;;
 	writecache)
 		dd if=/dev/zero of=/dev/ram1 bs=1M count=1 oflag=direct status=none
 		echo "0 $n writecache s $dev /dev/ram1 4096 0" | dmsetup create b_wc &&
@@ -137,15 +145,28 @@ write_job() {
 	return 0
 }
 
+# The fio options of the jobs that re-read 64 MiB read twice before.
+CACHED_4K_READS=(--rw=randread --bs=4k --size=64m --iodepth=16)
+CACHED_1M_READS=(--rw=read --bs=1M --size=64m --iodepth=4)
+
+# A cached read job, as write_job, after warm_up.
+cached_read_job() {
+	local sys=$1 backing=$2 workload=$3 label=$4 dev res
+	shift 4
+	dev=$(setup "$sys" "$backing") || return
+	warm_up "$dev"
+	res=$(run_fio "$dev" "$workload" "$@")
+	record "$sys" "$workload" "$res" "$(hit_ratio "$dev")" "$label"
+	teardown
+	return 0
+}
+
 bench_system() {
 	local sys=$1 backing=$2 label=$3 dev res
 	# 4k random read, working set (64 MiB) cached: read it twice first so
 	# that LRU-2 keeps it.
-	dev=$(setup "$sys" "$backing") || return
-	warm_up "$dev"
-	res=$(run_fio "$dev" rr-cached --rw=randread --bs=4k --size=64m --iodepth=16)
-	record "$sys" randread-4k-cached "$res" "$(hit_ratio "$dev")" "$label"
-	teardown
+	cached_read_job "$sys" "$backing" randread-4k-cached "$label" "${CACHED_4K_READS[@]}" ||
+		return
 
 	dev=$(setup "$sys" "$backing") || return
 	res=$(run_fio "$dev" rr-cold --rw=randread --bs=4k --iodepth=32)
@@ -158,11 +179,8 @@ bench_system() {
 	teardown
 
 	# 1 MiB sequential re-reads of 64 MiB read twice before (cached).
-	dev=$(setup "$sys" "$backing") || return
-	warm_up "$dev"
-	res=$(run_fio "$dev" seq-cached --rw=read --bs=1M --size=64m --iodepth=4)
-	record "$sys" seqread-1M-cached "$res" "$(hit_ratio "$dev")" "$label"
-	teardown
+	cached_read_job "$sys" "$backing" seqread-1M-cached "$label" "${CACHED_1M_READS[@]}" ||
+		return
 
 	write_job "$sys" "$backing" randwrite-4k-qd32 "$label" "${QD32_WRITES[@]}" || return
 	write_job "$sys" "$backing" randwrite-4k-fsync "$label" "${FSYNC_WRITES[@]}" || return
@@ -578,10 +596,10 @@ profile_job() {
 profile_bench() {
 	local sys
 	step "profiles (perf, cpu-clock, whole guest) of the jobs where dcache trails brd"
-	for sys in brd dcache-wb; do
-		profile_job $sys randread-4k-cached --rw=randread --bs=4k --size=64m --iodepth=16
-		profile_job $sys seqread-1M-cached --rw=read --bs=1M --size=64m --iodepth=4
-		profile_job $sys randwrite-4k-qd32 --rw=randwrite --bs=4k --size=64m --iodepth=32
+	for sys in brd linear-brd dcache-wb; do
+		profile_job $sys randread-4k-cached "${CACHED_4K_READS[@]}"
+		profile_job $sys seqread-1M-cached "${CACHED_1M_READS[@]}"
+		profile_job $sys randwrite-4k-qd32 "${QD32_WRITES[@]}"
 	done
 	for sys in raw dcache-wb; do
 		profile_job $sys randread-4k-cold-qd32 --rw=randread --bs=4k --iodepth=32
@@ -612,27 +630,34 @@ if [ "$only" = profile ]; then
 	timeline_bench
 fi
 
-# Write job $1 (fio options after $2) on the systems $2 in turn, REPS
-# times, each rep starting one system later, recorded as $1-repN: one
-# boot's speed drifts by a third within a minute, so a ratio of a few per
-# cent shows only as the median of reps interleaved like this
-# (bench-report prints it). Only when named (BENCH_ONLY=fsync, writes).
+# Job $1 (write_job or cached_read_job) $2 on the systems $3 in turn,
+# fio options after them, REPS times, each rep starting one system later,
+# recorded as $2-repN: one boot's speed drifts by a third within a minute,
+# so a ratio of a few per cent shows only as the median of reps
+# interleaved like this (bench-report prints it). Only when named
+# (BENCH_ONLY=fsync, writes, reads).
 REPS=${BENCH_REPS:-8}
 interleave() {
-	local workload=$1 rep i
+	local job=$1 workload=$2 rep i
 	local -a systems
-	read -ra systems <<<"$2"
-	shift 2
+	read -ra systems <<<"$3"
+	shift 3
 	step "$workload on ${systems[*]} interleaved, $REPS times"
 	for rep in $(seq "$REPS"); do
 		for i in "${!systems[@]}"; do
-			write_job "${systems[(i + rep) % ${#systems[@]}]}" "$DISK0" \
+			$job "${systems[(i + rep) % ${#systems[@]}]}" "$DISK0" \
 				"$workload-rep$rep" virtio "$@"
 		done
 	done
 }
-[ "$only" = fsync ] && interleave randwrite-4k-fsync "raw linear dcache-wb" "${FSYNC_WRITES[@]}"
-[ "$only" = writes ] && interleave randwrite-4k-qd32 "brd writecache dcache-wb" "${QD32_WRITES[@]}"
+[ "$only" = fsync ] &&
+	interleave write_job randwrite-4k-fsync "raw linear dcache-wb" "${FSYNC_WRITES[@]}"
+[ "$only" = writes ] &&
+	interleave write_job randwrite-4k-qd32 "brd linear-brd writecache dcache-wb" "${QD32_WRITES[@]}"
+if [ "$only" = reads ]; then
+	interleave cached_read_job randread-4k-cached "brd linear-brd dcache-wb" "${CACHED_4K_READS[@]}"
+	interleave cached_read_job seqread-1M-cached "brd linear-brd dcache-wb" "${CACHED_1M_READS[@]}"
+fi
 
 if [ "$only" = pgbench-long ]; then
 	epochs_bench /dev/mapper/b_slow delay2ms
