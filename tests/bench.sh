@@ -292,7 +292,7 @@ fsync_timeline() {
 		echo 1 >$t/events/$e/enable
 	done
 	fio --name=timeline --filename="$dev" --direct=1 --ioengine=libaio --time_based \
-		--runtime=4 --rw=randwrite --bs=4k --size=64m --iodepth=1 --fsync=1 >/dev/null 2>&1 &
+		--runtime=4 "${FSYNC_WRITES[@]}" >/dev/null 2>&1 &
 	job=$!
 	sleep 2
 	echo 1 >$t/tracing_on
@@ -318,7 +318,7 @@ neighbour_bench() {
 	local res
 	step "fsync latency of a device alone and beside a busy neighbour on its own disk"
 	dcache_create b_nA "$DISK0" 4096 1 writeback
-	res=$(run_fio /dev/mapper/b_nA nb-alone --rw=randwrite --bs=4k --size=64m --iodepth=1 --fsync=1)
+	res=$(run_fio /dev/mapper/b_nA nb-alone "${FSYNC_WRITES[@]}")
 	record dcache-wb fsync-4k-alone "$res" "" virtio-own
 	echo "alone: $(dmsetup status b_nA)"
 	fsync_timeline /dev/mapper/b_nA "$DISK0" "device alone"
@@ -357,7 +357,7 @@ neighbour_run() {
 	burst=$!
 	sleep 2
 	[ "$dev" = /dev/mapper/b_nB ] && echo "neighbour ($1 ms): $(dmsetup status b_nB)"
-	res=$(run_fio /dev/mapper/b_nA nb-beside --rw=randwrite --bs=4k --size=64m --iodepth=1 --fsync=1)
+	res=$(run_fio /dev/mapper/b_nA nb-beside "${FSYNC_WRITES[@]}")
 	record dcache-wb "fsync-4k-beside-busy-$2-neighbour" "$res" "" virtio-own
 	[ "$dev" = /dev/mapper/b_nB ] && echo "neighbour ($1 ms): $(dmsetup status b_nB)"
 	echo "device: $(dmsetup status b_nA)"
@@ -429,8 +429,7 @@ want slow && for sys in raw dcache-wb dcache-ord dcache-ord-age; do
 	secs=$RUNTIME
 	[ $sys = dcache-ord ] && secs=1
 	dev=$(setup $sys /dev/mapper/b_slow)
-	res=$(run_fio "$dev" rw-fsync --rw=randwrite --bs=4k --size=64m --iodepth=1 --fsync=1 \
-		--runtime="$secs")
+	res=$(run_fio "$dev" rw-fsync "${FSYNC_WRITES[@]}" --runtime="$secs")
 	record $sys randwrite-4k-fsync "$res" "" delay2ms
 	[ "$dev" = /dev/mapper/b_dc ] && record_drain $sys randwrite-4k-fsync
 	teardown
@@ -603,8 +602,7 @@ profile_bench() {
 	done
 	for sys in raw dcache-wb; do
 		profile_job $sys randread-4k-cold-qd32 --rw=randread --bs=4k --iodepth=32
-		profile_job $sys randwrite-4k-fsync --rw=randwrite --bs=4k --size=64m \
-			--iodepth=1 --fsync=1
+		profile_job $sys randwrite-4k-fsync "${FSYNC_WRITES[@]}"
 	done
 }
 
