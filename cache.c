@@ -72,15 +72,22 @@ static struct hlist_head *cache_bucket(struct dcache *c, u16 part_id, u64 addr)
 	return &c->hash[hash_64(addr ^ ((u64)part_id << 48), c->hash_bits)];
 }
 
-struct dcache_block *dcache_lookup(struct dcache *c, u16 part_id, u64 addr)
+/* Inlined into the loops of runs, which call it for every block. */
+static __always_inline struct dcache_block *find_block(struct dcache *c, u16 part_id,
+						       u64 addr)
 {
 	struct dcache_block *b;
 
-	lockdep_assert_held(&c->lock);
 	hlist_for_each_entry(b, cache_bucket(c, part_id, addr), hash)
 		if (b->addr == addr && b->part_id == part_id)
 			return b;
 	return NULL;
+}
+
+struct dcache_block *dcache_lookup(struct dcache *c, u16 part_id, u64 addr)
+{
+	lockdep_assert_held(&c->lock);
+	return find_block(c, part_id, addr);
 }
 
 void dcache_unhash(struct dcache *c, struct dcache_block *b)
@@ -105,21 +112,28 @@ void dcache_retire_block(struct dcache *c, struct dcache_block *b)
 	c->nr_retired++;
 }
 
+/* Inlined into dcache_unpin_run, which calls it for every block of a run. */
+static inline void release_block(struct dcache *c, struct dcache_block *b)
+{
+	if (!dcache_block_evictable(b))
+		return;
+	if (unlikely(dcache_block_retiring(c, b))) {
+		if (!dcache_policy_is_candidate(&c->policy, &b->pe)) {
+			dcache_unhash(c, b);
+			dcache_retire_block(c, b);
+		}
+		return;
+	}
+	/* Waiters queue themselves under the mutex we hold: no barrier. */
+	if (dcache_policy_offer(&c->policy, &b->pe) && waitqueue_active(&c->free_wait))
+		wake_up(&c->free_wait);
+}
+
 /* @b may have become evictable: hand it to the policy, or retire it. */
 void dcache_release(struct dcache *c, struct dcache_block *b)
 {
 	lockdep_assert_held(&c->lock);
-	if (!dcache_block_evictable(b) || dcache_policy_is_candidate(&c->policy, &b->pe))
-		return;
-	if (dcache_block_retiring(c, b)) {
-		dcache_unhash(c, b);
-		dcache_retire_block(c, b);
-		return;
-	}
-	dcache_policy_evictable(&c->policy, &b->pe);
-	/* Waiters queue themselves under the mutex we hold: no barrier. */
-	if (waitqueue_active(&c->free_wait))
-		wake_up(&c->free_wait);
+	release_block(c, b);
 }
 
 /* A free block: from the free list, else the policy's victim. */
@@ -175,19 +189,33 @@ static bool wait_for_free_block(struct dcache *c, bool interruptible)
 	return !interrupted;
 }
 
+/*
+ * Pin the cached block @b; unless @how is PIN_QUIET, tell the policy of
+ * the use, which the caller counts (pin_cached, dcache_try_read_run).
+ */
+static inline void pin_cached_uncounted(struct dcache *c, struct dcache_block *b,
+					enum dcache_pin_how how)
+{
+	b->refs++;
+	if (how == PIN_QUIET) {
+		dcache_policy_pin(&c->policy, &b->pe);
+		return;
+	}
+	/*
+	 * A block read ahead is used for the first time now, not the second.
+	 * Tested before the locked clear, which most blocks do not need.
+	 */
+	dcache_policy_pin_use(&c->policy, &b->pe,
+			      test_bit(DCACHE_B_AHEAD, &b->flags) &&
+			      test_and_clear_bit(DCACHE_B_AHEAD, &b->flags));
+}
+
 /* Pin the cached block @b; unless @how is PIN_QUIET, count it as a use. */
 static void pin_cached(struct dcache *c, struct dcache_block *b, enum dcache_pin_how how)
 {
-	dcache_policy_pin(&c->policy, &b->pe);
-	b->refs++;
-	if (how == PIN_QUIET)
-		return;
-	/* A block read ahead is used for the first time now, not the second. */
-	if (test_and_clear_bit(DCACHE_B_AHEAD, &b->flags))
-		dcache_policy_first_access(&c->policy, &b->pe);
-	else
-		dcache_policy_hit(&c->policy, &b->pe);
-	atomic64_inc(dcache_block_valid(b) ? &c->stats.hits : &c->stats.misses);
+	pin_cached_uncounted(c, b, how);
+	if (how != PIN_QUIET)
+		atomic64_inc(dcache_block_valid(b) ? &c->stats.hits : &c->stats.misses);
 }
 
 /* Pin @b for write-back, under dcache.lock: not a use of the block. */
@@ -300,7 +328,7 @@ void dcache_unpin_run(struct dcache_block **blocks, unsigned int n)
 		if (WARN_ON_ONCE(!blocks[i]->refs))
 			continue;
 		blocks[i]->refs--;
-		dcache_release(c, blocks[i]);
+		release_block(c, blocks[i]);
 	}
 	mutex_unlock(&c->lock);
 }
@@ -534,7 +562,7 @@ int dcache_get(struct dcache_part *part, u64 addr, enum dcache_access access,
 EXPORT_SYMBOL_IF_KUNIT(dcache_get);
 
 /* Whether a reader holding @b's lock may copy its data now. */
-static bool block_readable(const struct dcache_block *b)
+static inline bool block_readable(const struct dcache_block *b)
 {
 	return dcache_block_valid(b) && !test_bit(DCACHE_B_LOADING, &b->flags);
 }
@@ -626,12 +654,15 @@ unsigned int dcache_try_read_run(struct dcache_part *part, u64 addr, unsigned in
 
 	mutex_lock(&c->lock);
 	for (n = 0; n < max; n++) {
-		b = dcache_lookup(c, part->id, addr + n);
+		b = find_block(c, part->id, addr + n);
 		if (!b || !block_readable(b))
 			break;
-		pin_cached(c, b, PIN_LOOKUP);
+		pin_cached_uncounted(c, b, PIN_LOOKUP);
 		out[n] = b;
 	}
+	/* All valid: hits, counted once for the run. */
+	if (n)
+		atomic64_add(n, &c->stats.hits);
 	if (uncached)
 		*uncached = n || b ? 0 : uncached_run_locked(c, part, addr, *uncached);
 	mutex_unlock(&c->lock);

@@ -21,6 +21,7 @@
 #include <linux/slab.h>
 #include <linux/mm.h>
 #include <linux/string.h>
+#include <linux/indirect_call_wrapper.h>
 #include <linux/module.h>
 
 #include "dcache_policy.h"
@@ -360,6 +361,30 @@ const struct dcache_policy_ops dcache_policy_lru2 = {
 	.check = lru2_check,
 };
 EXPORT_SYMBOL_IF_KUNIT(dcache_policy_lru2);
+
+/* ---- the calls of every cached read, LRU-2's without an indirect call */
+
+/* A use of a cached block pinned for it: its first (@first, read ahead) or a hit. */
+void dcache_policy_pin_use(struct dcache_policy *p, struct dcache_policy_entry *e,
+			   bool first)
+{
+	INDIRECT_CALL_1(p->ops->pin, lru2_pin, p, e);
+	if (first)
+		INDIRECT_CALL_1(p->ops->first_access, lru2_first_access, p, e);
+	else
+		INDIRECT_CALL_1(p->ops->hit, lru2_hit, p, e);
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_policy_pin_use);
+
+/* Make @e a candidate unless it is one; whether it was not. */
+bool dcache_policy_offer(struct dcache_policy *p, struct dcache_policy_entry *e)
+{
+	if (INDIRECT_CALL_1(p->ops->is_candidate, lru2_is_candidate, p, e))
+		return false;
+	INDIRECT_CALL_1(p->ops->evictable, lru2_evictable, p, e);
+	return true;
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_policy_offer);
 
 /* ---- the policies by name */
 

@@ -148,6 +148,27 @@ static void copy_block_bytes(struct bio *bio, struct bvec_iter *iter,
 	}
 }
 
+/*
+ * Copy the @nr blocks at @blocks, from @offset in the first, into @bio at
+ * @iter (which moves past them), @left bytes at most: the bytes copied.
+ * One call per run, not per block: a cached read copies a run at a time.
+ */
+static unsigned int copy_run_to_bio(struct bio *bio, struct bvec_iter *iter,
+				    struct dcache_block **blocks, unsigned int nr,
+				    unsigned int offset, unsigned int left,
+				    unsigned int block_size)
+{
+	unsigned int copied = 0, len, i;
+
+	for (i = 0; i < nr && copied < left; i++) {
+		len = min(left - copied, block_size - offset);
+		copy_block_bytes(bio, iter, blocks[i], offset, len, false);
+		copied += len;
+		offset = 0;
+	}
+	return copied;
+}
+
 /* The work item's bio is one block's bytes: io->offset, io->len. */
 static void copy_io_block(const struct dcache_io *io, struct bio *bio,
 			  struct dcache_block *b, bool to_block)
@@ -665,14 +686,9 @@ static void read_miss_copy(struct pinned_run *rm)
 {
 	struct bio *bio = rm->bio;
 	struct bvec_iter iter = bio->bi_iter;
-	unsigned int left = iter.bi_size, offset = rm->offset, len, i;
 
-	for (i = 0; i < rm->nr && left; i++) {
-		len = min(left, rm->dd->block_size - offset);
-		copy_block_bytes(bio, &iter, rm->blocks[i], offset, len, false);
-		left -= len;
-		offset = 0;
-	}
+	copy_run_to_bio(bio, &iter, rm->blocks, rm->nr, rm->offset, iter.bi_size,
+			rm->dd->block_size);
 }
 
 static void read_miss_end(struct bio *load)
@@ -857,17 +873,16 @@ static enum io_result map_read_blocks(struct dcache_io *io, struct bio *bio,
 	struct bvec_iter iter = bio->bi_iter;
 	unsigned int total = iter.bi_size, done = 0, hits = 0, offset = io->offset;
 	struct dcache_block *run[READ_RUN];
-	unsigned int len, nr, got, i, uncached;
+	unsigned int nr, got, uncached;
 	u64 block = io->block;
 
 	while (done < total) {
 		uncached = DIV_ROUND_UP(offset + total - done, dd->block_size);
 		nr = min_t(unsigned int, READ_RUN, uncached);
 		got = dcache_try_read_run(dd->part, block, nr, run, &uncached);
-		for (i = 0; i < got; i++) {
-			len = min(total - done, dd->block_size - offset);
-			copy_block_bytes(bio, &iter, run[i], offset, len, false);
-			done += len;
+		if (got) {
+			done += copy_run_to_bio(bio, &iter, run, got, offset,
+						total - done, dd->block_size);
 			offset = 0;
 		}
 		dcache_put_read_run(run, got);

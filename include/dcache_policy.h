@@ -135,6 +135,17 @@ static inline void dcache_policy_pin(struct dcache_policy *p,
 	p->ops->pin(p, e);
 }
 
+/*
+ * Two pairs of the calls in one, for every block of a cached read and its
+ * release; in heap.c, which calls LRU-2's directly, not through an
+ * indirect call (a retpoline) each: pin_use is pin, then first_access if
+ * @first (a block read ahead, used for the first time) or else hit; offer
+ * is evictable unless is_candidate, and says whether it was not.
+ */
+void dcache_policy_pin_use(struct dcache_policy *p, struct dcache_policy_entry *e,
+			   bool first);
+bool dcache_policy_offer(struct dcache_policy *p, struct dcache_policy_entry *e);
+
 static inline void dcache_policy_forget(struct dcache_policy *p,
 					struct dcache_policy_entry *e)
 {

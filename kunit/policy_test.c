@@ -149,6 +149,62 @@ static void lru2_pin_parks_test(struct kunit *test)
 	dcache_policy_exit(&f->p);
 }
 
+/*
+ * pin_use and offer, the combined calls of a cached read, on @ops: a
+ * candidate is offered once, a hit takes it out until its offer, and a
+ * first use (of a block read ahead) counts as the block's only one.
+ * @read_ahead_first: whether that makes it the victim before a block used
+ * twice (LRU-2), rather than after it (plain LRU, the order of release).
+ */
+static void pin_use_offer_check(struct kunit *test, const struct dcache_policy_ops *ops,
+				bool read_ahead_first)
+{
+	struct policy_fixture *f = policy_fixture(test, ops);
+	struct dcache_policy_entry *e = f->e;
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		dcache_policy_first_access(&f->p, &e[i]);
+		KUNIT_EXPECT_TRUE(test, dcache_policy_offer(&f->p, &e[i]));
+	}
+	KUNIT_EXPECT_FALSE(test, dcache_policy_offer(&f->p, &e[2]));
+	KUNIT_EXPECT_EQ(test, dcache_policy_nr_candidates(&f->p), 4U);
+
+	dcache_policy_pin_use(&f->p, &e[0], false);
+	KUNIT_EXPECT_FALSE(test, dcache_policy_is_candidate(&f->p, &e[0]));
+	KUNIT_EXPECT_EQ(test, dcache_policy_nr_candidates(&f->p), 3U);
+	KUNIT_EXPECT_TRUE(test, dcache_policy_offer(&f->p, &e[0]));
+	KUNIT_EXPECT_TRUE(test, dcache_policy_check(&f->p));
+	KUNIT_EXPECT_EQ(test, victim_index(f), 1);
+	KUNIT_EXPECT_EQ(test, victim_index(f), 2);
+	KUNIT_EXPECT_EQ(test, victim_index(f), 3);
+	KUNIT_EXPECT_EQ(test, victim_index(f), 0);
+
+	/* 4 is used twice; 5 once, then read ahead and used for the first time. */
+	dcache_policy_first_access(&f->p, &e[4]);
+	dcache_policy_hit(&f->p, &e[4]);
+	KUNIT_EXPECT_TRUE(test, dcache_policy_offer(&f->p, &e[4]));
+	dcache_policy_first_access(&f->p, &e[5]);
+	KUNIT_EXPECT_TRUE(test, dcache_policy_offer(&f->p, &e[5]));
+	dcache_policy_pin_use(&f->p, &e[5], true);
+	KUNIT_EXPECT_TRUE(test, dcache_policy_offer(&f->p, &e[5]));
+	KUNIT_EXPECT_TRUE(test, dcache_policy_check(&f->p));
+	KUNIT_EXPECT_EQ(test, victim_index(f), read_ahead_first ? 5 : 4);
+	KUNIT_EXPECT_EQ(test, victim_index(f), read_ahead_first ? 4 : 5);
+	KUNIT_EXPECT_EQ(test, victim_index(f), -1);
+	dcache_policy_exit(&f->p);
+}
+
+static void lru2_pin_use_offer_test(struct kunit *test)
+{
+	pin_use_offer_check(test, &dcache_policy_lru2, true);
+}
+
+static void lru_pin_use_offer_test(struct kunit *test)
+{
+	pin_use_offer_check(test, &dcache_policy_lru, false);
+}
+
 /* Growing keeps the candidates and their order. */
 static void lru2_grow_test(struct kunit *test)
 {
@@ -213,6 +269,8 @@ static struct kunit_case dcache_policy_test_cases[] = {
 	KUNIT_CASE(lru2_used_once_first_test),
 	KUNIT_CASE(lru2_pin_parks_test),
 	KUNIT_CASE(lru2_grow_test),
+	KUNIT_CASE(lru2_pin_use_offer_test),
+	KUNIT_CASE(lru_pin_use_offer_test),
 	KUNIT_CASE(lru_cache_scan_test),
 	{}
 };
