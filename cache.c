@@ -72,7 +72,7 @@ static struct hlist_head *cache_bucket(struct dcache *c, u16 part_id, u64 addr)
 	return &c->hash[hash_64(addr ^ ((u64)part_id << 48), c->hash_bits)];
 }
 
-/* Inlined into the loops of runs, which call it for every block. */
+/* Inlined into dcache_try_read_run's loop, which calls it for every block. */
 static __always_inline struct dcache_block *find_block(struct dcache *c, u16 part_id,
 						       u64 addr)
 {
