@@ -54,6 +54,7 @@ static int dcache_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	dd->sequential_cutoff = table.sequential_cutoff;
 	dd->readahead = table.readahead;
 	dd->read_admit = table.read_admit;
+	dd->write_rest = (sector_t)-1;
 	init_waitqueue_head(&dd->aheads_wait);
 
 	r = dm_get_device(ti, table.backing_path, dm_table_get_mode(ti->table),

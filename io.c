@@ -935,22 +935,42 @@ static enum io_result map_read(struct dcache_io *io, struct bio *bio)
  * flush, so that its flush finds nothing dirty and sends only the disk's
  * flush, as with no cache in between. Absorbing the write instead would
  * put the disk's write after the flush request, with the copy, the quick
- * flush and a thread hop before the disk's flush. Counts the write.
+ * flush and a thread hop before the disk's flush. Counts the write, once:
+ * the rest of a write that map() kept part of (note_write_rest) goes as
+ * its start went.
  */
 static bool writes_around(struct dcache_dev *dd, struct bio *bio)
 {
 	unsigned int writes = READ_ONCE(dd->writes_since_flush);
+	bool around;
 
-	if (writes < 2)
-		WRITE_ONCE(dd->writes_since_flush, writes + 1);
 	switch (dev_mode(dd)) {
 	case DCACHE_MODE_WRITETHROUGH:
 		return true;
 	case DCACHE_MODE_WRITEBACK:
-		return (bio->bi_opf & REQ_FUA) || (!writes && READ_ONCE(dd->sync_writer));
+		break;
 	default:
 		return false;
 	}
+	if (bio->bi_iter.bi_sector == READ_ONCE(dd->write_rest))
+		return READ_ONCE(dd->write_rest_around);
+	if (writes < 2)
+		WRITE_ONCE(dd->writes_since_flush, writes + 1);
+	around = (bio->bi_opf & REQ_FUA) || (!writes && READ_ONCE(dd->sync_writer));
+	WRITE_ONCE(dd->write_rest_around, around);
+	return around;
+}
+
+/*
+ * After map() of a write of @sectors from @start: where the part it did
+ * not keep, if any, comes back (writes_around).
+ */
+static void note_write_rest(struct dcache_dev *dd, struct bio *bio, sector_t start,
+			    unsigned int sectors)
+{
+	sector_t kept = bio_sectors(bio);
+
+	WRITE_ONCE(dd->write_rest, kept < sectors ? start + kept : (sector_t)-1);
 }
 
 /*
@@ -1066,7 +1086,9 @@ static enum io_result map_write(struct dcache_io *io, struct bio *bio)
 int dcache_map_bio(struct dcache_dev *dd, struct bio *bio)
 {
 	struct dcache_io *io = dm_per_bio_data(bio, sizeof(*io));
+	unsigned int sectors;
 	enum io_result r;
+	sector_t start;
 
 	io_classify(dd, bio, io);
 	switch (io->kind) {
@@ -1077,7 +1099,10 @@ int dcache_map_bio(struct dcache_dev *dd, struct bio *bio)
 		r = map_read(io, bio);
 		break;
 	case DCACHE_IO_WRITE:
+		start = bio->bi_iter.bi_sector;
+		sectors = bio_sectors(bio);
 		r = map_write(io, bio);
+		note_write_rest(dd, bio, start, sectors);
 		break;
 	case DCACHE_IO_DISCARD:
 		r = IO_DEFER;

@@ -65,12 +65,17 @@ struct dcache_dev {
 	atomic_t aheads_in_flight;
 	wait_queue_head_t aheads_wait;
 	/*
-	 * Whether the device's writer flushes after every write: write
-	 * bios since the last flush (counted to 2), and whether the last
-	 * flush came after a single one (io.c: write-around). Hints too.
+	 * Whether the device's writer flushes after every write: writes
+	 * since the last flush (counted to 2), and whether the last flush
+	 * came after a single one (io.c: write-around). What map() did not
+	 * keep of the last write comes back from dm as a new bio at
+	 * write_rest, the same write, which goes around (or not) as its
+	 * start did: write_rest_around. Hints too.
 	 */
 	unsigned int writes_since_flush;
 	bool sync_writer;
+	bool write_rest_around;
+	sector_t write_rest;
 	struct dcache_dev_stats stats;
 };
 
