@@ -13,6 +13,7 @@
  * under the mutex) to the end of its load, or by a write going around
  * the cache (dcache_pin_write_run) until it lands.
  */
+#include <linux/wait_bit.h>
 #include <linux/slab.h>
 #include <linux/mm.h>
 #include <linux/hash.h>
@@ -225,12 +226,43 @@ void dcache_pin_quiet_locked(struct dcache *c, struct dcache_block *b)
 	pin_cached(c, b, PIN_QUIET);
 }
 
-/* A free block or a victim, pinned and hashed as (part, addr), no data yet. */
+/* Whether a write with no block is on its way to @addr of @part. */
+static inline bool uncached_write_covers(const struct dcache_part *part, u64 addr)
+{
+	unsigned long busy = READ_ONCE(part->uncached_busy);
+	unsigned int s;
+
+	if (likely(!busy))
+		return false;
+	for_each_set_bit(s, &busy, DCACHE_UNCACHED_WRITES)
+		if (addr - part->uncached[s].addr < part->uncached[s].nr)
+			return true;
+	return false;
+}
+
+/*
+ * Sleep, with the mutex dropped, until no write with no block is on its
+ * way to @addr: the block made after it loads what it wrote.
+ */
+static void wait_uncached_write(struct dcache *c, struct dcache_part *part, u64 addr)
+{
+	mutex_unlock(&c->lock);
+	wait_var_event(&part->uncached_busy, !uncached_write_covers(part, addr));
+	mutex_lock(&c->lock);
+}
+
+/*
+ * A free block or a victim, pinned and hashed as (part, addr), no data
+ * yet; none while a write with no block is on its way to @addr.
+ */
 static struct dcache_block *pin_new(struct dcache *c, struct dcache_part *part,
 				    u64 addr, bool ahead)
 {
-	struct dcache_block *b = cache_take_block(c, ahead);
+	struct dcache_block *b;
 
+	if (uncached_write_covers(part, addr))
+		return NULL;
+	b = cache_take_block(c, ahead);
 	if (!b)
 		return NULL;
 	b->addr = addr;
@@ -273,6 +305,10 @@ struct dcache_block *dcache_pin_block(struct dcache_part *part, u64 addr,
 		if (how != PIN_WAIT) {
 			*error = -ENOENT;
 			break;
+		}
+		if (unlikely(uncached_write_covers(part, addr))) {
+			wait_uncached_write(c, part, addr);
+			continue;
 		}
 		b = pin_new(c, part, addr, false);
 		if (b)
@@ -419,6 +455,48 @@ unsigned int dcache_pin_write_run(struct dcache_part *part, u64 addr,
 	return pin_run(part, addr, max, out, RUN_WRITE);
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_pin_write_run);
+
+/*
+ * For a write of blocks from @addr on that goes straight to the disk with
+ * no block of the cache (io.c: write-around in writeback mode): the most
+ * of them, at most @max, that @part has no block for, claimed in slot
+ * *@slot until dcache_end_uncached_write(). Meanwhile no block of them is
+ * made (pin_new), so no load of the disk's older data is cached, and
+ * getters wait. Taking no block, the write neither evicts one nor waits
+ * for the mutex again at its end. Returns 0 if the first block is cached
+ * or every slot is in use.
+ */
+unsigned int dcache_claim_uncached_write(struct dcache_part *part, u64 addr,
+					 unsigned int max, unsigned int *slot)
+{
+	struct dcache *c = part->cache;
+	unsigned int n = 0, s;
+
+	mutex_lock(&c->lock);
+	s = find_first_zero_bit(&part->uncached_busy, DCACHE_UNCACHED_WRITES);
+	if (s < DCACHE_UNCACHED_WRITES)
+		n = uncached_run_locked(c, part, addr, max);
+	if (n) {
+		part->uncached[s].addr = addr;
+		part->uncached[s].nr = n;
+		/* Released without the mutex: an atomic bit. */
+		set_bit(s, &part->uncached_busy);
+		*slot = s;
+	}
+	mutex_unlock(&c->lock);
+	return n;
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_claim_uncached_write);
+
+/* The write of dcache_claim_uncached_write's @slot ended, in any context. */
+void dcache_end_uncached_write(struct dcache_part *part, unsigned int slot)
+{
+	clear_bit_unlock(slot, &part->uncached_busy);
+	/* wake_up_var() needs the cleared bit visible before it looks for sleepers. */
+	smp_mb__after_atomic();
+	wake_up_var(&part->uncached_busy);
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_end_uncached_write);
 
 /*
  * The end of the write of dcache_pin_write_run's @n blocks, which hold

@@ -91,6 +91,9 @@ struct dcache_discard {
 	u64 epoch;
 };
 
+/* Writes around the cache with no block, in flight at once per part. */
+#define DCACHE_UNCACHED_WRITES	8
+
 struct dcache_part {
 	struct dcache *cache;
 	const struct dcache_part_ops *ops;
@@ -116,6 +119,17 @@ struct dcache_part {
 	struct list_head discards;	/* ordered discards, in epoch order */
 	int wb_error;		/* write-back failing: new dirt refused at the share */
 	bool suspended;		/* its device is suspended (flush.c) */
+	/*
+	 * Writes on their way to the disk that no block stands for
+	 * (dcache_claim_uncached_write): bit n of uncached_busy says
+	 * uncached[n] is in flight. Claimed under dcache.lock, released at
+	 * the write's end in any context.
+	 */
+	unsigned long uncached_busy;
+	struct dcache_uncached_write {
+		u64 addr;
+		unsigned int nr;
+	} uncached[DCACHE_UNCACHED_WRITES];
 };
 
 /* The one block-to-sector conversion: block @addr of @part on its disk. */
@@ -203,6 +217,9 @@ void dcache_abandon_load_run(struct dcache_block **blocks, unsigned int n);
 unsigned int dcache_pin_write_run(struct dcache_part *part, u64 addr,
 				  unsigned int max, struct dcache_block **out);
 void dcache_write_run_end(struct dcache_block **blocks, unsigned int n, int error);
+unsigned int dcache_claim_uncached_write(struct dcache_part *part, u64 addr,
+					 unsigned int max, unsigned int *slot);
+void dcache_end_uncached_write(struct dcache_part *part, unsigned int slot);
 void dcache_unpin_run(struct dcache_block **blocks, unsigned int n);
 void dcache_unlock_block(struct dcache_block *b, enum dcache_access access);
 void dcache_unpin(struct dcache_block *b);

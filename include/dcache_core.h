@@ -42,7 +42,10 @@
  * cache.c, pin_run), set under the mutex on blocks nobody held and held
  * until that I/O ends. Every holder of the block lock waits for LOADING
  * to clear before it looks at the data, so neither a load nor a
- * write-around races a reader or a writer.
+ * write-around races a reader or a writer. A write-around of blocks the
+ * cache has none for may instead claim their range in its part
+ * (dcache_claim_uncached_write, under the mutex): until it ends no block
+ * of the range is made, so no load can cache the disk's older data.
  *
  * A block is in exactly one of: the free list; retired; a policy
  * candidate (hashed, no pins, clean, not loading); pinned, dirty or

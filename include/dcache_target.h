@@ -108,7 +108,10 @@ struct dcache_io {
 	unsigned int offset;		/* bytes into the block */
 	unsigned int len;		/* bytes */
 	struct dcache_flush_req quick;	/* a flush's quick flush */
-	struct pinned_run *around;	/* a write-around's blocks */
+	/* A write-around's blocks; NULL: it claimed uncached_nr blocks in uncached_slot. */
+	struct pinned_run *around;
+	unsigned int uncached_slot;
+	unsigned int uncached_nr;
 	bool fua;			/* ... and whether it was FUA */
 };
 

@@ -856,6 +856,53 @@ static void write_run_takes_idle_clean_blocks_test(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
 }
 
+/*
+ * A write around the cache with no block claims the uncached run from its
+ * first block: while it is in flight no block of the run is made, by a
+ * miss, a load ahead, a pinned write-around or a new write, and a getter
+ * waits; after its end the getter loads what the disk holds. A cached
+ * first block, or every slot in use, claims nothing.
+ */
+static void uncached_write_claims_run_test(struct kunit *test)
+{
+	struct dcache *c = fake_cache(test, 8, BS, 0);
+	struct fake_disk *d = fake_disk_add(test, c, 64);
+	struct getter *r = start_getter(test, d, 1, DCACHE_READ);
+	unsigned int slot, slots[DCACHE_UNCACHED_WRITES], i;
+	struct dcache_block *run[4];
+
+	get_read_put(test, d, 4);
+	KUNIT_ASSERT_EQ(test, dcache_claim_uncached_write(d->part, 0, 8, &slot), 4U);
+	KUNIT_EXPECT_EQ(test, dcache_claim_uncached_write(d->part, 4, 8, &slots[0]), 0U);
+	KUNIT_EXPECT_EQ(test, dcache_pin_uncached_run(d->part, 2, 4, run), 0U);
+	KUNIT_EXPECT_EQ(test, dcache_pin_ahead_run(d->part, 3, 1, run), 0U);
+	KUNIT_EXPECT_EQ(test, dcache_pin_write_run(d->part, 0, 1, run), 0U);
+	KUNIT_EXPECT_NULL(test, dcache_try_get_new(d->part, 1));
+	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
+	run_getter(test, r);
+	KUNIT_EXPECT_EQ(test, 0UL, wait_for_completion_timeout(&r->got, WAIT_SHORT));
+
+	/* Seven more writes in flight fill the slots; a ninth claims nothing. */
+	for (i = 1; i < DCACHE_UNCACHED_WRITES; i++)
+		KUNIT_ASSERT_EQ(test, dcache_claim_uncached_write(d->part, 8 + i, 1, &slots[i]),
+				1U);
+	KUNIT_EXPECT_EQ(test, dcache_claim_uncached_write(d->part, 20, 1, &slots[0]), 0U);
+	for (i = 1; i < DCACHE_UNCACHED_WRITES; i++)
+		dcache_end_uncached_write(d->part, slots[i]);
+	KUNIT_EXPECT_EQ(test, 0UL, wait_for_completion_timeout(&r->got, WAIT_SHORT));
+	KUNIT_EXPECT_EQ(test, atomic_read(&d->reads), 1);
+
+	dcache_end_uncached_write(d->part, slot);
+	KUNIT_ASSERT_NE(test, 0UL, wait_for_completion_timeout(&r->got, WAIT_LONG));
+	KUNIT_EXPECT_EQ(test, 0, r->result);
+	KUNIT_EXPECT_TRUE(test, block_filled_with(r->b, BS, fake_block_byte(d->part->id, 1)));
+	KUNIT_EXPECT_EQ(test, atomic_read(&d->reads), 2);
+	finish_getter(test, r);
+	KUNIT_ASSERT_EQ(test, dcache_pin_uncached_run(d->part, 2, 2, run), 2U);
+	dcache_abandon_load_run(run, 2);
+	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
+}
+
 /* Read @n blocks ahead from @addr, filled with the disk's bytes. */
 static unsigned int read_ahead(struct fake_disk *d, u64 addr, unsigned int n)
 {
@@ -1185,6 +1232,7 @@ static struct kunit_case dcache_lru_test_cases[] = {
 	KUNIT_CASE(try_get_new_test),
 	KUNIT_CASE(miss_run_error_and_abandon_test),
 	KUNIT_CASE(write_run_takes_idle_clean_blocks_test),
+	KUNIT_CASE(uncached_write_claims_run_test),
 	KUNIT_CASE(ahead_spares_blocks_used_twice_test),
 	KUNIT_CASE(ahead_takes_free_blocks_only_with_lru_test),
 	KUNIT_CASE(lru_scan_resistance_test),

@@ -136,6 +136,19 @@ for _ in 1 2; do
 done
 failed_write_around writeback 4096
 [ "$(field $DIRTY)" -eq 0 ] || fail "a failed write-around left dirty blocks"
+# A block the cache has none for (read from the disk beneath, not through
+# the cache): the write takes no block, only a claim on its range, and
+# after it fails the disk's data is what a read through the cache gets.
+fsync_dev /dev/mapper/we
+dd if="$DISK0" of=/tmp/far iflag=direct bs=4k skip=8192 count=1 status=none
+set_flakey "$failing"
+before=$(field $AROUND)
+dd if=/tmp/b of=/dev/mapper/we bs=4k seek=8192 count=1 oflag=direct status=none 2>/dev/null &&
+	fail "writeback: a write around an uncached block to a dead disk succeeded"
+[ "$(field $AROUND)" -gt "$before" ] || fail "writeback: the write to an uncached block did not go around"
+set_flakey "$healthy"
+dd if=/dev/mapper/we iflag=direct bs=4k skip=8192 count=1 status=none | cmp -s /tmp/far - ||
+	fail "writeback: a failed write to an uncached block is read back"
 # Two writes before the next flush: a writer that does not flush after
 # every write, whose writes the next step needs absorbed.
 dd if=/tmp/a of=/dev/mapper/we bs=4k count=2 oflag=direct status=none
