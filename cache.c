@@ -11,7 +11,10 @@
  * one getter whose read fills the block, or by a miss run or a load
  * ahead from its pin (dcache_pin_uncached_run, dcache_pin_ahead_run; set
  * under the mutex) to the end of its load, or by a write going around
- * the cache (dcache_pin_write_run) until it lands.
+ * the cache (dcache_pin_write_run) until it lands. A part's
+ * uncached_busy bits, one per write going around with no block
+ * (dcache_claim_uncached_write): set under the mutex, cleared by the
+ * write's end in any context; pin_new reads them under the mutex.
  */
 #include <linux/wait_bit.h>
 #include <linux/slab.h>
@@ -306,13 +309,13 @@ struct dcache_block *dcache_pin_block(struct dcache_part *part, u64 addr,
 			*error = -ENOENT;
 			break;
 		}
+		b = pin_new(c, part, addr, false);
+		if (b)
+			break;
 		if (unlikely(uncached_write_covers(part, addr))) {
 			wait_uncached_write(c, part, addr);
 			continue;
 		}
-		b = pin_new(c, part, addr, false);
-		if (b)
-			break;
 		if (!stalled) {
 			stalled = true;
 			atomic64_inc(&c->stats.stalls);

@@ -1054,8 +1054,9 @@ static enum io_result write_around(struct dcache_io *io, struct bio *bio)
 
 /*
  * dm's end of every bio of the device; only a write-around's needs more:
- * its blocks are clean and valid if it landed, invalid if not, and the
- * disk owes a flush for it (as for write_through_block's, once landed).
+ * its blocks are clean and valid if it landed, invalid if not, or its
+ * claim ends (write_around_uncached); and the disk owes a flush for it
+ * (as for write_through_block's, once landed).
  */
 int dcache_end_bio(struct dcache_dev *dd, struct bio *bio, blk_status_t *status)
 {
