@@ -13,11 +13,12 @@
 #                   pgbench-long (not in the full run;
 #                   BENCH_PG_LONG_RUNTIME=300 s) runs one part; profile
 #                   (not in the full run) prints perf profiles of the jobs
-#                   where dcache trails brd; fsync, writes and reads (not
-#                   in the full run) interleave the fsync job on raw,
-#                   dm-linear and dcache, the qd32 write job on brd,
-#                   dm-linear over brd, dm-writecache and dcache, or the
+#                   where dcache trails brd; fsync, writes, reads and
+#                   cold (not in the full run) interleave the fsync job on
+#                   raw, dm-linear and dcache, the qd32 write job on brd,
+#                   dm-linear over brd, dm-writecache and dcache, the
 #                   cached read jobs on brd, dm-linear over brd and
+#                   dcache, or the cold read jobs on raw, dm-linear and
 #                   dcache, BENCH_REPS=8 times and print the median ratios
 #   make bench-policies  hit ratio of each eviction policy (lru2, lru) on
 #                   zipf reads, with and without sequential scans

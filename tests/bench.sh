@@ -4,7 +4,7 @@
 # behind every system, brd as the memory-speed bound. Writes one JSON line
 # per measurement to $DCACHE_RESULTS/bench.jsonl. An argument names the one
 # part to run (fio, neighbour, readahead, slow, drain, fua, pgbench,
-# pgbench-long, profile, fsync or writes); none runs them all but
+# pgbench-long, profile, fsync, writes, reads or cold); none runs them all but
 # pgbench-long (about 13 minutes: PG_LONG_RUNTIME s of pgbench on two
 # systems, and the epochs an ordered device drains per second), profile
 # (perf profiles of the guest and ftrace timelines of the fsync job,
@@ -12,7 +12,8 @@
 # interleaved BENCH_REPS times), writes (the qd32 write job on brd,
 # dm-linear over brd, dm-writecache and dcache likewise) and reads (the
 # cached 4k and 1 MiB read jobs on brd, dm-linear over brd and dcache
-# likewise), which run only when named.
+# likewise) and cold (the cold 4k qd32 and 1 MiB read jobs on raw,
+# dm-linear and dcache likewise), which run only when named.
 #   disks: DISK0 (backing, 512 MiB), DISK1 (the neighbour's, 256 MiB)
 #   env: BENCH_RUNTIME (s per fio job), BENCH_PG_LONG_RUNTIME (s),
 #        BENCH_REPS
@@ -145,6 +146,22 @@ write_job() {
 	return 0
 }
 
+# The fio options of the cold read jobs, over the whole disk: random 4k
+# reads at queue depth 32 and 1 MiB sequential reads.
+COLD_4K_READS=(--rw=randread --bs=4k --iodepth=32)
+COLD_1M_READS=(--rw=read --bs=1M --iodepth=4)
+
+# A cold read job, as write_job, with the hit ratio.
+cold_read_job() {
+	local sys=$1 backing=$2 workload=$3 label=$4 dev res
+	shift 4
+	dev=$(setup "$sys" "$backing") || return
+	res=$(run_fio "$dev" "$workload" "$@")
+	record "$sys" "$workload" "$res" "$(hit_ratio "$dev")" "$label"
+	teardown
+	return 0
+}
+
 # The fio options of the jobs that re-read 64 MiB read twice before.
 CACHED_4K_READS=(--rw=randread --bs=4k --size=64m --iodepth=16)
 CACHED_1M_READS=(--rw=read --bs=1M --size=64m --iodepth=4)
@@ -168,15 +185,9 @@ bench_system() {
 	cached_read_job "$sys" "$backing" randread-4k-cached "$label" "${CACHED_4K_READS[@]}" ||
 		return
 
-	dev=$(setup "$sys" "$backing") || return
-	res=$(run_fio "$dev" rr-cold --rw=randread --bs=4k --iodepth=32)
-	record "$sys" randread-4k-cold-qd32 "$res" "$(hit_ratio "$dev")" "$label"
-	teardown
-
-	dev=$(setup "$sys" "$backing") || return
-	res=$(run_fio "$dev" seq-cold --rw=read --bs=1M --iodepth=4)
-	record "$sys" seqread-1M-cold "$res" "$(hit_ratio "$dev")" "$label"
-	teardown
+	cold_read_job "$sys" "$backing" randread-4k-cold-qd32 "$label" "${COLD_4K_READS[@]}" ||
+		return
+	cold_read_job "$sys" "$backing" seqread-1M-cold "$label" "${COLD_1M_READS[@]}" || return
 
 	# 1 MiB sequential re-reads of 64 MiB read twice before (cached).
 	cached_read_job "$sys" "$backing" seqread-1M-cached "$label" "${CACHED_1M_READS[@]}" ||
@@ -589,8 +600,8 @@ profile_job() {
 
 # Where the guest's CPU time goes in the jobs where dcache is furthest
 # from brd: cpu-clock samples of the whole guest (perf record -a) during
-# each job on dcache and on brd (the raw disk for cold reads and fsyncs),
-# the top symbols of each. Only when named (make bench BENCH_ONLY=profile);
+# each job on dcache and on brd (the raw disk and dm-linear for cold
+# reads and fsyncs), the top symbols of each. Only when named (make bench BENCH_ONLY=profile);
 # prints, records nothing.
 profile_bench() {
 	local sys
@@ -600,8 +611,8 @@ profile_bench() {
 		profile_job $sys seqread-1M-cached "${CACHED_1M_READS[@]}"
 		profile_job $sys randwrite-4k-qd32 "${QD32_WRITES[@]}"
 	done
-	for sys in raw dcache-wb; do
-		profile_job $sys randread-4k-cold-qd32 --rw=randread --bs=4k --iodepth=32
+	for sys in raw linear dcache-wb; do
+		profile_job $sys randread-4k-cold-qd32 "${COLD_4K_READS[@]}"
 		profile_job $sys randwrite-4k-fsync "${FSYNC_WRITES[@]}"
 	done
 }
@@ -633,7 +644,7 @@ fi
 # recorded as $2-repN: one boot's speed drifts by a third within a minute,
 # so a ratio of a few per cent shows only as the median of reps
 # interleaved like this (bench-report prints it). Only when named
-# (BENCH_ONLY=fsync, writes, reads).
+# (BENCH_ONLY=fsync, writes, reads, cold).
 REPS=${BENCH_REPS:-8}
 interleave() {
 	local job=$1 workload=$2 rep i
@@ -655,6 +666,10 @@ interleave() {
 if [ "$only" = reads ]; then
 	interleave cached_read_job randread-4k-cached "brd linear-brd dcache-wb" "${CACHED_4K_READS[@]}"
 	interleave cached_read_job seqread-1M-cached "brd linear-brd dcache-wb" "${CACHED_1M_READS[@]}"
+fi
+if [ "$only" = cold ]; then
+	interleave cold_read_job randread-4k-cold-qd32 "raw linear dcache-wb" "${COLD_4K_READS[@]}"
+	interleave cold_read_job seqread-1M-cold "raw linear dcache-wb" "${COLD_1M_READS[@]}"
 fi
 
 if [ "$only" = pgbench-long ]; then
