@@ -409,6 +409,9 @@ static unsigned int pin_run(struct dcache_part *part, u64 addr, unsigned int max
 	unsigned int n;
 
 	mutex_lock(&c->lock);
+	/* A write from a run goes to the disk: not before an older discard. */
+	if (use == RUN_WRITE && part->discards_pending)
+		max = 0;
 	for (n = 0; n < max; n++) {
 		b = dcache_lookup(c, part->id, addr + n);
 		if (b && (use != RUN_WRITE || !write_can_take(b)))
@@ -477,7 +480,8 @@ unsigned int dcache_claim_uncached_write(struct dcache_part *part, u64 addr,
 
 	mutex_lock(&c->lock);
 	s = find_first_zero_bit(&part->uncached_busy, DCACHE_UNCACHED_WRITES);
-	if (s < DCACHE_UNCACHED_WRITES)
+	/* Not before an older discard, which would erase it. */
+	if (s < DCACHE_UNCACHED_WRITES && !part->discards_pending)
 		n = uncached_run_locked(c, part, addr, max);
 	if (n) {
 		part->uncached[s].addr = addr;

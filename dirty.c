@@ -10,9 +10,10 @@
  *
  * Locking: dcache.lock for the dirty trees, the counts of dirty blocks,
  * the epoch fields, kept copy and kept versions of every block, the open
- * epoch and the discard queues (dcache_block_of_closed_epoch alone reads
- * a block's without it, as a hint). Writers wait for stage progress on
- * dcache.stage_wait, with no lock held.
+ * epoch, the discard queues and their discards_pending counts
+ * (dcache_block_of_closed_epoch reads a block's epoch without it, and
+ * dcache_discards_pending the count, as hints). Writers wait for stage
+ * progress on dcache.stage_wait, with no lock held.
  */
 #include <linux/slab.h>
 #include <linux/mm.h>
@@ -662,6 +663,7 @@ int dcache_discard_range(struct dcache_part *part, u64 addr, u64 nr,
 		queue->epoch = *part->epoch;
 		*epoch = *part->epoch;	/* @queue may be gone once the mutex drops */
 		list_add_tail(&queue->link, &part->discards);
+		part->discards_pending++;
 		if (c->flush_ops)
 			c->flush_ops->kick_delayed(c, part);
 	}
@@ -687,10 +689,37 @@ void dcache_take_discards(struct dcache_part *part, u64 epoch,
 }
 EXPORT_SYMBOL_IF_KUNIT(dcache_take_discards);
 
+/*
+ * @n discards taken by dcache_take_discards reached the disk (or were
+ * refused, which leaves old data, never wrong data): writes may go to the
+ * disk outside the stages again once none is left.
+ */
+void dcache_discards_issued(struct dcache_part *part, unsigned int n)
+{
+	struct dcache *c = part->cache;
+
+	mutex_lock(&c->lock);
+	part->discards_pending -= n;
+	mutex_unlock(&c->lock);
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_discards_issued);
+
+/*
+ * Whether ordered discards of @part are queued or being issued: a hint
+ * without the mutex, enough for a write that the user sent after the
+ * discard ended (so after it was queued).
+ */
+bool dcache_discards_pending(const struct dcache_part *part)
+{
+	return READ_ONCE(part->discards_pending);
+}
+EXPORT_SYMBOL_IF_KUNIT(dcache_discards_pending);
+
 void dcache_free_discards(struct dcache_part *part)
 {
 	struct dcache_discard *d, *tmp;
 
+	part->discards_pending = 0;
 	list_for_each_entry_safe(d, tmp, &part->discards, link) {
 		list_del(&d->link);
 		kfree(d);

@@ -286,6 +286,7 @@ static void issue_discards(struct dcache_writer *wr, u64 epoch)
 {
 	struct dcache_part *part = wr->part;
 	struct dcache_discard *d, *tmp;
+	unsigned int n = 0;
 	LIST_HEAD(list);
 
 	dcache_take_discards(part, epoch, &list);
@@ -295,7 +296,10 @@ static void issue_discards(struct dcache_writer *wr, u64 epoch)
 		atomic_inc(&wr->flush_owed);
 		list_del(&d->link);
 		kfree(d);
+		n++;
 	}
+	if (n)
+		dcache_discards_issued(part, n);
 }
 
 /* Flush the disk if writes reached it since its last successful flush. */

@@ -378,10 +378,13 @@ static enum io_result io_write(struct dcache_io *io, struct bio *bio)
 		if (writes_through(dd, bio)) {
 			/*
 			 * Dirt left from another mode may be of an ordered
-			 * epoch: write it back in its stage, not through.
+			 * epoch: write it back in its stage, not through. So
+			 * must ordered discards still queued be, before any
+			 * write goes through: one of this block would land
+			 * after the write and erase it.
 			 */
-			if (dev_mode(dd) != DCACHE_MODE_WRITETHROUGH ||
-			    !dcache_block_dirty(b))
+			if ((dev_mode(dd) != DCACHE_MODE_WRITETHROUGH ||
+			     !dcache_block_dirty(b)) && !dcache_discards_pending(dd->part))
 				return io_status(bio, write_through(io, bio, b, access));
 			dcache_put(b, access);
 			r = dcache_writer_flush(dd->wr);

@@ -117,6 +117,13 @@ struct dcache_part {
 	struct rb_root_cached dirty;
 	struct list_head blocks;	/* its hashed blocks */
 	struct list_head discards;	/* ordered discards, in epoch order */
+	/*
+	 * Of them, queued or being issued: while any is, no write goes to
+	 * the disk outside the stages (a write-around or a write-through
+	 * of a block it discards would land first, then be erased by it).
+	 * Read without the mutex as a hint (dcache_discards_pending).
+	 */
+	unsigned int discards_pending;
 	int wb_error;		/* write-back failing: new dirt refused at the share */
 	bool suspended;		/* its device is suspended (flush.c) */
 	/*
@@ -272,6 +279,8 @@ int dcache_discard_range(struct dcache_part *part, u64 addr, u64 nr,
 			 struct dcache_discard *queue, u64 *epoch);
 void dcache_take_discards(struct dcache_part *part, u64 epoch,
 			  struct list_head *out);
+void dcache_discards_issued(struct dcache_part *part, unsigned int n);
+bool dcache_discards_pending(const struct dcache_part *part);
 u64 dcache_drop_part_dirty(struct dcache_part *part);
 void dcache_set_dirty_percent(struct dcache *c, unsigned int percent);
 void dcache_set_part_dirty_percent(struct dcache *c, unsigned int percent);

@@ -903,6 +903,45 @@ static void uncached_write_claims_run_test(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
 }
 
+/*
+ * An ordered discard still queued (the device switched to write-back or
+ * writethrough before its stage) would erase a write that goes to the
+ * disk first: no write-around, claimed or pinned, until it is issued.
+ */
+static void write_around_waits_for_discards_test(struct kunit *test)
+{
+	struct dcache *c = fake_cache(test, 8, BS, 0);
+	struct fake_disk *d = fake_disk_add(test, c, 64);
+	struct dcache_discard *q = kzalloc(sizeof(*q), GFP_KERNEL);
+	struct dcache_block *run[2];
+	unsigned int slot;
+	LIST_HEAD(taken);
+	u64 e;
+
+	KUNIT_ASSERT_NOT_NULL(test, q);
+	get_read_put(test, d, 40);
+	KUNIT_ASSERT_EQ(test, 0, dcache_discard_range(d->part, 10, 2, q, &e));
+	KUNIT_EXPECT_TRUE(test, dcache_discards_pending(d->part));
+	KUNIT_EXPECT_EQ(test, dcache_claim_uncached_write(d->part, 10, 2, &slot), 0U);
+	KUNIT_EXPECT_EQ(test, dcache_claim_uncached_write(d->part, 30, 1, &slot), 0U);
+	KUNIT_EXPECT_EQ(test, dcache_pin_write_run(d->part, 40, 1, run), 0U);
+
+	/* Taken for its stage but not yet on the disk: still pending. */
+	dcache_take_discards(d->part, e, &taken);
+	KUNIT_ASSERT_TRUE(test, list_is_singular(&taken));
+	KUNIT_EXPECT_EQ(test, dcache_claim_uncached_write(d->part, 10, 2, &slot), 0U);
+	list_del(&q->link);
+	kfree(q);
+	dcache_discards_issued(d->part, 1);
+	KUNIT_EXPECT_FALSE(test, dcache_discards_pending(d->part));
+	KUNIT_ASSERT_EQ(test, dcache_claim_uncached_write(d->part, 10, 2, &slot), 2U);
+	dcache_end_uncached_write(d->part, slot);
+	KUNIT_ASSERT_EQ(test, dcache_pin_write_run(d->part, 40, 1, run), 1U);
+	dcache_write_run_end(run, 1, 0);
+	dcache_unpin_run(run, 1);
+	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
+}
+
 /* Read @n blocks ahead from @addr, filled with the disk's bytes. */
 static unsigned int read_ahead(struct fake_disk *d, u64 addr, unsigned int n)
 {
@@ -1233,6 +1272,7 @@ static struct kunit_case dcache_lru_test_cases[] = {
 	KUNIT_CASE(miss_run_error_and_abandon_test),
 	KUNIT_CASE(write_run_takes_idle_clean_blocks_test),
 	KUNIT_CASE(uncached_write_claims_run_test),
+	KUNIT_CASE(write_around_waits_for_discards_test),
 	KUNIT_CASE(ahead_spares_blocks_used_twice_test),
 	KUNIT_CASE(ahead_takes_free_blocks_only_with_lru_test),
 	KUNIT_CASE(lru_scan_resistance_test),
