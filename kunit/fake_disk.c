@@ -36,19 +36,25 @@ static void fake_load(struct fake_disk *d, struct dcache_block *b)
 
 /*
  * What one backing read of a miss run (dcache_pin_uncached_run) puts in
- * its @n blocks; the caller ends the load. 0 or -EIO.
+ * its @n blocks; the caller ends the load. 0 or -EIO. A failing disk
+ * fails it half way, as a real one may: the first half of the blocks hold
+ * the disk's data, the rest bytes of 0xa5, and none may be served.
  */
 int fake_disk_fill_run(struct fake_disk *d, struct dcache_block **run, unsigned int n)
 {
-	unsigned int i;
+	unsigned int i, good = d->fail_reads ? n / 2 : n;
 
 	atomic_inc(&d->reads);
-	if (d->fail_reads || run[n - 1]->addr >= d->nr_blocks)
+	if (run[n - 1]->addr >= d->nr_blocks)
 		return -EIO;
-	for (i = 0; i < n; i++)
-		memcpy(dcache_block_data(run[i]), d->data + run[i]->addr * d->block_size,
-		       d->block_size);
-	return 0;
+	for (i = 0; i < n; i++) {
+		if (i < good)
+			memcpy(dcache_block_data(run[i]),
+			       d->data + run[i]->addr * d->block_size, d->block_size);
+		else
+			memset(dcache_block_data(run[i]), 0xa5, d->block_size);
+	}
+	return good < n ? -EIO : 0;
 }
 
 static void fake_work(struct work_struct *work)

@@ -17,8 +17,15 @@
  *    least the state after k - 1, so the two disks together are a prefix;
  *  - durable epochs never shrink; reads return the newest acknowledged
  *    version while the disks work, whether through a get, a cached run,
- *    a miss run or a load ahead filled from the disk, or a read that goes
- *    around the cache to the disk; the cache's invariants hold.
+ *    a miss run or a load ahead filled from the disk (or failed half
+ *    way), or a read that goes around the cache to the disk; the cache's
+ *    invariants hold.
+ *
+ * Writes come one block at a time (the worker's get), as map() absorbs a
+ * bio of several blocks (cached ones and new ones), and, in write-back
+ * mode, around the cache: a claim of uncached blocks or a pinned run of
+ * cached ones, in flight over several steps while reads, loads and other
+ * writes go on, then landing or failing.
  *
  * Every block carries its version in its first 8 bytes; version 0 is the
  * initial (zeroed) content and what a discard leaves. The seed is in the
@@ -72,6 +79,17 @@ struct queued_discard {
 	u64 addr, nr, epoch;
 };
 
+/* A write sent around the cache to the disk (io.c: write_around), in flight. */
+struct write_around {
+	bool active;
+	bool claimed;		/* a claim of blocks the cache has none of */
+	unsigned int slot;	/* the claim's */
+	u64 addr;
+	unsigned int nr;
+	u64 version[4];
+	struct dcache_block *blocks[4];	/* else the pinned run's */
+};
+
 struct flush_snap {
 	u64 version[NR_ADDRS];
 	u32 discard_gen[NR_ADDRS];
@@ -103,6 +121,7 @@ struct model_part {
 	/* Ordered discards queued, oldest first, for the disk to match. */
 	struct queued_discard discards[MAX_DISCARDS];
 	unsigned int discard_head, discard_tail;
+	struct write_around around;
 };
 
 #define LOG_EVENTS 48
@@ -122,6 +141,12 @@ struct model {
 	unsigned int step;
 	unsigned int chained;		/* writes leaving a block newer versions */
 	unsigned int deep_chains;	/* of them, two or more */
+	/* How often the schedule reached the paths of multi-block bios. */
+	unsigned int mixed_runs;	/* writes absorbed into cached and new blocks */
+	unsigned int around_claims;	/* write-arounds of uncached blocks */
+	unsigned int around_pins;	/* write-arounds of cached blocks */
+	unsigned int around_overtaken;	/* steps that met one in flight */
+	unsigned int torn_loads;	/* miss runs that failed half way */
 	bool grouped;		/* both parts ordered, in one consistency group */
 	const char *failure;	/* first violation, set by a hook */
 	char why[160];
@@ -378,16 +403,31 @@ static void record(struct model *m, struct model_part *mp, u64 addr, u64 v, u64 
 	mb->nr_hist++;
 }
 
-/* A write; @bring_page: an ordered writer brings a page for copy-on-write. */
-static void op_write(struct model *m, struct model_part *mp, u64 addr, bool bring_page)
+/*
+ * Whether @nr blocks from @addr meet @mp's write-around in flight: a get
+ * of them would wait for its end, which this one thread would never reach.
+ */
+static bool around_busy(struct model *m, struct model_part *mp, u64 addr, u64 nr)
+{
+	struct write_around *wa = &mp->around;
+
+	if (!wa->active || addr >= wa->addr + wa->nr || wa->addr >= addr + nr)
+		return false;
+	m->around_overtaken++;
+	return true;
+}
+
+/*
+ * A write into @b, got for it; @bring_page: an ordered writer brings a
+ * page for copy-on-write. False when it was not taken.
+ */
+static bool write_block(struct model *m, struct model_part *mp, struct dcache_block *b,
+			bool bring_page)
 {
 	struct dcache_version *spare;
-	struct dcache_block *b;
-	u64 v;
+	u64 addr = b->addr, v;
 	int r;
 
-	r = dcache_get(mp->d->part, addr, DCACHE_WRITE, false, &b);
-	KUNIT_ASSERT_EQ(m->test, r, 0);
 	spare = mp->ordered && bring_page ? dcache_alloc_version(GFP_KERNEL) : NULL;
 	r = dcache_mark_dirty(b, mp->ordered, &spare);
 	dcache_free_version(spare);
@@ -406,7 +446,7 @@ static void op_write(struct model *m, struct model_part *mp, u64 addr, bool brin
 		if (!dcache_block_dirty(b))
 			dcache_invalidate(b);
 		dcache_put(b, DCACHE_WRITE);
-		return;
+		return false;
 	}
 	mutex_lock(&m->lock);
 	v = ++m->next_version;
@@ -422,6 +462,151 @@ static void op_write(struct model *m, struct model_part *mp, u64 addr, bool brin
 	memset(dcache_block_data(b), (u8)v, BS);
 	*(u64 *)dcache_block_data(b) = v;
 	dcache_put(b, DCACHE_WRITE);
+	return true;
+}
+
+/* A write as the worker does it, which may wait for its block. */
+static void op_write(struct model *m, struct model_part *mp, u64 addr, bool bring_page)
+{
+	struct dcache_block *b;
+	int r;
+
+	if (around_busy(m, mp, addr, 1))
+		return;
+	r = dcache_get(mp->d->part, addr, DCACHE_WRITE, false, &b);
+	KUNIT_ASSERT_EQ(m->test, r, 0);
+	write_block(m, mp, b, bring_page);
+}
+
+/*
+ * A write of @nr blocks as map() absorbs it (io.c: map_write): blocks got
+ * without waiting, a new one for a block the cache has none of, until one
+ * cannot be; the worker writes the rest.
+ */
+static void op_write_run(struct model *m, struct model_part *mp, u64 addr, unsigned int nr,
+			 bool bring_page)
+{
+	unsigned int i, cached = 0, fresh = 0;
+	struct dcache_block *b;
+
+	for (i = 0; i < nr; i++) {
+		b = dcache_try_get(mp->d->part, addr + i, DCACHE_WRITE);
+		if (b) {
+			cached++;
+		} else {
+			b = dcache_try_get_new(mp->d->part, addr + i);
+			fresh += !!b;
+		}
+		if (!b || !write_block(m, mp, b, bring_page))
+			break;
+	}
+	if (cached && fresh)
+		m->mixed_runs++;
+	for (; i < nr; i++)
+		op_write(m, mp, addr + i, bring_page);
+}
+
+/* Whether a part has a pinned write-around in flight. */
+static bool pinned_around(struct model *m)
+{
+	int i;
+
+	for (i = 0; i < NR_DISKS; i++)
+		if (m->parts[i].around.active && !m->parts[i].around.claimed)
+			return true;
+	return false;
+}
+
+/*
+ * A write-around begins (write-back mode, as io.c: write_around): a claim
+ * of blocks the cache has none of, else a run of idle clean blocks that
+ * take its data and stay loading. Its versions are acknowledged when it
+ * ends (op_write_around_end), some steps later.
+ */
+static void op_write_around(struct model *m, struct model_part *mp, u64 addr, unsigned int nr)
+{
+	struct write_around *wa = &mp->around;
+	unsigned int i;
+
+	if (mp->ordered || wa->active)
+		return;
+	wa->claimed = true;
+	wa->nr = dcache_claim_uncached_write(mp->d->part, addr, nr, &wa->slot);
+	/*
+	 * A pinned run leaves the pool until it ends: two blocks in all, so
+	 * that a get still finds a clean victim (the parts' shares leave four).
+	 */
+	if (!wa->nr && !pinned_around(m)) {
+		wa->claimed = false;
+		wa->nr = dcache_pin_write_run(mp->d->part, addr, min(nr, 2U), wa->blocks);
+	}
+	if (!wa->nr)
+		return;		/* io.c absorbs it instead */
+	wa->active = true;
+	wa->addr = addr;
+	if (wa->claimed)
+		m->around_claims++;
+	else
+		m->around_pins++;
+	mutex_lock(&m->lock);
+	for (i = 0; i < wa->nr; i++) {
+		wa->version[i] = ++m->next_version;
+		if (wa->version[i] >= m->max_versions)
+			violation(m, "out of versions");
+	}
+	log_event(m, "part %d: %s write-around %llu+%u from v%llu", (int)(mp - m->parts),
+		  wa->claimed ? "claimed" : "pinned", addr, wa->nr, wa->version[0]);
+	mutex_unlock(&m->lock);
+	for (i = 0; !wa->claimed && i < wa->nr; i++) {
+		memset(dcache_block_data(wa->blocks[i]), (u8)wa->version[i], BS);
+		*(u64 *)dcache_block_data(wa->blocks[i]) = wa->version[i];
+	}
+}
+
+static void op_read(struct model *m, struct model_part *mp, u64 addr);
+
+/*
+ * The write-around lands on the disk, or fails, and ends as dcache_end_bio
+ * ends it: the disk owes a flush, the blocks turn valid (or invalid) or the
+ * claim ends; then its versions are acknowledged.
+ */
+static void op_write_around_end(struct model *m, struct model_part *mp, int error)
+{
+	struct write_around *wa = &mp->around;
+	struct fake_disk *d = mp->d;
+	unsigned int i;
+	u8 *data;
+	u64 e;
+
+	if (!wa->active)
+		return;
+	if (d->fail_writes)
+		error = -EIO;
+	for (i = 0; !error && i < wa->nr; i++) {
+		data = d->data + (wa->addr + i) * BS;
+		memset(data, (u8)wa->version[i], BS);
+		*(u64 *)data = wa->version[i];
+	}
+	dcache_writer_owe_flush(mp->wr);
+	if (wa->claimed) {
+		dcache_end_uncached_write(d->part, wa->slot);
+	} else {
+		dcache_write_run_end(wa->blocks, wa->nr, error);
+		dcache_unpin_run(wa->blocks, wa->nr);
+	}
+	wa->active = false;
+	mutex_lock(&m->lock);
+	log_event(m, "part %d: write-around %llu+%u ended: %d", (int)(mp - m->parts),
+		  wa->addr, wa->nr, error);
+	e = dcache_current_epoch(d->part);
+	for (i = 0; !error && i < wa->nr; i++) {
+		m->version_epoch[wa->version[i]] = e;
+		record(m, mp, wa->addr + i, wa->version[i], e);
+	}
+	mutex_unlock(&m->lock);
+	/* Landed or not, what the cache serves now is the newest acknowledged. */
+	for (i = 0; i < wa->nr; i++)
+		op_read(m, mp, wa->addr + i);
 }
 
 /* A read of @addr gave version @v: the newest acknowledged one. */
@@ -440,6 +625,8 @@ static void op_read(struct model *m, struct model_part *mp, u64 addr)
 	u64 v;
 	int r;
 
+	if (around_busy(m, mp, addr, 1))
+		return;
 	r = dcache_get(mp->d->part, addr, DCACHE_READ, false, &b);
 	if (r) {
 		/* Only a failing disk may refuse a read. */
@@ -496,6 +683,8 @@ load:
 	dcache_unpin_run(run, n);
 	if (r && !mp->d->fail_reads)
 		violation(m, "miss run at %llu failed: %d", addr, r);
+	if (r && n > 1)
+		m->torn_loads++;
 	for (i = 0; !r && i < n; i++)
 		check_read(m, mp, addr + i, v[i]);
 }
@@ -529,6 +718,8 @@ static void op_discard(struct model *m, struct model_part *mp, u64 addr, u64 nr)
 
 	/* Write-back ones are retried until done, as io.c does. */
 	if (mp->retry.nr && (addr != mp->retry.addr || nr != mp->retry.nr))
+		return;
+	if (around_busy(m, mp, addr, nr))
 		return;
 	if (mp->ordered && !mp->retry.nr) {
 		q = kzalloc(sizeof(*q), GFP_KERNEL);
@@ -702,7 +893,7 @@ static void op_mode(struct model *m, struct model_part *mp)
 		return;
 	/* Not while a flush may wait for writes the disk holds. */
 	flush_reap(m, mp, false);
-	if (mp->flushing || mp->retry.nr)
+	if (mp->flushing || mp->retry.nr || mp->around.active)
 		return;
 	mutex_lock(&m->lock);
 	mp->ordered = !mp->ordered;
@@ -733,6 +924,7 @@ static void check_durable(struct model *m, struct model_part *mp)
 
 static void heal(struct model *m, struct model_part *mp)
 {
+	mp->d->fail_reads = false;
 	mp->d->fail_writes = false;
 	mp->d->fail_flushes = false;
 	mp->d->hold_writes = false;
@@ -746,9 +938,20 @@ static void step_once(struct model *m, struct rnd_state *rnd)
 	u32 op = prandom_u32_state(rnd) % 100;
 	u64 addr = prandom_u32_state(rnd) % 2 ? prandom_u32_state(rnd) % HOT_ADDRS :
 		   prandom_u32_state(rnd) % NR_ADDRS;
+	unsigned int nr;
 
-	if (op < 40)
+	/* Half the reads aim at a write-around in flight, the window it opens. */
+	if (op >= 40 && op < 52 && mp->around.active && prandom_u32_state(rnd) % 2)
+		addr = mp->around.addr;
+	nr = 1 + prandom_u32_state(rnd) % min_t(u64, 4, NR_ADDRS - addr);
+	if (op < 32)
 		op_write(m, mp, addr, prandom_u32_state(rnd) % 4);
+	else if (op < 36)
+		op_write_run(m, mp, addr, nr, prandom_u32_state(rnd) % 4);
+	else if (op < 38)
+		op_write_around(m, mp, addr, nr);
+	else if (op < 40)
+		op_write_around_end(m, mp, prandom_u32_state(rnd) % 4 ? 0 : -EIO);
 	else if (op < 46)
 		op_read(m, mp, addr);
 	else if (op < 51)
@@ -775,8 +978,10 @@ static void step_once(struct model *m, struct rnd_state *rnd)
 		op_mode(m, mp);
 	else if (op < 94)
 		dcache_writer_kick_within(mp->wr, 0);
-	else if (op < 97)
+	else if (op < 96)
 		heal(m, mp);
+	else if (op < 98)
+		d->fail_reads = !d->fail_reads;
 	else
 		usleep_range(100, 1000);	/* let the flusher run */
 	if (mp->retry.nr)
@@ -785,7 +990,13 @@ static void step_once(struct model *m, struct rnd_state *rnd)
 	check_durable(m, mp);
 }
 
-static void model_run(struct kunit *test, u32 seed, unsigned int steps, bool grouped)
+/* How often a test's runs reached the paths of multi-block bios. */
+struct model_reach {
+	unsigned int mixed_runs, around_claims, around_pins, around_overtaken, torn_loads;
+};
+
+static void model_run(struct kunit *test, u32 seed, unsigned int steps, bool grouped,
+		      struct model_reach *reach)
 {
 	struct dcache *c = fake_cache(test, POOL_BLOCKS, BS, 0);
 	struct dcache_flusher *fl = fake_flusher(test, c);
@@ -800,7 +1011,8 @@ static void model_run(struct kunit *test, u32 seed, unsigned int steps, bool gro
 	m->seed = seed;
 	m->grouped = grouped;
 	mutex_init(&m->lock);
-	m->max_versions = steps + 2;
+	/* A step writes at most four blocks. */
+	m->max_versions = 4 * steps + 2;
 	m->version_epoch = kunit_kcalloc(test, m->max_versions, sizeof(u64), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, m->version_epoch);
 	/* Each part's share keeps clean blocks in the pool: no get stalls. */
@@ -835,8 +1047,10 @@ static void model_run(struct kunit *test, u32 seed, unsigned int steps, bool gro
 	 * Heal everything; then every acknowledged version reaches the disk.
 	 * All disks first: a group's member waits for the others' disks.
 	 */
-	for (i = 0; i < NR_DISKS; i++)
+	for (i = 0; i < NR_DISKS; i++) {
 		heal(m, &m->parts[i]);
+		op_write_around_end(m, &m->parts[i], 0);
+	}
 	for (i = 0; i < NR_DISKS && !m->failure; i++) {
 		struct model_part *mp = &m->parts[i];
 
@@ -881,26 +1095,51 @@ static void model_run(struct kunit *test, u32 seed, unsigned int steps, bool gro
 	/* Write-back flushes must take the quick path too. */
 	if (!grouped)
 		KUNIT_EXPECT_GT(test, quick, 0U);
+	kunit_info(test, "seed %u: %u writes into cached and new blocks, write-arounds %u claimed and %u pinned (%u steps met one), %u loads failed half way\n",
+		   seed, m->mixed_runs, m->around_claims, m->around_pins, m->around_overtaken,
+		   m->torn_loads);
 	/* The schedule must reach the copy-on-write paths it is to check. */
 	KUNIT_EXPECT_GT(test, atomic64_read(&c->stats.cow_copies), 0);
 	KUNIT_EXPECT_GT(test, m->chained, 0U);
+	reach->mixed_runs += m->mixed_runs;
+	reach->around_claims += m->around_claims;
+	reach->around_pins += m->around_pins;
+	reach->around_overtaken += m->around_overtaken;
+	reach->torn_loads += m->torn_loads;
+}
+
+/* The runs of a test, together, reached the paths of multi-block bios. */
+static void expect_reach(struct kunit *test, const struct model_reach *reach, bool grouped)
+{
+	KUNIT_EXPECT_GT(test, reach->mixed_runs, 0U);
+	KUNIT_EXPECT_GT(test, reach->torn_loads, 0U);
+	/* Write-arounds are write-back mode's, which a group has none of. */
+	if (grouped)
+		return;
+	KUNIT_EXPECT_GT(test, reach->around_claims, 0U);
+	KUNIT_EXPECT_GT(test, reach->around_pins, 0U);
+	KUNIT_EXPECT_GT(test, reach->around_overtaken, 0U);
 }
 
 static void model_checker_test(struct kunit *test)
 {
+	struct model_reach reach = {};
 	unsigned int runs = 3, i;
 
 	for (i = 0; i < runs; i++)
-		model_run(test, DCACHE_MODEL_SEED + i, DCACHE_MODEL_STEPS, false);
+		model_run(test, DCACHE_MODEL_SEED + i, DCACHE_MODEL_STEPS, false, &reach);
+	expect_reach(test, &reach, false);
 }
 
 /* Both parts ordered, in one consistency group: their disks are a joint prefix. */
 static void model_group_test(struct kunit *test)
 {
+	struct model_reach reach = {};
 	unsigned int runs = 2, i;
 
 	for (i = 0; i < runs; i++)
-		model_run(test, DCACHE_MODEL_SEED + 100 + i, DCACHE_MODEL_STEPS, true);
+		model_run(test, DCACHE_MODEL_SEED + 100 + i, DCACHE_MODEL_STEPS, true, &reach);
+	expect_reach(test, &reach, true);
 }
 
 static struct kunit_case dcache_model_cases[] = {
