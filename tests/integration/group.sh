@@ -15,9 +15,11 @@
 # dcache devices sit on the two halves of one dm-flakey device (so one
 # table load cuts both at the same instant) over dm-delay (5 ms writes, so
 # stages stay in flight), and tests/tools/cutcheck.py writes, rewrites,
-# discards and fsyncs on both as one address space. The check refuses any
-# state in which one device holds data of an epoch whose older data the
-# other lacks; without the group the devices drift apart and it fails.
+# writes runs of 2 to 16 blocks with one bio (some from hot, cached blocks
+# into cold ones), discards and fsyncs on both as one address space. The
+# check refuses any state in which one device holds data of an epoch whose
+# older data the other lacks; without the group the devices drift apart
+# and it fails.
 . "$DCACHE_TOP/tests/guest-lib.sh"
 
 tool="$DCACHE_TOP/tests/tools/cutcheck.py"
@@ -122,7 +124,7 @@ for cut in $(seq "$cuts"); do
 	rm -f /tmp/history
 	stack_up
 	python3 "$tool" run /dev/mapper/ga,/dev/mapper/gb /tmp/history \
-		--blocks $blocks --hot 4 --discards &
+		--blocks $blocks --hot 4 --discards --runs &
 	pid=$!
 	for _ in $(seq 300); do [ -s /tmp/history ] && break; sleep 0.1; done
 	sleep "$((RANDOM % 3 + 2)).$((RANDOM % 10))"
@@ -133,7 +135,10 @@ for cut in $(seq "$cuts"); do
 	echo "ga: $(dmsetup status ga)"
 	echo "gb: $(dmsetup status gb)"
 	stack_down
-	echo "cut $cut: $(grep -c '^[wdf]' /tmp/history) operations"
+	# Each run's first line: "w SEQ BLOCK FIRST" with SEQ = FIRST.
+	runs=$(awk '$1 == "w" && NF == 4 && $2 == $4' /tmp/history | wc -l)
+	echo "cut $cut: $(grep -c '^[wdf]' /tmp/history) operations, $runs runs of several blocks"
+	[ "$runs" -gt 0 ] || fail "cut $cut: the workload wrote no run of several blocks"
 	python3 "$tool" check-ordered "$DISK0@0,$DISK0@$((half * 512))" /tmp/history \
 		--blocks $blocks || fail "cut $cut: the two disks are no joint prefix"
 done

@@ -9,10 +9,14 @@
 # over dm-delay (20 ms writes, so write-back copies stay in flight) over a
 # virtio disk whose discards punch holes (they really zero). The workload
 # (tests/tools/cutcheck.py) rewrites hot blocks and fsyncs in every epoch,
-# writes cold blocks and, in ordered mode, discards short runs; it logs
-# each operation before it issues it. At a random moment the power is cut
-# (in writeback mode the workload is stopped first, so that every fsync it
-# logged as returned came before the cut); the disk must then
+# writes cold blocks, writes runs of 2 to 16 blocks with one bio (half of
+# them from the last hot blocks, cached, on into cold ones, which are not:
+# map() takes part of such a bio and dm sends the rest back, so a cut may
+# land any part of it) and, in ordered mode, discards short runs; it logs
+# each operation (each block of a run) before it issues it. At a random
+# moment the power is cut (in writeback mode the workload is stopped
+# first, so that every fsync it logged as returned came before the cut);
+# the disk must then
 #   ordered:   hold a prefix of the operations plus part of one epoch;
 #   writeback: hold every write acknowledged before the last fsync that
 #              returned 0.
@@ -49,7 +53,7 @@ stopped() {
 
 # One cut: $1 mode, $2 cut number, $3 "inject" for failures under the cache.
 cut_once() {
-	local mode=$1 cut=$2 inject=${3:-} opts=() pid kname
+	local mode=$1 cut=$2 inject=${3:-} opts=() pid kname runs
 	blkdiscard "$DISK0"
 	rm -f /tmp/history
 	echo "0 $n delay $DISK0 0 0 $DISK0 0 20" | dmsetup create pw_slow
@@ -63,7 +67,8 @@ cut_once() {
 		echo 1 >/sys/block/"$kname"/make-it-fail
 	fi
 	[ "$mode" = ordered ] && opts=(--discards)
-	python3 "$tool" run /dev/mapper/pw /tmp/history --blocks $blocks --hot 4 "${opts[@]}" &
+	python3 "$tool" run /dev/mapper/pw /tmp/history --blocks $blocks --hot 4 --runs \
+		"${opts[@]}" &
 	pid=$!
 	for _ in $(seq 300); do [ -s /tmp/history ] && break; sleep 0.1; done
 	sleep "$((RANDOM % 3 + 1)).$((RANDOM % 10))"
@@ -84,7 +89,11 @@ cut_once() {
 	dmsetup remove pw
 	dmsetup remove pw_cut
 	dmsetup remove pw_slow
-	echo "cut $cut ($mode${inject:+, failures injected}): $(grep -c '^[wdf]' /tmp/history) operations"
+	# Each run's first line: "w SEQ BLOCK FIRST" with SEQ = FIRST.
+	runs=$(awk '$1 == "w" && NF == 4 && $2 == $4' /tmp/history | wc -l)
+	echo "cut $cut ($mode${inject:+, failures injected}): $(grep -c '^[wdf]' /tmp/history)" \
+		"operations, $runs runs of several blocks"
+	[ "$runs" -gt 0 ] || fail "cut $cut: the workload wrote no run of several blocks"
 	python3 "$tool" check-"$mode" "$DISK0" /tmp/history --blocks $blocks ||
 		fail "cut $cut: $mode guarantee broken"
 }
