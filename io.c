@@ -528,6 +528,8 @@ static void note_flush(struct dcache_dev *dd)
 {
 	unsigned int writes = READ_ONCE(dd->writes_since_flush);
 
+	/* A write ends before its flush: what comes after is a new one. */
+	WRITE_ONCE(dd->write_rest, (sector_t)-1);
 	if (!writes)
 		return;
 	WRITE_ONCE(dd->sync_writer, writes == 1);
@@ -941,8 +943,8 @@ static enum io_result map_read(struct dcache_io *io, struct bio *bio)
  * flush, as with no cache in between. Absorbing the write instead would
  * put the disk's write after the flush request, with the copy, the quick
  * flush and a thread hop before the disk's flush. Counts the write, once:
- * the rest of a write that map() kept part of (note_write_rest) goes as
- * its start went.
+ * the rest of a write that map() kept part of or dm split
+ * (note_write_rest) goes as its start went.
  */
 static bool writes_around(struct dcache_dev *dd, struct bio *bio)
 {
@@ -967,15 +969,25 @@ static bool writes_around(struct dcache_dev *dd, struct bio *bio)
 }
 
 /*
- * After map() of a write of @sectors from @start: where the part it did
- * not keep, if any, comes back (writes_around).
+ * After map() of a write of @sectors from @start: where the write goes on
+ * as a new bio, if it may (writes_around): after a part map() did not
+ * keep, which dm sends back; at a max_io_len boundary, where dm splits a
+ * write itself; or after a write of 1 MiB or more, which the block layer
+ * sends as several bios. (The next write of a stream of large writes with
+ * no flush between counts as one with it: a hint, as the counts are; a
+ * stream of small ones does not.)
  */
 static void note_write_rest(struct dcache_dev *dd, struct bio *bio, sector_t start,
 			    unsigned int sectors)
 {
-	sector_t kept = bio_sectors(bio);
+	sector_t end = start + bio_sectors(bio), extent = bio_sectors(bio);
+	bool boundary = !(dm_target_offset(dd->ti, end) & (DCACHE_MAX_IO_SECTORS - 1));
 
-	WRITE_ONCE(dd->write_rest, kept < sectors ? start + kept : (sector_t)-1);
+	if (start == READ_ONCE(dd->write_rest))
+		extent += READ_ONCE(dd->write_extent);
+	WRITE_ONCE(dd->write_extent, extent);
+	WRITE_ONCE(dd->write_rest, end < start + sectors || boundary ||
+		   extent >= DCACHE_MAX_IO_SECTORS ? end : (sector_t)-1);
 }
 
 /* Send on to the disk the first @nr blocks of write-around @bio. */

@@ -68,14 +68,17 @@ struct dcache_dev {
 	 * Whether the device's writer flushes after every write: writes
 	 * since the last flush (counted to 2), and whether the last flush
 	 * came after a single one (io.c: write-around). What map() did not
-	 * keep of the last write comes back from dm as a new bio at
-	 * write_rest, the same write, which goes around (or not) as its
-	 * start did: write_rest_around. Hints too.
+	 * keep of the last write, what dm split off it at a max_io_len
+	 * boundary, or the next bio of a write of write_extent sectors so
+	 * far, 1 MiB or more, comes as a new bio at write_rest before any
+	 * flush: the same write, which goes around (or not) as its start
+	 * did: write_rest_around. Hints too.
 	 */
 	unsigned int writes_since_flush;
 	bool sync_writer;
 	bool write_rest_around;
 	sector_t write_rest;
+	sector_t write_extent;
 	struct dcache_dev_stats stats;
 };
 
