@@ -3,9 +3,12 @@
  * KUnit: resizing a live pool. Growing adds usable blocks; shrinking
  * evicts clean blocks, writes back dirty ones (through a fake flusher that
  * completes a round at once) and keeps every block of the remaining pool;
+ * a shrink waits for a load ahead in flight in the chunk that goes;
  * sizes that are not whole chunks or exceed the maximum are refused.
  */
 #include <kunit/test.h>
+#include <linux/completion.h>
+#include <linux/workqueue.h>
 
 #include "dcache_core.h"
 #include "fake_disk.h"
@@ -135,6 +138,66 @@ static void resize_shrink_dirty_test(struct kunit *test)
 	c->flush_ops = NULL;
 }
 
+struct resize_work {
+	struct work_struct work;
+	struct dcache *c;
+	u64 nr_blocks;
+	int result;
+	struct completion done;
+};
+
+static void resize_fn(struct work_struct *work)
+{
+	struct resize_work *w = container_of(work, struct resize_work, work);
+
+	w->result = dcache_resize(w->c, w->nr_blocks);
+	complete(&w->done);
+}
+
+/*
+ * A load ahead in flight while the pool shrinks: the chunk that goes
+ * waits for the pins of the blocks loading in it, and once the load
+ * ends they hold the disk's data, in the pool or gone from it.
+ */
+static void resize_during_ahead_test(struct kunit *test)
+{
+	struct dcache *c = resizable_cache(test, 2 * CHUNK, 2 * CHUNK);
+	struct fake_disk *d = fake_disk_add(test, c, 8 * CHUNK);
+	struct resize_work w = { .c = c, .nr_blocks = CHUNK };
+	struct dcache_block *run[8], *b;
+	unsigned int n, i, retiring = 0;
+
+	read_blocks(test, d, 0, CHUNK);
+	n = dcache_pin_ahead_run(d->part, 4 * CHUNK, 8, run);
+	KUNIT_ASSERT_EQ(test, n, 8U);
+	for (i = 0; i < n; i++)
+		retiring += run[i]->index >= CHUNK;
+	/* Free blocks of the second chunk: the one that goes. */
+	KUNIT_ASSERT_GT(test, retiring, 0U);
+	INIT_WORK_ONSTACK(&w.work, resize_fn);
+	init_completion(&w.done);
+	queue_work(system_unbound_wq, &w.work);
+	KUNIT_EXPECT_EQ(test, 0UL, wait_for_completion_timeout(&w.done, HZ / 5));
+	KUNIT_EXPECT_EQ(test, 0, fake_disk_fill_run(d, run, n));
+	dcache_load_run_end(run, n, 0);
+	dcache_unpin_run(run, n);
+	KUNIT_EXPECT_NE(test, 0UL, wait_for_completion_timeout(&w.done, 30 * HZ));
+	flush_work(&w.work);
+	destroy_work_on_stack(&w.work);
+	KUNIT_EXPECT_EQ(test, 0, w.result);
+	KUNIT_EXPECT_EQ(test, c->nr_blocks, (u64)CHUNK);
+	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
+	for (i = 0; i < n; i++) {
+		u64 addr = 4 * CHUNK + i;
+
+		KUNIT_ASSERT_EQ(test, 0, dcache_get(d->part, addr, DCACHE_READ, false, &b));
+		KUNIT_EXPECT_TRUE(test, !memchr_inv(dcache_block_data(b),
+						    fake_block_byte(d->part->id, addr), BS));
+		dcache_put(b, DCACHE_READ);
+	}
+	KUNIT_EXPECT_EQ(test, 0, dcache_check(c));
+}
+
 static void resize_refused_test(struct kunit *test)
 {
 	struct dcache *c = resizable_cache(test, CHUNK, 2 * CHUNK);
@@ -153,6 +216,7 @@ static struct kunit_case dcache_resize_cases[] = {
 	KUNIT_CASE(resize_grow_test),
 	KUNIT_CASE(resize_shrink_clean_test),
 	KUNIT_CASE(resize_shrink_dirty_test),
+	KUNIT_CASE(resize_during_ahead_test),
 	KUNIT_CASE(resize_refused_test),
 	{}
 };
