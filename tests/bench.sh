@@ -16,7 +16,7 @@
 # dm-linear and dcache likewise), which run only when named.
 #   disks: DISK0 (backing, 512 MiB), DISK1 (the neighbour's, 256 MiB)
 #   env: BENCH_RUNTIME (s per fio job), BENCH_PG_LONG_RUNTIME (s),
-#        BENCH_REPS
+#        BENCH_REPS, BENCH_DRAIN_PAIRS
 . "$DCACHE_TOP/tests/guest-lib.sh"
 . "$DCACHE_TOP/tests/pg-lib.sh"
 set +e
@@ -488,26 +488,29 @@ sequential_once() {
 	echo $((($(date +%s%N) - t0) / 1000000))
 }
 
-median3() {
-	printf '%s\n' "$@" | sort -n | sed -n 2p
+# The median of the numbers given (the lower middle one of an even count).
+median() {
+	printf '%s\n' "$@" | sort -n | sed -n "$((($# + 1) / 2))p"
 }
 
+# BENCH_DRAIN_PAIRS (default 3) drains, each followed by a sequential
+# write of the same bytes: one pair swings by half within a boot.
+DRAIN_PAIRS=${BENCH_DRAIN_PAIRS:-3}
 drain_bench() {
-	local blocks=4096 d1 d2 d3 s1 s2 s3 drain_ms seq_ms
+	local blocks=4096 i drain_ms seq_ms
+	local -a drains=() seqs=()
 	step "drain: N random dirty blocks written back against the same bytes written sequentially"
 	dd if=/dev/urandom of=/tmp/seq bs=1M count=$((blocks * 4096 / 1048576)) status=none
-	d1=$(drain_once $blocks)
-	s1=$(sequential_once)
-	d2=$(drain_once $blocks)
-	s2=$(sequential_once)
-	d3=$(drain_once $blocks)
-	s3=$(sequential_once)
-	drain_ms=$(median3 "$d1" "$d2" "$d3")
-	seq_ms=$(median3 "$s1" "$s2" "$s3")
+	for i in $(seq "$DRAIN_PAIRS"); do
+		drains+=("$(drain_once $blocks)")
+		seqs+=("$(sequential_once)")
+	done
+	drain_ms=$(median "${drains[@]}")
+	seq_ms=$(median "${seqs[@]}")
 	rm -f /tmp/seq
 	printf '{"system": "dcache-wb", "workload": "drain-%d-random-blocks", "ms": %d, "sequential_ms": %d, "backing": "delay2ms"}\n' \
 		$blocks "$drain_ms" "$seq_ms" >>"$out"
-	echo "drain of $blocks random dirty blocks: $d1 $d2 $d3 ms; the same bytes sequentially: $s1 $s2 $s3 ms"
+	echo "drain of $blocks random dirty blocks: ${drains[*]} ms; the same bytes sequentially: ${seqs[*]} ms"
 	echo "medians: $drain_ms and $seq_ms ms"
 }
 
