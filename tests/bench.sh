@@ -493,25 +493,83 @@ median() {
 	printf '%s\n' "$@" | sort -n | sed -n "$((($# + 1) / 2))p"
 }
 
+# The disk stack's own time for what the commands "$@" write to b_slow
+# (tests/tools/disk_span.py: from the first write queued to b_slow to
+# the last request done on DISK0, its flush), without their start-ups;
+# prints span_ms. Tracing slows every request alike.
+disk_span() {
+	local t=/sys/kernel/tracing e top disk maj min
+	top=$(dmsetup info -c --noheadings -o major,minor b_slow | tr : ,)
+	read -r maj min <<<"$(stat -L -c '%t %T' "$DISK0")"
+	disk=$(printf '%d,%d' "0x$maj" "0x$min")
+	[ -d $t/events ] || mount -t tracefs nodev $t
+	echo 0 >$t/tracing_on
+	echo >$t/trace
+	echo 20000 >$t/buffer_size_kb
+	for e in block_bio_queue block_rq_issue block_rq_complete; do
+		echo 1 >$t/events/block/$e/enable
+	done
+	echo 1 >$t/tracing_on
+	"$@" >/dev/null
+	echo 0 >$t/tracing_on
+	echo 0 >$t/events/enable
+	cat $t/trace >/tmp/span.trace
+	python3 "$DCACHE_TOP/tests/tools/disk_span.py" "$top" "$disk" /tmp/span.trace |
+		tee -a /tmp/spans.txt | sed -n 's/.*"span_ms": \([0-9.]*\).*/\1/p'
+}
+
+# N random 4 KiB blocks written straight to b_slow at qd 256 and flushed:
+# what the disk takes for the drain's requests with no cache in the way.
+random_direct() {
+	fio --name=random-direct --filename=/dev/mapper/b_slow --rw=randwrite --bs=4k \
+		--size=$((n * 512)) --number_ios="$1" --iodepth=256 --ioengine=libaio \
+		--direct=1 --end_fsync=1
+}
+
+drain_span_once() {
+	local dev blocks=$1
+	dev=$(setup dcache-wb /dev/mapper/b_slow)
+	write_random_blocks "$dev" "$blocks" 0
+	disk_span dmsetup message b_dc 0 flush
+	teardown >/dev/null
+}
+
 # BENCH_DRAIN_PAIRS (default 3) drains, each followed by a sequential
-# write of the same bytes: one pair swings by half within a boot.
+# write of the same bytes: one pair swings by half within a boot. Each
+# pair is then traced (disk_span) beside the same number of random blocks
+# written straight to the disk: the disk's time for each, start-ups left
+# out, shows what bounds the drain.
 DRAIN_PAIRS=${BENCH_DRAIN_PAIRS:-3}
+span_median() {
+	local m
+	m=$(median "$@")
+	echo "${m:-null}"
+}
+
 drain_bench() {
 	local blocks=4096 i drain_ms seq_ms
-	local -a drains=() seqs=()
+	local -a drains=() seqs=() drain_spans=() seq_spans=() random_spans=()
 	step "drain: N random dirty blocks written back against the same bytes written sequentially"
 	dd if=/dev/urandom of=/tmp/seq bs=1M count=$((blocks * 4096 / 1048576)) status=none
+	: >/tmp/spans.txt
 	for i in $(seq "$DRAIN_PAIRS"); do
 		drains+=("$(drain_once $blocks)")
 		seqs+=("$(sequential_once)")
+		drain_spans+=("$(drain_span_once $blocks)")
+		seq_spans+=("$(disk_span sequential_once)")
+		random_spans+=("$(disk_span random_direct $blocks)")
 	done
 	drain_ms=$(median "${drains[@]}")
 	seq_ms=$(median "${seqs[@]}")
 	rm -f /tmp/seq
-	printf '{"system": "dcache-wb", "workload": "drain-%d-random-blocks", "ms": %d, "sequential_ms": %d, "backing": "delay2ms"}\n' \
-		$blocks "$drain_ms" "$seq_ms" >>"$out"
+	printf '{"system": "dcache-wb", "workload": "drain-%d-random-blocks", "ms": %d, "sequential_ms": %d, "drain_span_ms": %s, "sequential_span_ms": %s, "random_direct_span_ms": %s, "backing": "delay2ms"}\n' \
+		$blocks "$drain_ms" "$seq_ms" "$(span_median "${drain_spans[@]}")" \
+		"$(span_median "${seq_spans[@]}")" "$(span_median "${random_spans[@]}")" >>"$out"
 	echo "drain of $blocks random dirty blocks: ${drains[*]} ms; the same bytes sequentially: ${seqs[*]} ms"
 	echo "medians: $drain_ms and $seq_ms ms"
+	echo "disk spans (traced): drain ${drain_spans[*]} ms; sequential ${seq_spans[*]} ms;" \
+	     "$blocks random blocks straight to the disk at qd 256 ${random_spans[*]} ms"
+	sed 's/^/   /' /tmp/spans.txt
 }
 
 want drain && drain_bench
