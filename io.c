@@ -943,8 +943,8 @@ static enum io_result map_read(struct dcache_io *io, struct bio *bio)
  * flush, as with no cache in between. Absorbing the write instead would
  * put the disk's write after the flush request, with the copy, the quick
  * flush and a thread hop before the disk's flush. Counts the write, once:
- * the rest of a write that map() kept part of or dm split
- * (note_write_rest) goes as its start went.
+ * the rest of a write that map() kept part of, dm split or the block
+ * layer sent as several bios (note_write_rest) goes as its start went.
  */
 static bool writes_around(struct dcache_dev *dd, struct bio *bio)
 {

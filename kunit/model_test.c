@@ -167,6 +167,13 @@ static u64 block_version(const u8 *data)
 	return *(const u64 *)data;
 }
 
+/* Block data of version @v: the first bytes say it, the rest shows a torn copy. */
+static void stamp_version(u8 *data, u64 v)
+{
+	memset(data, (u8)v, BS);
+	*(u64 *)data = v;
+}
+
 /* The version of block @addr after epoch @e: the last entry up to @e. */
 static u64 state_after(const struct model_block *mb, u64 e)
 {
@@ -459,8 +466,7 @@ static bool write_block(struct model *m, struct model_part *mp, struct dcache_bl
 		violation(m, "out of versions");
 	}
 	mutex_unlock(&m->lock);
-	memset(dcache_block_data(b), (u8)v, BS);
-	*(u64 *)dcache_block_data(b) = v;
+	stamp_version(dcache_block_data(b), v);
 	dcache_put(b, DCACHE_WRITE);
 	return true;
 }
@@ -557,10 +563,8 @@ static void op_write_around(struct model *m, struct model_part *mp, u64 addr, un
 	log_event(m, "part %d: %s write-around %llu+%u from v%llu", (int)(mp - m->parts),
 		  wa->claimed ? "claimed" : "pinned", addr, wa->nr, wa->version[0]);
 	mutex_unlock(&m->lock);
-	for (i = 0; !wa->claimed && i < wa->nr; i++) {
-		memset(dcache_block_data(wa->blocks[i]), (u8)wa->version[i], BS);
-		*(u64 *)dcache_block_data(wa->blocks[i]) = wa->version[i];
-	}
+	for (i = 0; !wa->claimed && i < wa->nr; i++)
+		stamp_version(dcache_block_data(wa->blocks[i]), wa->version[i]);
 }
 
 static void op_read(struct model *m, struct model_part *mp, u64 addr);
@@ -575,18 +579,14 @@ static void op_write_around_end(struct model *m, struct model_part *mp, int erro
 	struct write_around *wa = &mp->around;
 	struct fake_disk *d = mp->d;
 	unsigned int i;
-	u8 *data;
 	u64 e;
 
 	if (!wa->active)
 		return;
 	if (d->fail_writes)
 		error = -EIO;
-	for (i = 0; !error && i < wa->nr; i++) {
-		data = d->data + (wa->addr + i) * BS;
-		memset(data, (u8)wa->version[i], BS);
-		*(u64 *)data = wa->version[i];
-	}
+	for (i = 0; !error && i < wa->nr; i++)
+		stamp_version(d->data + (wa->addr + i) * BS, wa->version[i]);
 	dcache_writer_owe_flush(mp->wr);
 	if (wa->claimed) {
 		dcache_end_uncached_write(d->part, wa->slot);
