@@ -62,7 +62,7 @@ run_mode() {
 	dmsetup remove fc
 	dmsetup remove fc_log
 	[ -z "$slow" ] || dmsetup remove fc_slow
-	python3 "$tool" dump "$log" | awk '{ n[$3]++ } END { for (k in n) print "  " k, n[k] }'
+	# The checks below end with the log's entries by kind.
 }
 
 step "a flush with nothing dirty: no round, and the disk's flush only when one is owed"

@@ -45,9 +45,8 @@ ungrouped_steps() {
 	dcache_create gb "$DISK1" 4096 1 ordered
 	eb=$(status_field gb $EPOCH)
 	ea=$(status_field ga $EPOCH)
-	for _ in $(seq 20); do
-		dd if=/dev/urandom of=/dev/mapper/ga bs=4k count=1 oflag=direct,sync status=none
-	done
+	# One dd, twenty O_SYNC writes (blocks 0 to 19), each closing an epoch.
+	dd if=/dev/urandom of=/dev/mapper/ga bs=4k count=20 oflag=direct,sync status=none
 	[ "$(status_field ga $EPOCH)" -ge $((ea + 20)) ] ||
 		fail "20 synchronous writes closed $(($(status_field ga $EPOCH) - ea)) epochs of ga"
 	[ "$(status_field gb $EPOCH)" = "$eb" ] ||
@@ -59,10 +58,9 @@ ungrouped_steps() {
 	echo "0 $(sectors "$DISK1") delay $DISK1 0 0 $DISK1 0 500" | dmsetup create g_sick
 	dcache_create gs /dev/mapper/g_sick 4096 1 ordered
 	dcache_create gf "$DISK0" 4096 1 ordered
-	# A backlog of 16 one-block epochs on the sick disk: 16 stages of 500 ms.
-	for i in $(seq 16); do
-		dd if=/dev/urandom of=/dev/mapper/gs bs=4k seek="$i" count=1 oflag=direct,sync status=none
-	done
+	# A backlog of 16 one-block epochs on the sick disk: 16 stages of 500 ms
+	# (one dd: blocks 1 to 16, each write O_SYNC, as 16 dd's wrote them).
+	dd if=/dev/urandom of=/dev/mapper/gs bs=4k seek=1 count=16 oflag=direct,sync status=none
 	dmsetup message gs 0 flush &
 	sick=$!
 	dd if=/dev/urandom of=/dev/mapper/gf bs=64k count=64 oflag=direct status=none
@@ -99,10 +97,7 @@ stack_up() {
 }
 
 stack_down() {
-	local d
-	for d in ga gb g_a g_b g_cut g_slow; do
-		dmsetup remove $d
-	done
+	dmsetup remove ga gb g_a g_b g_cut g_slow	# in this order, one process
 }
 
 # Write-back soon after each flush from here on, so that the cuts find
@@ -126,7 +121,7 @@ for cut in $(seq "$cuts"); do
 	python3 "$tool" run /dev/mapper/ga,/dev/mapper/gb /tmp/history \
 		--blocks $blocks --hot 4 --discards --runs &
 	pid=$!
-	for _ in $(seq 300); do [ -s /tmp/history ] && break; sleep 0.1; done
+	for ((i = 0; i < 300; i++)); do [ -s /tmp/history ] && break; sleep 0.1; done
 	sleep "$((RANDOM % 3 + 2)).$((RANDOM % 10))"
 	echo "0 $n flakey /dev/mapper/g_slow 0 0 3600 1 drop_writes" | dmsetup load g_cut
 	dmsetup resume g_cut
@@ -136,8 +131,10 @@ for cut in $(seq "$cuts"); do
 	echo "gb: $(dmsetup status gb)"
 	stack_down
 	# Each run's first line: "w SEQ BLOCK FIRST" with SEQ = FIRST.
-	runs=$(awk '$1 == "w" && NF == 4 && $2 == $4' /tmp/history | wc -l)
-	echo "cut $cut: $(grep -c '^[wdf]' /tmp/history) operations, $runs runs of several blocks"
+	# And the operations (w, d and f lines), counted by the same awk.
+	read -r ops runs < <(awk '/^[wdf]/ { o++ } $1 == "w" && NF == 4 && $2 == $4 { r++ }
+		END { print o + 0, r + 0 }' /tmp/history)
+	echo "cut $cut: $ops operations, $runs runs of several blocks"
 	[ "$runs" -gt 0 ] || fail "cut $cut: the workload wrote no run of several blocks"
 	python3 "$tool" check-ordered "$DISK0@0,$DISK0@$((half * 512))" /tmp/history \
 		--blocks $blocks || fail "cut $cut: the two disks are no joint prefix"

@@ -47,13 +47,15 @@ blkdiscard -o $((5 * 4096)) -l 4096 "$DISK0"
 [ "$(dd if="$DISK0" bs=4096 skip=5 count=1 iflag=direct status=none | tr -d '\0' | wc -c)" = 0 ] ||
 	fail "a discarded block of the test disk does not read back as zeros"
 
+# The workload (python3: no space in its name) stopped: state T.
 stopped() {
-	[ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" = T ]
+	local _pid _comm state
+	read -r _pid _comm state _ <"/proc/$1/stat" 2>/dev/null && [ "$state" = T ]
 }
 
 # One cut: $1 mode, $2 cut number, $3 "inject" for failures under the cache.
 cut_once() {
-	local mode=$1 cut=$2 inject=${3:-} opts=() pid kname runs
+	local mode=$1 cut=$2 inject=${3:-} opts=() pid kname ops runs i
 	blkdiscard "$DISK0"
 	rm -f /tmp/history
 	echo "0 $n delay $DISK0 0 0 $DISK0 0 20" | dmsetup create pw_slow
@@ -70,13 +72,13 @@ cut_once() {
 	python3 "$tool" run /dev/mapper/pw /tmp/history --blocks $blocks --hot 4 --runs \
 		"${opts[@]}" &
 	pid=$!
-	for _ in $(seq 300); do [ -s /tmp/history ] && break; sleep 0.1; done
+	for ((i = 0; i < 300; i++)); do [ -s /tmp/history ] && break; sleep 0.1; done
 	sleep "$((RANDOM % 3 + 1)).$((RANDOM % 10))"
 	if [ "$mode" = writeback ]; then
 		# Stop the workload first: every fsync it saw return is in its
 		# log, and it was on the disk before the cut.
 		kill -STOP $pid
-		for _ in $(seq 300); do stopped $pid && break; sleep 0.1; done
+		for ((i = 0; i < 300; i++)); do stopped $pid && break; sleep 0.1; done
 		stopped $pid || fail "cut $cut: the workload did not stop in 30 s"
 	fi
 	# Ordered: cut while the workload runs and copies are in flight.
@@ -86,13 +88,12 @@ cut_once() {
 	kill -KILL $pid
 	wait $pid 2>/dev/null || true
 	dmsetup status pw
-	dmsetup remove pw
-	dmsetup remove pw_cut
-	dmsetup remove pw_slow
-	# Each run's first line: "w SEQ BLOCK FIRST" with SEQ = FIRST.
-	runs=$(awk '$1 == "w" && NF == 4 && $2 == $4' /tmp/history | wc -l)
-	echo "cut $cut ($mode${inject:+, failures injected}): $(grep -c '^[wdf]' /tmp/history)" \
-		"operations, $runs runs of several blocks"
+	dmsetup remove pw pw_cut pw_slow	# in this order, one process
+	# Each run's first line: "w SEQ BLOCK FIRST" with SEQ = FIRST; and the
+	# operations (w, d and f lines), counted by one awk.
+	read -r ops runs < <(awk '/^[wdf]/ { o++ } $1 == "w" && NF == 4 && $2 == $4 { r++ }
+		END { print o + 0, r + 0 }' /tmp/history)
+	echo "cut $cut ($mode${inject:+, failures injected}): $ops operations, $runs runs of several blocks"
 	[ "$runs" -gt 0 ] || fail "cut $cut: the workload wrote no run of several blocks"
 	python3 "$tool" check-"$mode" "$DISK0" /tmp/history --blocks $blocks ||
 		fail "cut $cut: $mode guarantee broken"

@@ -8,7 +8,9 @@
       (sequence number, block), fsync DEV, then put the mark "round-<i>" into
       the log-writes device NAME. The model (what each round wrote) goes to
       HISTORY as JSON. With --lw "" no marks (the ordered check needs none,
-      and a mark per round slows short rounds down).
+      and a mark per round slows short rounds down). The mark is the
+      message "mark round-<i>" sent with the DM_TARGET_MSG ioctl, as
+      dmsetup message sends it, without a dmsetup process per round.
 
   logwrites.py check LOGDEV HISTORY
       Replay the log entry by entry. At each mark "round-<i>", every block
@@ -29,6 +31,8 @@
       fsync closes its epoch), with no block older than at the last
       boundary. At least two boundaries must be seen.
 
+  Both checks end with how many entries of each kind the log held.
+
   logwrites.py dump LOGDEV
       Print the log's entries, one per line.
 
@@ -41,12 +45,12 @@ block at offset 0, then entries, each a header in one logical block followed
 by nr_sectors logical blocks of data (none for discards and marks).
 """
 import bisect
+import fcntl
 import json
 import mmap
 import os
 import random
 import struct
-import subprocess
 import sys
 
 BLOCK = 4096
@@ -54,8 +58,33 @@ MAGIC = 0x6A736677736872
 FLUSH, FUA, DISCARD, MARK = 1, 2, 4, 8
 
 
-def entries(path):
-    """Yield (sector, nr_sectors, flags, payload) for every logged entry."""
+# struct dm_ioctl (include/uapi/linux/dm-ioctl.h), version 4.0.0, and
+# DM_TARGET_MSG = _IOWR(0xfd, 14, struct dm_ioctl): the data after the
+# header is struct dm_target_msg, a u64 sector and the message string.
+DM_IOCTL = struct.Struct("<3I7IQ128s129s7s")
+DM_TARGET_MSG = 0xC138FD0E
+
+
+def dm_message(control, name, message, sector=0):
+    """dmsetup message NAME SECTOR MESSAGE, on /dev/mapper/control's fd."""
+    body = struct.pack("<Q", sector) + message.encode() + b"\0"
+    body += b"\0" * (-len(body) % 8)
+    size = DM_IOCTL.size + len(body)
+    head = DM_IOCTL.pack(4, 0, 0, size, DM_IOCTL.size, 0, 0, 0, 0, 0, 0,
+                         name.encode(), b"", b"")
+    fcntl.ioctl(control, DM_TARGET_MSG, bytearray(head + body))
+
+
+KINDS = ((FLUSH, "flush"), (FUA, "fua"), (DISCARD, "discard"), (MARK, "mark"))
+
+
+def kind(flags):
+    return ",".join(n for bit, n in KINDS if flags & bit) or "write"
+
+
+def entries(path, counts=None):
+    """Yield (sector, nr_sectors, flags, payload) for every logged entry,
+    counting each kind of entry in counts if given."""
     with open(path, "rb") as f:
         magic, version, nr_entries, sectorsize = struct.unpack("<QQQI", f.read(28))
         if magic != MAGIC or version != 1:
@@ -66,6 +95,8 @@ def entries(path):
             head = f.read(sectorsize)
             sector, nr, flags, data_len = struct.unpack("<QQQQ", head[:32])
             pos += sectorsize
+            if counts is not None:
+                counts[kind(flags)] = counts.get(kind(flags), 0) + 1
             if flags & MARK:
                 payload = head[32:32 + data_len].rstrip(b"\0").decode()
             elif flags & DISCARD:
@@ -101,6 +132,7 @@ def stamp(dev, history, rounds, writes, blocks, lw, hot=0):
     later mark covers it."""
     buf = mmap.mmap(-1, BLOCK)
     fd = os.open(dev, os.O_RDWR | os.O_DIRECT)
+    control = os.open("/dev/mapper/control", os.O_RDWR) if lw else None
     seq = 0
     model = []
     order = []
@@ -131,17 +163,25 @@ def stamp(dev, history, rounds, writes, blocks, lw, hot=0):
             model.append(wrote)
             continue
         if lw:
-            subprocess.run(["dmsetup", "message", lw, "0", "mark", f"round-{r}"], check=True)
+            dm_message(control, lw, f"mark round-{r}")
         marked.append(r)
         model.append(wrote)
     os.close(fd)
+    if control is not None:
+        os.close(control)
     with open(history, "w") as f:
         json.dump({"rounds": model, "order": order, "marked": marked}, f)
     failed = sum(1 for w in model for s in w.values() if s < 0)
     print(f"stamp: {seq} writes ({failed} failed), {len(marked)} of {rounds} fsyncs returned 0")
 
 
-def check(logdev, history):
+def print_counts(counts):
+    """The log's entries by kind, as flush-contract.sh printed from dump."""
+    for name in sorted(counts):
+        print(f"  {name} {counts[name]}")
+
+
+def check(logdev, history, counts=None):
     with open(history) as f:
         saved = json.load(f)
     model = [{int(b): s for b, s in wrote.items()} for wrote in saved["rounds"]]
@@ -153,7 +193,7 @@ def check(logdev, history):
     state = {}
     expect = {}
     rounds_seen = 0
-    for offset, length, flags, payload in entries(logdev):
+    for offset, length, flags, payload in entries(logdev, counts):
         if flags & MARK:
             if not payload.startswith("round-"):
                 continue
@@ -184,7 +224,7 @@ def round_ends(saved):
     return [max((abs(s) for s in wrote.values()), default=0) for wrote in saved["rounds"]]
 
 
-def check_ordered(logdev, history):
+def check_ordered(logdev, history, counts=None):
     with open(history) as f:
         saved = json.load(f)
     order = saved["order"]	# order[i]: the block of seq i + 1
@@ -195,7 +235,7 @@ def check_ordered(logdev, history):
     base, kb = {}, 0	# the last epoch boundary seen in the log, and its k
     before = [{}]	# before[r]: the state after the first r rounds
     boundaries = 0
-    for n, (offset, length, flags, payload) in enumerate(entries(logdev), 1):
+    for n, (offset, length, flags, payload) in enumerate(entries(logdev, counts), 1):
         if flags & FLUSH and state:
             newest = max(s for s, _ in state.values())
             if newest < k:
@@ -260,10 +300,8 @@ def check_ordered(logdev, history):
 
 def dump(logdev):
     for offset, length, flags, payload in entries(logdev):
-        names = [n for bit, n in ((FLUSH, "flush"), (FUA, "fua"), (DISCARD, "discard"),
-                                  (MARK, "mark")) if flags & bit]
         extra = payload if flags & MARK else ""
-        print(f"{offset:>12} {length:>8} {','.join(names) or 'write'} {extra}")
+        print(f"{offset:>12} {length:>8} {kind(flags)} {extra}")
 
 
 def make_log(path, items, sectorsize=512):
@@ -353,10 +391,12 @@ def main(argv):
         stamp(argv[1], argv[2], int(opts["--rounds"]), int(opts["--writes"]),
               int(opts["--blocks"]), opts["--lw"], int(opts.get("--hot", 0)))
         return 0
-    if len(argv) == 3 and argv[0] == "check-ordered":
-        return check_ordered(argv[1], argv[2])
-    if len(argv) == 3 and argv[0] == "check":
-        return check(argv[1], argv[2])
+    if len(argv) == 3 and argv[0] in ("check", "check-ordered"):
+        counts = {}
+        try:
+            return (check if argv[0] == "check" else check_ordered)(argv[1], argv[2], counts)
+        finally:
+            print_counts(counts)
     if len(argv) == 2 and argv[0] == "dump":
         dump(argv[1])
         return 0
