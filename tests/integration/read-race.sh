@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # kernels: test stock stock612
+# test-boot: 2
 # disks: 64M
 # timeout: 400
 # Reads that go around the cache race writes to the same blocks, and no

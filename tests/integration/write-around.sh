@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# kernels: test stock stock612
+# kernels: test stock612
+# test-boot: 2
 # disks: 64M
 # timeout: 300
 # Which writes go around the cache in writeback mode: a writer that

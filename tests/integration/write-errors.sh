@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# kernels: test stock stock612
+# kernels: test stock612
 # disks: 64M
 # timeout: 600
 # Write errors lose nothing: dcache over dm-flakey. While flakey fails
