@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# kernels: test stock stock612
+# kernels: test stock612
 # test-boot: 2
 # disks: 64M
 # timeout: 400
@@ -31,10 +31,10 @@ modprobe dm-mod 2>/dev/null || true
 modprobe dm-delay 2>/dev/null || true
 modprobe dm-dcache pool_mb=2 flush_delay_ms=500
 blocks=1024
-# 8 s a mode on every kernel: on the stock kernels some 25000 to 40000
+# 8 s a mode on both kernels: on a stock kernel some 25000 to 40000
 # sectors raced and 750 to 1600 chases a mode, on the debug kernel
-# (several times slower under TCG) a quarter of that. (12 s on the stock
-# kernels cost 24 s of check's time for half as many samples again.)
+# (several times slower under TCG) a quarter of that. (12 s on a stock
+# kernel cost 12 s of check's time for half as many samples again.)
 secs=8
 BYPASSES=12 WRITE_AROUNDS=17
 

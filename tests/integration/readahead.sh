@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # kernels: test stock612
-# test-boot: 2
 # disks: 64M
 # timeout: 400
 # Readahead: a stream of small direct reads (below the cut-off) finds its
