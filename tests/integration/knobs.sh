@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# kernels: stock stock612
+# kernels: stock
 # disks: 64M
 # timeout: 300
 # Module parameters and messages: every valid value reads back and takes

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# kernels: stock stock612
+# kernels: stock
 # disks: 256M
 # timeout: 600
 # max_age_ms bounds how far an ordered device's disk lags: 4 KiB writes
