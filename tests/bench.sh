@@ -287,15 +287,22 @@ if want fio; then
 	bench_system linear /dev/ram0 brd
 fi
 
+# Block device $1 as ftrace's block events name it ("252,0"), with
+# tracefs mounted for the caller.
+trace_dev() {
+	local maj min
+	read -r maj min <<<"$(stat -L -c '%t %T' "$1")"
+	printf '%d,%d\n' "0x$maj" "0x$min"
+	[ -d /sys/kernel/tracing/events ] || mount -t tracefs nodev /sys/kernel/tracing
+}
+
 # Where the time of a 4k write + fsync loop on $1 goes: ftrace events of
 # one second in the middle of a 4 s job, cut at the write and the flush
 # of the disk $2 under it (tests/tools/fsync_timeline.py); $3 labels it.
 # perf shows what the CPU runs; this shows what the job waits for.
 fsync_timeline() {
-	local dev=$1 t=/sys/kernel/tracing e disk maj min job
-	read -r maj min <<<"$(stat -L -c '%t %T' "$2")"
-	disk=$(printf '%d,%d' "0x$maj" "0x$min")
-	[ -d $t/events ] || mount -t tracefs nodev $t
+	local dev=$1 t=/sys/kernel/tracing e disk job
+	disk=$(trace_dev "$2")
 	echo 0 >$t/tracing_on
 	echo >$t/trace
 	echo 20000 >$t/buffer_size_kb
@@ -498,11 +505,9 @@ median() {
 # the last request done on DISK0, its flush), without their start-ups;
 # prints span_ms. Tracing slows every request alike.
 disk_span() {
-	local t=/sys/kernel/tracing e top disk maj min
-	top=$(dmsetup info -c --noheadings -o major,minor b_slow | tr : ,)
-	read -r maj min <<<"$(stat -L -c '%t %T' "$DISK0")"
-	disk=$(printf '%d,%d' "0x$maj" "0x$min")
-	[ -d $t/events ] || mount -t tracefs nodev $t
+	local t=/sys/kernel/tracing e top disk
+	top=$(trace_dev /dev/mapper/b_slow)
+	disk=$(trace_dev "$DISK0")
 	echo 0 >$t/tracing_on
 	echo >$t/trace
 	echo 20000 >$t/buffer_size_kb
