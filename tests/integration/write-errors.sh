@@ -79,7 +79,7 @@ dd if=/tmp/b of=/dev/mapper/we bs=4k seek=1 count=130 oflag=direct status=none
 waits=$(cat /sys/kernel/dm_dcache/cow_waits)
 # Block 0 rewritten with /tmp/b and /tmp/a in turn, an fsync after each
 # (closing its epoch), until a write is held and fails: one python3 for
-# the loop (a dd, a sleep and a python3 per version took most of the
+# the loop (a dd and a python3 per version took most of the
 # test's time under TCG). It prints the versions taken; exit 2: a write
 # failed with another error, 3: none was held. A write that hangs
 # fails the deadline instead (its output goes to a file: a command
