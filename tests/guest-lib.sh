@@ -105,6 +105,14 @@ cmp_direct() {
 		cmp -s -n "$bytes" "$file" -
 }
 
+# The operations (w, d and f lines) of cutcheck.py's history $1 and its
+# runs of several blocks (a run's first line is "w SEQ BLOCK FIRST" with
+# SEQ = FIRST), as "OPS RUNS".
+history_counts() {
+	awk '/^[wdf]/ { o++ } $1 == "w" && NF == 4 && $2 == $4 { r++ }
+		END { print o + 0, r + 0 }' "$1"
+}
+
 # Expect a table line to be refused with a specific ti->error in the kernel
 # log, leaving device $1 without any table. The table is loaded into an
 # empty device made once (creating and deleting a disk per case costs

@@ -130,10 +130,7 @@ for cut in $(seq "$cuts"); do
 	echo "ga: $(dmsetup status ga)"
 	echo "gb: $(dmsetup status gb)"
 	stack_down
-	# Each run's first line: "w SEQ BLOCK FIRST" with SEQ = FIRST.
-	# And the operations (w, d and f lines), counted by the same awk.
-	read -r ops runs <<<"$(awk '/^[wdf]/ { o++ } $1 == "w" && NF == 4 && $2 == $4 { r++ }
-		END { print o + 0, r + 0 }' /tmp/history)"
+	read -r ops runs <<<"$(history_counts /tmp/history)"
 	echo "cut $cut: $ops operations, $runs runs of several blocks"
 	[ "$runs" -gt 0 ] || fail "cut $cut: the workload wrote no run of several blocks"
 	python3 "$tool" check-ordered "$DISK0@0,$DISK0@$((half * 512))" /tmp/history \

@@ -89,10 +89,7 @@ cut_once() {
 	wait $pid 2>/dev/null || true
 	dmsetup status pw
 	dmsetup remove pw pw_cut pw_slow	# in this order, one process
-	# Each run's first line: "w SEQ BLOCK FIRST" with SEQ = FIRST; and the
-	# operations (w, d and f lines), counted by one awk.
-	read -r ops runs <<<"$(awk '/^[wdf]/ { o++ } $1 == "w" && NF == 4 && $2 == $4 { r++ }
-		END { print o + 0, r + 0 }' /tmp/history)"
+	read -r ops runs <<<"$(history_counts /tmp/history)"
 	echo "cut $cut ($mode${inject:+, failures injected}): $ops operations, $runs runs of several blocks"
 	[ "$runs" -gt 0 ] || fail "cut $cut: the workload wrote no run of several blocks"
 	python3 "$tool" check-"$mode" "$DISK0" /tmp/history --blocks $blocks ||
