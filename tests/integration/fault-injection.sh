@@ -23,6 +23,9 @@ modprobe dm-mod 2>/dev/null || true
 n=$(sectors "$DISK0")
 disk=$(basename "$DISK0")
 echo N >$dbg/failslab/ignore-gfp-wait
+# Only caches the boot marked (scripts/qemu-run: all but kmemleak's).
+grep -q 'slub_debug=A' /proc/cmdline || fail "the boot marked no slab cache for failslab"
+echo Y >$dbg/failslab/cache-filter
 echo 0 >$dbg/failslab/verbose
 
 step "failslab: every allocation of the module's load fails once"

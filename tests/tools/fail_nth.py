@@ -37,6 +37,9 @@ def fail_each_nth(call, what, limit, after=None):
         return 1
     summary = ", ".join(f"{name(e)} x{c}" for e, c in sorted(failures.items()))
     print(f"{n - 1} failure points exercised ({summary}); {what} {n} succeeded")
+    if n == 1:
+        print(f"FAIL: no allocation of the {what} failed: the walk tested nothing")
+        return 1
     unexpected = set(failures) - {errno.ENOMEM}
     if unexpected:
         print(f"FAIL: a failed allocation gave {[name(e) for e in unexpected]}")
