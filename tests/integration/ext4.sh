@@ -2,7 +2,6 @@
 # SPDX-License-Identifier: GPL-2.0
 # kernels: test stock stock612
 # disks: 512M
-# test-boot: 2
 # timeout: 900
 # ext4 on dcache with a pool smaller than the data: copy a tree of a few
 # thousand files, sync, umount, remove; e2fsck -fn on the backing device is

@@ -2,7 +2,6 @@
 # SPDX-License-Identifier: GPL-2.0
 # kernels: test stock
 # disks: 64M
-# test-boot: 2
 # timeout: 600
 # Write-back and write-through semantics seen from the backing device, the
 # flush message, suspend, table reload and round trip, status counters,
