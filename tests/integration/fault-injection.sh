@@ -6,7 +6,8 @@
 # Failure paths under the kernel's fault injection (debug kernel only):
 #   failslab: the module's load, and a table load, with its n-th
 #     allocation failing, for every n, fails cleanly (kmemleak and KASAN
-#     check the rest at the end of boot);
+#     check the rest at the end of boot); kmemleak's records of the
+#     allocations are left out of the count (scripts/qemu-run);
 #   fail_make_request: a read miss whose bio fails returns EIO and is
 #     retried by the next read; a clustered load (one backing read for a
 #     run of missed blocks) that fails fails its reader and leaves nothing
