@@ -391,14 +391,18 @@ neighbour_run() {
 want neighbour && neighbour_bench
 
 # 4 KiB sequential direct reads at QD1 of data the cache has not seen: the
-# raw disk, then dcache with the cut-off off (so that the whole stream goes
-# through the cache) with readahead at its default (dcache-wb) and off
-# (dcache-wb-nora).
+# raw disk, dm-linear (dm's own cost per bio at QD1), then dcache with the
+# cut-off off (so that the whole stream goes through the cache) with
+# readahead at its default (dcache-wb) and off (dcache-wb-nora).
 readahead_bench() {
 	local dev res ra sys
 	step "4k sequential reads at QD1, cold: readahead on and off"
 	res=$(run_fio "$DISK0" seq4k --rw=read --bs=4k --iodepth=1)
 	record raw seqread-4k-qd1-cold "$res" "" virtio
+	dev=$(setup linear "$DISK0") || return
+	res=$(run_fio "$dev" seq4k --rw=read --bs=4k --iodepth=1)
+	record linear seqread-4k-qd1-cold "$res" "" virtio
+	teardown
 	for ra in 131072 0; do
 		sys=dcache-wb
 		[ $ra = 0 ] && sys=dcache-wb-nora
